@@ -1,0 +1,899 @@
+"""The lifecycle state machine: events, who may fire them, the guards that enforce the policy.
+
+One ``transitions.Machine`` is built once, from the :data:`EVENTS` table, with
+``auto_transitions=False`` (no ``to_<state>()`` backdoor) and no model bound to it. Each request
+wraps a *copy* of the project in a small :class:`_Run` adapter and fires the event on it
+(DESIGN.md §1: about 8 µs a request, no per-project machine). Guards are adapter methods that return
+``False`` and record a :class:`GuardRefused` naming the rule; effects run in ``after`` callbacks on
+the copy, so a refused event leaves the caller's project untouched.
+
+Checks run in a fixed order: data (``InvalidInput``, see :mod:`states.payloads`), then state
+(``IllegalTransition``), then role (``Forbidden``), then guards (``GuardRefused``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from typing import Any, cast
+
+from transitions import Machine
+
+from states import deadlines as dl
+from states.calendar import WorkingDayCalendar
+from states.enums import (
+    ACTIVE_STATES,
+    CONTRACT_TERMS,
+    EDUCATION_LEVELS,
+    QUALIFICATIONS,
+    DeadlineKind,
+    DeadlineStatus,
+    EvaluationKind,
+    ProjectState,
+    Role,
+)
+from states.errors import Forbidden, GuardRefused, IllegalTransition
+from states.model import (
+    SYSTEM_ACTOR,
+    Actor,
+    Ban,
+    BudgetReview,
+    Contract,
+    Contractor,
+    Evaluation,
+    Payment,
+    Project,
+    Rectification,
+    Review,
+    SubcontractRequest,
+)
+from states.payloads import (
+    Approve,
+    Award,
+    DispatchStaff,
+    Evaluate,
+    OnDate,
+    OrderRectification,
+    Pay,
+    Payload,
+    PublishNotice,
+    Reason,
+    RecordReview,
+    RequestSubcontract,
+    RevisePlan,
+    ReviewBudget,
+    SignContract,
+    SubcontractDecision,
+    SubcontractRef,
+    Terminate,
+)
+from states.policy import Policy, Unlock
+
+S = ProjectState
+P, G, F, C, E = Role.PURCHASER, Role.GOVERNMENT, Role.FINANCE, Role.CONTRACTOR, Role.EVALUATOR
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """One row of the transition table."""
+
+    name: str
+    sources: tuple[ProjectState, ...]
+    #: None: the project stays in its state (an internal transition)
+    dest: ProjectState | None
+    roles: frozenset[Role]
+    guards: tuple[str, ...] = ()
+    zh: str = ""
+    en: str = ""
+
+
+def _spec(
+    name: str,
+    sources: tuple[ProjectState, ...] | ProjectState,
+    dest: ProjectState | None,
+    roles: tuple[Role, ...] = (P,),
+    guards: tuple[str, ...] = (),
+    zh: str = "",
+    en: str = "",
+) -> EventSpec:
+    srcs = sources if isinstance(sources, tuple) else (sources,)
+    return EventSpec(name, srcs, dest, frozenset(roles), guards, zh, en)
+
+
+SERVICE = (S.CONTRACTED, S.IN_SERVICE)
+RUNNING = (S.IN_SERVICE, S.RECTIFYING)
+
+#: The transition table. Event names are public contracts; add, never rename.
+EVENTS: dict[str, EventSpec] = {
+    s.name: s
+    for s in (
+        _spec("revise_plan", S.DRAFT, None, zh="修改实施方案", en="revise the plan"),
+        _spec("submit", S.DRAFT, S.PENDING_APPROVAL, guards=("g_plan_complete",),
+              zh="提交审批", en="submit for approval"),
+        _spec("review_budget", S.PENDING_APPROVAL, None, roles=(F,),
+              zh="财政审核预算", en="review the budget"),
+        _spec("approve", S.PENDING_APPROVAL, S.APPROVED, roles=(G,),
+              guards=("g_budget_reviewed", "g_purchasable"), zh="批准立项", en="approve"),
+        _spec("reject", S.PENDING_APPROVAL, S.DRAFT, roles=(G, F), zh="退回", en="reject"),
+        _spec("publish_notice", S.APPROVED, S.PROCURING, zh="发布采购公告",
+              en="publish the procurement notice"),
+        _spec("record_review", S.PROCURING, None, guards=("g_not_price_alone",),
+              zh="记录专家评审", en="record the expert review"),
+        _spec("award", S.PROCURING, S.AWARDED,
+              guards=("g_registered", "g_qualified", "g_not_banned", "g_reviewed"),
+              zh="确定承接主体", en="award"),
+        _spec("fail_procurement", S.PROCURING, S.APPROVED, zh="采购失败", en="procurement failed"),
+        _spec("sign_contract", S.AWARDED, S.CONTRACTED,
+              guards=("g_terms", "g_price_within_budget", "g_term_within_cycle"),
+              zh="签订合同", en="sign the contract"),
+        _spec("dispatch_staff", S.CONTRACTED, S.IN_SERVICE,
+              guards=("g_after_signing", "g_staff_qualified"), zh="人员派遣", en="dispatch staff"),
+        _spec("pay", (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER), None,
+              roles=(P, F), guards=("g_tranche_unlocked", "g_amount"), zh="拨付资金", en="pay"),
+        _spec("evaluate", RUNNING, None, roles=(E, P),
+              guards=("g_evaluators", "g_after_effect"), zh="绩效评价", en="evaluate"),
+        _spec("order_rectification", S.IN_SERVICE, S.RECTIFYING, zh="责令限期整改",
+              en="order rectification"),
+        _spec("complete_rectification", S.RECTIFYING, S.IN_SERVICE,
+              guards=("g_after_order",), zh="整改完成", en="rectification completed"),
+        _spec("request_subcontract", SERVICE, None, roles=(C,), guards=("g_not_transfer",),
+              zh="申请分包", en="request a subcontract"),
+        _spec("approve_subcontract", (*SERVICE, S.RECTIFYING), None,
+              guards=("g_request_pending",), zh="批准分包", en="approve a subcontract"),
+        _spec("reject_subcontract", (*SERVICE, S.RECTIFYING), None,
+              guards=("g_request_pending",), zh="驳回分包", en="reject a subcontract"),
+        _spec("subcontract", SERVICE, None, roles=(C,), guards=("g_request_approved",),
+              zh="分包", en="subcontract"),
+        _spec("remove_contractor", RUNNING, S.TAKEOVER, roles=(P, Role.SYSTEM),
+              zh="清退承接主体并启动临时接管", en="remove the contractor and take over"),
+        _spec("terminate", ACTIVE_STATES, S.TERMINATED, roles=(P, G),
+              guards=("g_ban_has_contractor",), zh="终止", en="terminate"),
+        _spec("accept", S.IN_SERVICE, S.ACCEPTED, guards=("g_final_passed",),
+              zh="检查验收", en="inspect and accept"),
+        _spec("close", S.ACCEPTED, S.CLOSED, guards=("g_all_paid",), zh="结项", en="close"),
+    )
+}
+
+#: guards that read only the project, not the event's data: `available_events` checks them
+STATE_GUARDS = frozenset(
+    {"g_plan_complete", "g_budget_reviewed", "g_purchasable", "g_final_passed", "g_all_paid"}
+)
+
+#: deadlines an event meets, besides those its effect handles itself
+CONTRACTOR_DEADLINES = (DeadlineKind.DISPATCH.value, DeadlineKind.RECTIFICATION.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a decision may consult besides the project: no clock, no database."""
+
+    policy: Policy
+    calendar: WorkingDayCalendar
+    #: the contractor the event concerns (award: the candidate; later: the project's)
+    contractor: Contractor | None = None
+
+
+@dataclass(slots=True)
+class Record:
+    """One accepted event, as the audit trail keeps it."""
+
+    event: str
+    actor: Actor
+    at: datetime
+    from_state: ProjectState
+    to_state: ProjectState
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What :func:`fire` decided: the new project, the records to audit, effects elsewhere."""
+
+    project: Project
+    records: list[Record] = field(default_factory=list)
+    #: bans to write into contractors' credit records (R12)
+    bans: list[tuple[int, Ban]] = field(default_factory=list)
+
+
+class _Run:
+    """The per-request adapter the shared machine fires on (never a SQLModel row)."""
+
+    def __init__(
+        self,
+        project: Project,
+        payload: Payload,
+        actor: Actor,
+        at: datetime,
+        ctx: Context,
+    ) -> None:
+        self.state = project.state.value
+        self.project = project
+        self.payload = payload
+        self.actor = actor
+        self.at = at
+        self.day = dl.business_date(at)
+        self.ctx = ctx
+        self.refusal: GuardRefused | None = None
+        self.extra: dict[str, Any] = {}
+        self.followups: list[tuple[str, Payload]] = []
+        self.bans: list[tuple[int, Ban]] = []
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def refuse(self, rule: str, zh: str, en: str, **details: Any) -> bool:
+        self.refusal = GuardRefused(zh, en, rule=rule, details=details)
+        return False
+
+    def data(self, kind: type[Payload]) -> Any:
+        return cast(Any, self.payload) if isinstance(self.payload, kind) else None
+
+    @property
+    def contract(self) -> Contract:
+        assert self.project.contract is not None  # every event that reads it follows signing
+        return self.project.contract
+
+    def _open(self, deadline: Any) -> None:
+        self.project.deadlines = [d for d in self.project.deadlines if d.key != deadline.key]
+        self.project.deadlines.append(deadline)
+
+    def _meet(self, key: str, on: date) -> None:
+        deadline = self.project.deadline(key)
+        if deadline is not None and deadline.status is DeadlineStatus.OPEN:
+            dl.meet(deadline, on=on, by=self.actor.id)
+
+    def _cancel(self, kinds: tuple[str, ...] | None, reason: str) -> None:
+        for d in self.project.open_deadlines():
+            if kinds is None or d.kind in kinds:
+                dl.cancel(d, reason=reason)
+
+    def _payment_deadline(self, index: int, anchor_event: str, anchor_on: date) -> None:
+        tranche = self.ctx.policy.tranches[index - 1]
+        cap = None
+        if self.contract.sme:
+            cap = self.contract.sme_payment_days or self.ctx.policy.sme_payment_days
+        key = f"payment_{index}"
+        if self.project.deadline(key) is not None or self._paid(index):
+            return
+        self._open(
+            dl.working_days(
+                key=key,
+                kind=key,
+                owner=P,
+                rule="R7" if cap is None else "R7,R20",
+                anchor_event=anchor_event,
+                anchor_on=anchor_on,
+                n=tranche.window_working_days,
+                calendar=self.ctx.calendar,
+                cap_days=cap,
+            )
+        )
+
+    def _paid(self, tranche: int) -> bool:
+        return any(p.tranche == tranche for p in self.project.payments)
+
+    def _passed(self, kind: EvaluationKind, by: date) -> date | None:
+        days = [e.on for e in self.project.evaluations if e.kind is kind and e.passed and e.on <= by]
+        return min(days) if days else None
+
+    def expected_amount(self, tranche: int) -> Decimal:
+        price = self.contract.price
+        if tranche == len(self.ctx.policy.tranches):
+            return price - self.project.paid_total()
+        share = self.ctx.policy.tranches[tranche - 1].share_percent
+        return (price * share / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    # -- guards (each names its rule) -----------------------------------------------------------
+
+    def g_plan_complete(self) -> bool:
+        if not self.project.items:
+            return self.refuse("R1", "实施方案至少须有一个服务项目", "the plan needs a service item")
+        if self.project.budget <= 0:
+            return self.refuse("R1", "预算须大于 0", "the budget must be greater than 0")
+        return True
+
+    def g_budget_reviewed(self) -> bool:
+        review = self.project.budget_review
+        if review is None:
+            return self.refuse(
+                "R1", "预算尚未经财政审核", "the budget has not been reviewed by finance"
+            )
+        if not review.approved:
+            return self.refuse("R1", "财政审核未通过预算", "finance did not approve the budget")
+        return True
+
+    def g_purchasable(self) -> bool:
+        bad = [i.name for i in self.project.items if i.administrative]
+        if bad:
+            return self.refuse(
+                "R2",
+                f"应当由政府直接承担的行政管理性事务不得购买：{'、'.join(bad)}",
+                f"administrative duties of government may not be purchased: {', '.join(bad)}",
+                items=bad,
+            )
+        return True
+
+    def g_not_price_alone(self) -> bool:
+        review: RecordReview = self.data(RecordReview)
+        quality = review.criteria.get("quality", Decimal(0))
+        if quality <= 0:
+            return self.refuse(
+                "R5",
+                "评审标准须包含服务质量（quality 权重 > 0），不得以价格作为唯一标准",
+                "the criteria must weigh quality (> 0); price alone may not decide",
+            )
+        return True
+
+    def g_registered(self) -> bool:
+        award: Award = self.data(Award)
+        if self.ctx.contractor is None or self.ctx.contractor.id != award.contractor_id:
+            return self.refuse(
+                "R4",
+                f"承接主体 {award.contractor_id} 未登记",
+                f"contractor {award.contractor_id} is not registered",
+            )
+        return True
+
+    def g_qualified(self) -> bool:
+        assert self.ctx.contractor is not None
+        missing = [q for q in QUALIFICATIONS if not self.ctx.contractor.qualifications.get(q)]
+        if missing:
+            return self.refuse(
+                "R4",
+                f"承接主体不具备条件：{', '.join(missing)}",
+                f"the contractor does not meet: {', '.join(missing)}",
+                missing=missing,
+            )
+        return True
+
+    def g_not_banned(self) -> bool:
+        assert self.ctx.contractor is not None
+        ban = self.ctx.contractor.ban_on(self.day)
+        if ban is not None:
+            return self.refuse(
+                "R12",
+                f"承接主体在 {ban.until} 前被禁止参与：{ban.reason}",
+                f"the contractor is banned until {ban.until}: {ban.reason}",
+                until=ban.until.isoformat(),
+            )
+        return True
+
+    def g_reviewed(self) -> bool:
+        award: Award = self.data(Award)
+        if not self.project.reviews:
+            return self.refuse("R5", "尚未记录专家评审", "no expert review has been recorded")
+        if not any(str(award.contractor_id) in r.scores for r in self.project.reviews):
+            return self.refuse(
+                "R5",
+                "该承接主体未经评审打分",
+                "the contractor was not scored in the expert review",
+            )
+        return True
+
+    def g_terms(self) -> bool:
+        sign: SignContract = self.data(SignContract)
+        missing = [t for t in CONTRACT_TERMS if not sign.terms.get(t, "").strip()]
+        if missing:
+            return self.refuse(
+                "R6",
+                f"合同缺少必备条款：{', '.join(missing)}",
+                f"the contract lacks mandatory terms: {', '.join(missing)}",
+                missing=missing,
+            )
+        return True
+
+    def g_price_within_budget(self) -> bool:
+        sign: SignContract = self.data(SignContract)
+        if sign.price > self.project.budget:
+            return self.refuse(
+                "R6",
+                f"合同价格 {sign.price} 超过预算 {self.project.budget}",
+                f"the price {sign.price} exceeds the budget {self.project.budget}",
+            )
+        return True
+
+    def g_term_within_cycle(self) -> bool:
+        sign: SignContract = self.data(SignContract)
+        cycle = self.ctx.policy.cycle_years * 12
+        if sign.term_months > cycle:
+            return self.refuse(
+                "R6",
+                f"合同期限 {sign.term_months} 个月超过购买周期 {cycle} 个月",
+                f"the term of {sign.term_months} months exceeds the {cycle}-month cycle",
+            )
+        return True
+
+    def g_after_signing(self) -> bool:
+        on = self.data(DispatchStaff).on
+        if on < self.contract.signed_on:
+            return self.refuse(
+                "R8", "派遣日期早于合同签订日期", "staff cannot be dispatched before signing"
+            )
+        return True
+
+    def g_staff_qualified(self) -> bool:
+        floor = EDUCATION_LEVELS.index(self.ctx.policy.min_education)
+        for member in self.data(DispatchStaff).staff:
+            if EDUCATION_LEVELS.index(member.education) < floor:
+                return self.refuse(
+                    "R8",
+                    f"{member.name} 学历须为{self.ctx.policy.min_education}及以上",
+                    f"{member.name}: education must be {self.ctx.policy.min_education} or above",
+                    staff=member.name,
+                )
+            if not member.computer_literate:
+                return self.refuse(
+                    "R8",
+                    f"{member.name} 须能熟练操作计算机",
+                    f"{member.name} must be computer-literate",
+                    staff=member.name,
+                )
+        return True
+
+    def g_tranche_unlocked(self) -> bool:
+        pay: Pay = self.data(Pay)
+        tranches = self.ctx.policy.tranches
+        n = pay.tranche
+        if n > len(tranches):
+            return self.refuse(
+                "R7", f"该政策只有 {len(tranches)} 期款", f"the policy has {len(tranches)} tranches"
+            )
+        if self._paid(n):
+            return self.refuse("R7", f"第 {n} 期款已拨付", f"tranche {n} was already paid")
+        if n > 1 and not self._paid(n - 1):
+            return self.refuse(
+                "R7", f"第 {n - 1} 期款尚未拨付", f"tranche {n - 1} has not been paid yet"
+            )
+        unlock = tranches[n - 1].unlocked_by
+        if unlock is Unlock.CONTRACT_EFFECTIVE and pay.on < self.contract.effective_on:
+            return self.refuse(
+                "R7", "合同尚未生效，不得拨付首期款", "the contract is not yet in effect"
+            )
+        if unlock is Unlock.MIDTERM_PASSED and self._passed(EvaluationKind.MIDTERM, pay.on) is None:
+            return self.refuse(
+                "R7",
+                f"中期评估通过前不得拨付第 {n} 期款",
+                f"tranche {n} needs a passed mid-term evaluation",
+            )
+        if unlock is Unlock.FINAL_PASSED and self._passed(EvaluationKind.FINAL, pay.on) is None:
+            return self.refuse(
+                "R7",
+                f"终期评估通过前不得拨付第 {n} 期款",
+                f"tranche {n} needs a passed final evaluation",
+            )
+        return True
+
+    def g_amount(self) -> bool:
+        pay: Pay = self.data(Pay)
+        expected = self.expected_amount(pay.tranche)
+        if pay.amount != expected:
+            return self.refuse(
+                "R7",
+                f"第 {pay.tranche} 期应拨付 {expected} 元，而非 {pay.amount} 元",
+                f"tranche {pay.tranche} is {expected}, not {pay.amount}",
+                expected=str(expected),
+            )
+        if self.project.paid_total() + pay.amount > self.contract.price:
+            return self.refuse("R7", "累计拨付不得超过合同价格", "payments may not exceed the price")
+        return True
+
+    def g_evaluators(self) -> bool:
+        evaluation: Evaluate = self.data(Evaluate)
+        missing = [r.value for r in self.ctx.policy.required_evaluators
+                   if r not in evaluation.evaluators]
+        if missing:
+            return self.refuse(
+                "R10",
+                f"评价须有购买主体、服务对象和第三方参与，缺少：{', '.join(missing)}",
+                f"the evaluation lacks evaluators: {', '.join(missing)}",
+                missing=missing,
+            )
+        return True
+
+    def g_after_effect(self) -> bool:
+        if self.data(Evaluate).on < self.contract.effective_on:
+            return self.refuse("R10", "评价日期早于合同生效日期", "evaluated before the contract's effect")
+        return True
+
+    def g_after_order(self) -> bool:
+        on = self.data(OnDate).on
+        if self.project.rectifications and on < self.project.rectifications[-1].ordered_on:
+            return self.refuse("R11", "整改完成日期早于整改通知", "completed before it was ordered")
+        return True
+
+    def g_not_transfer(self) -> bool:
+        if self.data(RequestSubcontract).share >= 1:
+            return self.refuse(
+                "R9",
+                "禁止转包：不得将服务整体转给他人",
+                "transfer (转包) of the whole service is forbidden",
+            )
+        return True
+
+    def _request(self, request_id: int) -> SubcontractRequest | None:
+        for r in self.project.subcontract_requests:
+            if r.id == request_id:
+                return r
+        return None
+
+    def g_request_pending(self) -> bool:
+        request_id = self.data(SubcontractDecision).request_id
+        request = self._request(request_id)
+        if request is None or request.status != "requested":
+            return self.refuse(
+                "R9",
+                f"分包申请 {request_id} 不存在或已处理",
+                f"subcontract request {request_id} does not exist or was decided",
+            )
+        return True
+
+    def g_request_approved(self) -> bool:
+        request_id = self.data(SubcontractRef).request_id
+        request = self._request(request_id)
+        if request is None or request.status != "approved":
+            return self.refuse(
+                "R9",
+                f"分包须经购买主体事先批准（申请 {request_id} 未获批准）",
+                f"subcontracting needs the purchaser's prior approval (request {request_id})",
+            )
+        return True
+
+    def g_ban_has_contractor(self) -> bool:
+        if self.data(Terminate).ban_until is not None and self.project.contractor_id is None:
+            return self.refuse("R12", "项目尚无承接主体，无从禁入", "no contractor to ban")
+        return True
+
+    def g_final_passed(self) -> bool:
+        if not any(
+            e.kind is EvaluationKind.FINAL and e.passed for e in self.project.evaluations
+        ):
+            return self.refuse(
+                "R13", "终期评估通过后方可验收", "acceptance needs a passed final evaluation"
+            )
+        return True
+
+    def g_all_paid(self) -> bool:
+        unpaid = [n for n in range(1, len(self.ctx.policy.tranches) + 1) if not self._paid(n)]
+        if unpaid:
+            return self.refuse(
+                "R7",
+                f"尚有未拨付的款项：第 {', '.join(map(str, unpaid))} 期",
+                f"tranches not yet paid: {', '.join(map(str, unpaid))}",
+            )
+        return True
+
+    # -- effects (after callbacks) --------------------------------------------------------------
+
+    def apply_revise_plan(self) -> None:
+        plan: RevisePlan = self.data(RevisePlan)
+        if plan.title is not None:
+            self.project.title = plan.title
+        if plan.budget is not None:
+            self.project.budget = plan.budget
+        if plan.items is not None:
+            self.project.items = list(plan.items)
+
+    def apply_submit(self) -> None:
+        self.extra = {"budget": str(self.project.budget), "items": len(self.project.items)}
+
+    def apply_review_budget(self) -> None:
+        review: ReviewBudget = self.data(ReviewBudget)
+        self.project.budget_review = BudgetReview(
+            approved=review.approved, note=review.note, by=self.actor.id, at=self.at
+        )
+
+    def apply_approve(self) -> None:
+        assert isinstance(self.payload, Approve)
+        self.project.approved_at = self.at
+
+    def apply_reject(self) -> None:
+        self.project.budget_review = None
+
+    def apply_publish_notice(self) -> None:
+        notice: PublishNotice = self.data(PublishNotice)
+        self.project.procurement_method = notice.method
+        self.project.notice = notice.notice
+
+    def apply_record_review(self) -> None:
+        review: RecordReview = self.data(RecordReview)
+        self.project.reviews.append(
+            Review(
+                reviewers=list(review.reviewers),
+                criteria=dict(review.criteria),
+                scores=dict(review.scores),
+                at=self.at,
+            )
+        )
+
+    def apply_award(self) -> None:
+        self.project.contractor_id = self.data(Award).contractor_id
+
+    def apply_fail_procurement(self) -> None:
+        self.project.reviews = []
+        self.project.procurement_method = None
+
+    def apply_sign_contract(self) -> None:
+        sign: SignContract = self.data(SignContract)
+        policy = self.ctx.policy
+        sme = bool(self.ctx.contractor and self.ctx.contractor.sme)
+        self.project.contract = Contract(
+            signed_on=sign.signed_on,
+            effective_on=sign.effective_on,
+            price=sign.price,
+            form=sign.form,
+            term_months=sign.term_months,
+            terms=dict(sign.terms),
+            sme=sme,
+            sme_payment_days=(sign.sme_payment_days or policy.sme_payment_days) if sme else None,
+        )
+        self._open(
+            dl.working_days(
+                key=DeadlineKind.DISPATCH.value,
+                kind=DeadlineKind.DISPATCH.value,
+                owner=C,
+                rule="R8",
+                anchor_event="sign_contract",
+                anchor_on=sign.signed_on,
+                n=policy.dispatch_window_working_days,
+                calendar=self.ctx.calendar,
+            )
+        )
+        for index, tranche in enumerate(policy.tranches, start=1):
+            if tranche.unlocked_by is Unlock.CONTRACT_EFFECTIVE:
+                self._payment_deadline(index, "contract_effective", sign.effective_on)
+        self._open_next_evaluation(1)
+        self._open(dl.contract_end(effective_on=sign.effective_on, term_months=sign.term_months))
+
+    def _open_next_evaluation(self, seq: int) -> None:
+        deadline = dl.evaluation(
+            seq=seq,
+            effective_on=self.contract.effective_on,
+            interval_months=self.ctx.policy.evaluation_interval_months,
+            calendar=self.ctx.calendar,
+        )
+        # the last one falls at the end of the term (the final evaluation), moved to a working day
+        interval = self.ctx.policy.evaluation_interval_months
+        if seq * interval <= self.contract.term_months:
+            self._open(deadline)
+
+    def apply_dispatch_staff(self) -> None:
+        dispatch: DispatchStaff = self.data(DispatchStaff)
+        self.project.staff = list(dispatch.staff)
+        self.project.dispatched_on = dispatch.on
+        self._meet(DeadlineKind.DISPATCH.value, dispatch.on)
+
+    def apply_pay(self) -> None:
+        pay: Pay = self.data(Pay)
+        key = f"payment_{pay.tranche}"
+        deadline = self.project.deadline(key)
+        late = deadline is not None and pay.on > deadline.due
+        self.project.payments.append(
+            Payment(tranche=pay.tranche, amount=pay.amount, on=pay.on, by=self.actor.id,
+                    at=self.at, late=late)
+        )
+        self._meet(key, pay.on)
+        self.extra = {"late": late, "paid_total": str(self.project.paid_total())}
+
+    def apply_evaluate(self) -> None:
+        ev: Evaluate = self.data(Evaluate)
+        policy = self.ctx.policy
+        passed = ev.score >= policy.pass_score and ev.satisfaction >= policy.pass_satisfaction
+        low = ev.satisfaction < policy.low_satisfaction
+        self.project.evaluations.append(
+            Evaluation(kind=ev.kind, score=ev.score, satisfaction=ev.satisfaction, on=ev.on,
+                       evaluators=list(ev.evaluators), passed=passed, low=low,
+                       by=self.actor.id, at=self.at)
+        )
+        self.project.consecutive_low = self.project.consecutive_low + 1 if low else 0
+        self.extra = {"passed": passed, "low": low, "consecutive_low": self.project.consecutive_low}
+        # R10: any evaluation meets the periodic evaluation now open; the next one opens
+        for deadline in self.project.open_deadlines(DeadlineKind.EVALUATION.value):
+            dl.meet(deadline, on=ev.on, by=self.actor.id)
+            self._open_next_evaluation(int(deadline.key.split("#")[1]) + 1)
+        # R7: a passed evaluation unlocks its tranche; the purchaser's payment window opens
+        if passed:
+            unlocks = {EvaluationKind.MIDTERM: Unlock.MIDTERM_PASSED,
+                       EvaluationKind.FINAL: Unlock.FINAL_PASSED}.get(ev.kind)
+            for index, tranche in enumerate(policy.tranches, start=1):
+                if tranche.unlocked_by is unlocks:
+                    self._payment_deadline(index, f"{ev.kind.value}_passed", ev.on)
+        # R11: consecutive low satisfaction reviews remove the contractor, by themselves
+        if self.project.consecutive_low >= policy.consecutive_low_limit:
+            self.followups.append(
+                (
+                    "remove_contractor",
+                    Reason(reason=f"连续 {self.project.consecutive_low} 次满意度测评不合格"
+                           f" / {self.project.consecutive_low} consecutive low satisfaction"
+                           " reviews (R11)"),
+                )
+            )
+
+    def apply_order_rectification(self) -> None:
+        order: OrderRectification = self.data(OrderRectification)
+        self.project.rectifications.append(
+            Rectification(ordered_on=self.day, due=order.due, findings=order.findings)
+        )
+        self._open(
+            dl.fixed(
+                key=f"{DeadlineKind.RECTIFICATION.value}#{len(self.project.rectifications)}",
+                kind=DeadlineKind.RECTIFICATION.value,
+                owner=C,
+                rule="R11",
+                anchor_event="order_rectification",
+                anchor_on=self.day,
+                due=order.due,
+            )
+        )
+
+    def apply_complete_rectification(self) -> None:
+        on = self.data(OnDate).on
+        if self.project.rectifications:
+            self.project.rectifications[-1].completed_on = on
+        for deadline in self.project.open_deadlines(DeadlineKind.RECTIFICATION.value):
+            dl.meet(deadline, on=on, by=self.actor.id)
+
+    def apply_request_subcontract(self) -> None:
+        req: RequestSubcontract = self.data(RequestSubcontract)
+        request = SubcontractRequest(
+            id=len(self.project.subcontract_requests) + 1, part=req.part, to=req.to,
+            share=req.share,
+        )
+        self.project.subcontract_requests.append(request)
+        self.extra = {"request_id": request.id}
+
+    def apply_approve_subcontract(self) -> None:
+        decision: SubcontractDecision = self.data(SubcontractDecision)
+        request = self._request(decision.request_id)
+        assert request is not None
+        request.status = "approved"
+
+    def apply_reject_subcontract(self) -> None:
+        decision: SubcontractDecision = self.data(SubcontractDecision)
+        request = self._request(decision.request_id)
+        assert request is not None
+        request.status = "rejected"
+        request.reason = decision.reason
+
+    def apply_subcontract(self) -> None:
+        request = self._request(self.data(SubcontractRef).request_id)
+        assert request is not None
+        request.status = "executed"
+
+    def apply_remove_contractor(self) -> None:
+        self.project.removal_reason = self.data(Reason).reason
+        # R12: the contractor's obligations end; the purchaser still owes unlocked tranches (R20)
+        self._cancel(
+            (*CONTRACTOR_DEADLINES, DeadlineKind.EVALUATION.value,
+             DeadlineKind.CONTRACT_END.value),
+            "承接主体已清退 / contractor removed",
+        )
+
+    def apply_terminate(self) -> None:
+        term: Terminate = self.data(Terminate)
+        self.project.termination_reason = term.reason
+        self._cancel(None, "项目已终止 / project terminated")
+        if term.ban_until is not None and self.project.contractor_id is not None:
+            self.bans.append(
+                (
+                    self.project.contractor_id,
+                    Ban(from_on=self.day, until=term.ban_until, reason=term.reason,
+                        project_id=self.project.id),
+                )
+            )
+
+    def apply_accept(self) -> None:
+        on = self.data(OnDate).on
+        self.project.accepted_on = on
+        self._meet(DeadlineKind.CONTRACT_END.value, on)
+        self._cancel((DeadlineKind.EVALUATION.value,), "已验收 / accepted")
+
+    def apply_close(self) -> None:
+        self.extra = {"paid_total": str(self.project.paid_total())}
+
+
+@cache
+def machine() -> Machine:
+    """The one machine, built once per process from :data:`EVENTS`."""
+    transitions: list[dict[str, Any]] = []
+    for spec in EVENTS.values():
+        for source in spec.sources:
+            transitions.append(
+                {
+                    "trigger": spec.name,
+                    "source": source.value,
+                    "dest": spec.dest.value if spec.dest is not None else None,
+                    "conditions": list(spec.guards),
+                    "after": f"apply_{spec.name}",
+                }
+            )
+    return Machine(
+        model=None,
+        states=[s.value for s in ProjectState],
+        transitions=transitions,
+        initial=ProjectState.DRAFT.value,
+        auto_transitions=False,
+        send_event=False,
+    )
+
+
+def check_state_and_role(project: Project, event: str, actor: Actor) -> EventSpec:
+    spec = EVENTS[event]
+    if project.state not in spec.sources:
+        raise IllegalTransition(
+            f"项目处于「{project.state.value}」状态，不能执行 {event}（{spec.zh}）",
+            f"{event} ({spec.en}) is not allowed in state {project.state.value}",
+            field="event",
+            details={"state": project.state.value, "event": event},
+        )
+    try:
+        role = Role(actor.role)
+    except ValueError:
+        role = None
+    if role not in spec.roles:
+        allowed = ", ".join(sorted(r.value for r in spec.roles))
+        raise Forbidden(
+            f"角色 {actor.role} 无权执行 {event}（{spec.zh}）；允许：{allowed}",
+            f"role {actor.role} may not fire {event}; allowed: {allowed}",
+            field="actor.role",
+            details={"role": actor.role, "allowed": allowed},
+        )
+    return spec
+
+
+def fire(
+    project: Project,
+    event: str,
+    payload: Payload,
+    *,
+    actor: Actor,
+    at: datetime,
+    ctx: Context,
+) -> Outcome:
+    """Decide one event on a copy of ``project``. The caller's project is never changed.
+
+    Raises:
+        IllegalTransition, Forbidden, GuardRefused: in that order of checking.
+    """
+    check_state_and_role(project, event, actor)
+    run = _Run(project.model_copy(deep=True), payload, actor, at, ctx)
+    before = project.state
+    if not machine().events[event].trigger(run):
+        raise run.refusal or GuardRefused(rule=None)
+    run.project.state = ProjectState(run.state)
+    data = payload.model_dump(mode="json", exclude_none=True)
+    data.update(run.extra)
+    outcome = Outcome(project=run.project, bans=run.bans)
+    outcome.records.append(Record(event, actor, at, before, run.project.state, data))
+    for follow_event, follow_payload in run.followups:
+        follow = fire(outcome.project, follow_event, follow_payload, actor=SYSTEM_ACTOR, at=at,
+                      ctx=ctx)
+        outcome.project = follow.project
+        outcome.records.extend(follow.records)
+        outcome.bans.extend(follow.bans)
+    return outcome
+
+
+def available_events(project: Project, actor: Actor, ctx: Context, at: datetime) -> list[str]:
+    """Events this actor may fire now: state and role allow it, and the guards that read only
+    the project pass (guards on the event's data are checked when it is fired)."""
+    out: list[str] = []
+    for name, spec in EVENTS.items():
+        try:
+            check_state_and_role(project, name, actor)
+        except (IllegalTransition, Forbidden):
+            continue
+        if spec.name == "remove_contractor" and actor.role == Role.SYSTEM:
+            continue
+        run = _Run(project, _NO_DATA, actor, at, ctx)
+        checks: list[Callable[[], bool]] = [
+            getattr(run, g) for g in spec.guards if g in STATE_GUARDS
+        ]
+        if all(check() for check in checks):
+            out.append(name)
+    return out
+
+
+_NO_DATA = Payload()

@@ -1,0 +1,234 @@
+"""The purchase project as data: what a project row holds, as a plain pydantic model.
+
+These models are the domain's memory of a project (plan, procurement, contract, staff, payments,
+evaluations, subcontracts, deadlines). They round-trip through JSON exactly (Decimal as strings,
+dates as ISO), so ``workflow`` can store them in one column and rebuild them per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from states.enums import (
+    ContractForm,
+    DeadlineStatus,
+    EvaluationKind,
+    EvaluatorRole,
+    OrgType,
+    ProcurementMethod,
+    ProjectState,
+    Role,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a person with a role in an organisation.
+
+    Args:
+        id: the person's id in the host platform.
+        role: one of :class:`~states.enums.Role`'s values.
+        org: the organisation they act for (e.g. ``大武口区民政局``).
+        name: display name.
+    """
+
+    id: str
+    role: str
+    org: str = ""
+    name: str = ""
+
+
+SYSTEM_ACTOR = Actor(id="gpw", role=Role.SYSTEM.value, org="gpw", name="系统 / system")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class ServiceItem(_Model):
+    """A service item of the plan (R1). ``administrative`` marks a government duty (R2)."""
+
+    name: str = Field(min_length=1)
+    quantity: Decimal = Field(gt=0)
+    unit: str = ""
+    standard: str = ""
+    administrative: bool = False
+
+
+class BudgetReview(_Model):
+    approved: bool
+    note: str = ""
+    by: str
+    at: datetime
+
+
+class Review(_Model):
+    """An expert review (评审) of the candidates (R5)."""
+
+    reviewers: list[str]
+    criteria: dict[str, Decimal]
+    scores: dict[str, Decimal]
+    at: datetime
+
+
+class Contract(_Model):
+    signed_on: date
+    effective_on: date
+    price: Decimal
+    form: ContractForm
+    term_months: int
+    terms: dict[str, str]
+    #: R20: the contractor declared itself a small or medium enterprise at signing
+    sme: bool = False
+    #: R20: calendar days within which an SME is paid
+    sme_payment_days: int | None = None
+
+
+class StaffMember(_Model):
+    """A dispatched caseworker (R8)."""
+
+    name: str = Field(min_length=1)
+    education: str
+    computer_literate: bool = True
+    social_work_qualified: bool = False
+
+
+class Payment(_Model):
+    tranche: int
+    amount: Decimal
+    on: date
+    by: str
+    at: datetime
+    late: bool = False
+
+
+class Evaluation(_Model):
+    kind: EvaluationKind
+    score: Decimal
+    satisfaction: Decimal
+    on: date
+    evaluators: list[EvaluatorRole]
+    passed: bool
+    low: bool
+    by: str
+    at: datetime
+
+
+class Rectification(_Model):
+    ordered_on: date
+    due: date
+    findings: str
+    completed_on: date | None = None
+
+
+class SubcontractRequest(_Model):
+    id: int
+    part: str
+    to: str
+    share: Decimal
+    status: Literal["requested", "approved", "rejected", "executed"] = "requested"
+    reason: str = ""
+
+
+class Deadline(_Model):
+    """A legal deadline with its anchor, so it can be recomputed (DESIGN.md §5)."""
+
+    #: unique within the project: ``dispatch``, ``payment_2``, ``evaluation#3``
+    key: str
+    kind: str
+    owner: Role
+    rule: str
+    anchor_event: str
+    anchor_on: date
+    #: how long: N working days, N calendar months, N calendar days, or a given date
+    length: int
+    unit: Literal["working_days", "calendar_months", "calendar_days", "date"]
+    #: R20: at most this many calendar days after the anchor (a small or medium enterprise)
+    cap_days: int | None = None
+    due: date
+    provisional: bool = False
+    status: DeadlineStatus = DeadlineStatus.OPEN
+    met_on: date | None = None
+    met_by: str | None = None
+    late: bool = False
+    note: str = ""
+
+
+class Project(_Model):
+    """Everything the engine knows about one purchase project."""
+
+    id: int | None = None
+    title: str
+    purchaser: str
+    policy: str
+    state: ProjectState = ProjectState.DRAFT
+    items: list[ServiceItem] = []
+    budget: Decimal = Decimal(0)
+    budget_review: BudgetReview | None = None
+    approved_at: datetime | None = None
+    procurement_method: ProcurementMethod | None = None
+    notice: str | None = None
+    reviews: list[Review] = []
+    contractor_id: int | None = None
+    contract: Contract | None = None
+    staff: list[StaffMember] = []
+    dispatched_on: date | None = None
+    payments: list[Payment] = []
+    evaluations: list[Evaluation] = []
+    consecutive_low: int = 0
+    rectifications: list[Rectification] = []
+    subcontract_requests: list[SubcontractRequest] = []
+    removal_reason: str | None = None
+    termination_reason: str | None = None
+    accepted_on: date | None = None
+    deadlines: list[Deadline] = []
+
+    def paid_total(self) -> Decimal:
+        return sum((p.amount for p in self.payments), Decimal(0))
+
+    def deadline(self, key: str) -> Deadline | None:
+        for d in self.deadlines:
+            if d.key == key:
+                return d
+        return None
+
+    def open_deadlines(self, kind: str | None = None) -> list[Deadline]:
+        return [
+            d
+            for d in self.deadlines
+            if d.status is DeadlineStatus.OPEN and (kind is None or d.kind == kind)
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Ban(_Model):
+    """A credit-record entry banning a contractor from ``from_on`` until ``until`` (R12)."""
+
+    from_on: date
+    until: date
+    reason: str
+    project_id: int | None = None
+
+
+class Contractor(_Model):
+    """A registered contractor (承接主体) and its credit record (R4, R12)."""
+
+    id: int | None = None
+    name: str = Field(min_length=1)
+    org_type: OrgType
+    sme: bool = False
+    qualifications: dict[str, bool]
+    bans: list[Ban] = []
+
+    def ban_on(self, day: date) -> Ban | None:
+        for ban in self.bans:
+            if ban.from_on <= day <= ban.until:
+                return ban
+        return None

@@ -1,0 +1,199 @@
+"""Regional policies as data (DOMAIN.md "Regional policies").
+
+A policy profile is a JSON file. A profile that ``inherits`` another takes every value it does not
+set from its parent, and the loaded :class:`Policy` remembers which fields were inherited, so
+``gpw policy show`` can tell a user which numbers their own text sets. An inconsistent file (shares
+not summing to 100 %, a negative window, an unknown field) is refused on load with an
+:class:`~states.errors.InvalidInput` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from states.enums import EDUCATION_LEVELS, EvaluatorRole
+from states.errors import InvalidInput
+
+DEFAULT_POLICY = "dawukou-2019"
+BUILTIN_POLICIES = ("dawukou-2019", "nanyang-2019", "shanghai", "jilin-2017", "xiamen-2015")
+
+
+class Unlock(StrEnum):
+    """What unlocks a payment tranche (R7)."""
+
+    #: the contract took effect (effective_on)
+    CONTRACT_EFFECTIVE = "contract_effective"
+    #: a mid-term evaluation was passed
+    MIDTERM_PASSED = "midterm_passed"
+    #: the final evaluation was passed
+    FINAL_PASSED = "final_passed"
+
+
+class Tranche(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: share of the contract price, in percent
+    share_percent: Decimal = Field(gt=0, le=100)
+    unlocked_by: Unlock
+    #: the purchaser pays within this many working days of the unlocking event (R7)
+    window_working_days: int = Field(ge=0)
+
+
+class Policy(BaseModel):
+    """One region's numbers. Every field has the meaning the rule next to it gives."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    inherits: str | None = None
+    title_zh: str = ""
+    title_en: str = ""
+    source: str = ""
+    #: R7 payment tranches, in order
+    tranches: tuple[Tranche, ...] = Field(min_length=1)
+    #: R8 staff dispatched within this many working days of signing
+    dispatch_window_working_days: int = Field(ge=0)
+    #: R10 evaluation cadence, calendar months from the contract's effect
+    evaluation_interval_months: int = Field(ge=1, le=36)
+    #: R10 an evaluation passes when score and satisfaction are both at least these
+    pass_score: Decimal = Field(ge=0, le=100)
+    pass_satisfaction: Decimal = Field(ge=0, le=100)
+    #: R11 a satisfaction below this is low
+    low_satisfaction: Decimal = Field(ge=0, le=100)
+    #: R11 this many consecutive low reviews remove the contractor
+    consecutive_low_limit: int = Field(ge=1)
+    #: R10 who must take part in every evaluation
+    required_evaluators: tuple[EvaluatorRole, ...] = Field(min_length=1)
+    #: R8 minimum education of dispatched staff
+    min_education: str
+    #: R8 pay floor, as a multiple of the local minimum wage
+    pay_floor_multiple: Decimal = Field(gt=0)
+    #: R14 trainings a year, at least
+    trainings_per_year: int = Field(ge=0)
+    #: R10 third-party evaluation fee, percent of the purchase (Xiamen: 3)
+    evaluation_fee_percent: Decimal | None = Field(default=None, ge=0, le=100)
+    #: R6 purchase cycle
+    cycle_years: int = Field(ge=1)
+    #: R18 budget floor, percent of the special assistance funds (Jilin: 1)
+    min_budget_percent_of_assistance_funds: Decimal | None = Field(default=None, ge=0, le=100)
+    #: R20 an SME is paid within this many calendar days; a contract may set up to the max
+    sme_payment_days: int = Field(ge=1)
+    sme_payment_days_max: int = Field(ge=1)
+    #: names of the fields this profile inherited from its parent (filled by the loader)
+    inherited_fields: tuple[str, ...] = ()
+
+    @field_validator("min_education")
+    @classmethod
+    def _known_education(cls, value: str) -> str:
+        if value not in EDUCATION_LEVELS:
+            raise ValueError(f"must be one of {', '.join(EDUCATION_LEVELS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        total = sum((t.share_percent for t in self.tranches), Decimal(0))
+        if total != 100:
+            raise ValueError(f"tranches: shares sum to {total} %, not 100 % (R7)")
+        if self.tranches[-1].unlocked_by is not Unlock.FINAL_PASSED:
+            raise ValueError("tranches: the last tranche must be unlocked by the final evaluation (R7)")
+        if self.sme_payment_days > self.sme_payment_days_max:
+            raise ValueError("sme_payment_days exceeds sme_payment_days_max (R20)")
+        if self.sme_payment_days_max > 60:
+            raise ValueError("sme_payment_days_max may not exceed 60 days (R20)")
+        return self
+
+    def is_inherited(self, field: str) -> bool:
+        return field in self.inherited_fields
+
+
+_OWN_FIELDS = {"name", "inherits", "title_zh", "title_en", "source", "inherited_fields"}
+
+
+def _validation_to_invalid(exc: ValidationError, source: str) -> InvalidInput:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"])
+    loc = loc.replace(".[", "[") or "policy"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"] and ":" in msg:
+        loc = msg.split(":", 1)[0]
+    return InvalidInput(
+        f"策略文件 {source} 不一致：{loc}：{msg}",
+        f"policy file {source} is inconsistent: {loc}: {msg}",
+        field=loc,
+    )
+
+
+def _read_json(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"策略文件 {source} 不是有效的 JSON：{exc}",
+            f"policy file {source} is not valid JSON: {exc}",
+            field="policy",
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            f"策略文件 {source} 须为 JSON 对象", f"policy file {source} must be a JSON object",
+            field="policy",
+        )
+    return data
+
+
+def _builtin_text(name: str) -> str:
+    return (resources.files("states") / "policies" / f"{name}.json").read_text(encoding="utf-8")
+
+
+def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> Policy:
+    """Build a policy from parsed data, resolving ``inherits`` against the built-in profiles."""
+    raw = dict(data)
+    inherited: list[str] = []
+    parent_name = raw.get("inherits")
+    if parent_name is not None:
+        if parent_name not in BUILTIN_POLICIES:
+            raise InvalidInput(
+                f"策略文件 {source}：inherits 指向未知策略 {parent_name!r}",
+                f"policy file {source}: inherits names an unknown policy {parent_name!r}",
+                field="inherits",
+            )
+        parent = load_policy(parent_name).model_dump(mode="json")
+        for key, value in parent.items():
+            if key not in raw and key not in _OWN_FIELDS:
+                raw[key] = value
+                inherited.append(key)
+    raw["inherited_fields"] = tuple(inherited)
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_to_invalid(exc, source) from exc
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """Load a built-in profile by name (``dawukou-2019``) or a host's own JSON file by path."""
+    key = str(name_or_path)
+    if key in BUILTIN_POLICIES:
+        cached = _BUILTIN_CACHE.get(key)
+        if cached is None:
+            cached = policy_from_mapping(_read_json(_builtin_text(key), key), source=key)
+            _BUILTIN_CACHE[key] = cached
+        return cached
+    path = Path(key)
+    if not path.is_file():
+        raise InvalidInput(
+            f"未知策略 {key!r}：既不是内置策略（{', '.join(BUILTIN_POLICIES)}）也不是文件",
+            f"unknown policy {key!r}: neither a built-in profile ({', '.join(BUILTIN_POLICIES)}) "
+            "nor a file",
+            field="policy",
+        )
+    return policy_from_mapping(_read_json(path.read_text(encoding="utf-8"), key), source=key)
+
+
+_BUILTIN_CACHE: dict[str, Policy] = {}

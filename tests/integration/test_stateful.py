@@ -1,0 +1,165 @@
+"""Random event sequences against a real SQLite file: the invariants always hold.
+
+- the state is always one of ProjectState;
+- no tranche is paid before the evaluation that unlocks it (R7), and paid ≤ price;
+- one audit entry per accepted event (plus the engine's own follow-ups), version = entries;
+- the audit chain verifies; a refused event changes nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from states.enums import ProjectState
+from states.machine import EVENTS
+from states.policy import load_policy
+from support import (
+    ALL_EVALUATORS,
+    CLERK,
+    CONTRACTOR,
+    EVALUATOR,
+    FINANCE,
+    GOV,
+    QUALIFIED,
+    SUPERVISOR,
+    TERMS,
+    at,
+)
+from workflow import Workflow, WorkflowError
+
+POLICY = load_policy("dawukou-2019")
+ACTORS = [CLERK, FINANCE, GOV, EVALUATOR, CONTRACTOR, SUPERVISOR]
+
+
+class ProjectMachine(RuleBasedStateMachine):
+    @initialize()
+    def open(self) -> None:
+        self.dir = tempfile.TemporaryDirectory()
+        self.wf = Workflow.open(f"sqlite:///{Path(self.dir.name) / 'h.db'}")
+        self.now = at("2025-07-01")
+        self.good = self.wf.register_contractor(actor=CLERK, name="好", org_type="enterprise",
+                                                qualifications=QUALIFIED, at=self.now)
+        self.bad = self.wf.register_contractor(
+            actor=CLERK, name="差", org_type="enterprise",
+            qualifications={**QUALIFIED, "clean_record": False}, at=self.now)
+        self.pid = self.wf.create_project(
+            actor=CLERK, title="随机", purchaser="民政局", budget="1000000.00",
+            items=[{"name": "核查", "quantity": 1}], at=self.now)
+        self.entries = 1
+
+    def teardown(self) -> None:
+        if hasattr(self, "wf"):
+            self.wf.close()
+            self.dir.cleanup()
+
+    def _data(self, draw: Any, event: str) -> dict[str, Any]:
+        today = self.now.date()
+        view = self.wf.project(self.pid)
+        contract = view.data.get("contract") or {}
+        price = Decimal(contract.get("price", "1000000.00"))
+        if event in {"submit", "approve", "close"}:
+            return {}
+        if event == "revise_plan":
+            return {"budget": draw(st.sampled_from(["0", "500000.00", "1000000.00"]))}
+        if event == "review_budget":
+            return {"approved": draw(st.booleans())}
+        if event in {"reject", "fail_procurement", "remove_contractor"}:
+            return {"reason": "原因"}
+        if event == "publish_notice":
+            return {"method": draw(st.sampled_from(["open_tender", "single_source"])),
+                    "notice": "公告"}
+        if event == "record_review":
+            return {"reviewers": ["甲"],
+                    "criteria": draw(st.sampled_from([{"quality": 70, "price": 30},
+                                                      {"price": 100}])),
+                    "scores": {str(self.good): 90, str(self.bad): 95}}
+        if event == "award":
+            return {"contractor_id": draw(st.sampled_from([self.good, self.bad]))}
+        if event == "sign_contract":
+            return {"signed_on": today.isoformat(), "effective_on": today.isoformat(),
+                    "price": draw(st.sampled_from(["900000.00", "1000000.00", "1000000.01"])),
+                    "form": "purchase", "term_months": draw(st.sampled_from([12, 24])),
+                    "terms": TERMS}
+        if event == "dispatch_staff":
+            return {"on": today.isoformat(),
+                    "staff": [{"name": "甲", "education": draw(st.sampled_from(["高中", "大专"]))}]}
+        if event == "pay":
+            tranche = draw(st.integers(1, 3))
+            paid = sum(Decimal(p["amount"]) for p in view.data["payments"])
+            share = POLICY.tranches[tranche - 1].share_percent
+            expected = price - paid if tranche == 3 else (price * share / 100).quantize(
+                Decimal("0.01"))
+            amount = expected + draw(st.sampled_from([Decimal(0), Decimal(0), Decimal(1)]))
+            return {"tranche": tranche, "amount": str(max(amount, Decimal("0.01"))),
+                    "on": today.isoformat()}
+        if event == "evaluate":
+            return {"kind": draw(st.sampled_from(["semiannual", "midterm", "final"])),
+                    "score": draw(st.sampled_from([40, 60, 90])),
+                    "satisfaction": draw(st.sampled_from([40, 59, 60, 90])),
+                    "on": today.isoformat(),
+                    "evaluators": draw(st.sampled_from([ALL_EVALUATORS, ["purchaser"]]))}
+        if event == "order_rectification":
+            return {"due": (today + timedelta(days=10)).isoformat(), "findings": "问题"}
+        if event in {"complete_rectification", "accept"}:
+            return {"on": today.isoformat()}
+        if event == "request_subcontract":
+            return {"part": "部分", "to": "乙", "share": draw(st.sampled_from(["0.2", "1"]))}
+        if event in {"approve_subcontract", "reject_subcontract", "subcontract"}:
+            return {"request_id": draw(st.integers(1, 3))}
+        if event == "terminate":
+            ban = draw(st.sampled_from([None, (today + timedelta(days=365)).isoformat()]))
+            return {"reason": "违约"} | ({"ban_until": ban} if ban else {})
+        raise AssertionError(event)
+
+    @rule(data=st.data(), event=st.sampled_from(sorted(EVENTS)),
+          actor=st.sampled_from(ACTORS), days=st.integers(0, 40))
+    def fire(self, data: Any, event: str, actor: Any, days: int) -> None:
+        self.now += timedelta(days=days)
+        payload = self._data(data.draw, event)
+        before = self.wf.project(self.pid)
+        try:
+            view = self.wf.fire(self.pid, event, actor=actor, at=self.now, **payload)
+        except WorkflowError:
+            assert self.wf.project(self.pid).to_dict() == before.to_dict()
+            return
+        self.entries += 1
+        if event == "evaluate" and view.state == "takeover":
+            self.entries += 1  # R11: the engine removed the contractor by itself
+
+    @invariant()
+    def invariants(self) -> None:
+        if not hasattr(self, "wf"):
+            return
+        view = self.wf.project(self.pid)
+        assert view.state in {s.value for s in ProjectState}
+        history = self.wf.history(self.pid)
+        assert len(history) == self.entries == view.version
+        contract = view.data.get("contract")
+        paid = sum((p.amount for p in view.payments), Decimal(0))
+        if contract:
+            assert paid <= Decimal(contract["price"])
+        else:
+            assert paid == 0
+        evaluations = view.data["evaluations"]
+        for p in view.payments:
+            unlock = POLICY.tranches[p.tranche - 1].unlocked_by.value
+            if unlock != "contract_effective":
+                kind = unlock.removesuffix("_passed")
+                assert any(e["kind"] == kind and e["passed"] and e["on"] <= p.on.isoformat()
+                           for e in evaluations), (p, evaluations)
+        assert self.wf.verify().ok
+
+
+ProjectMachine.TestCase.settings = settings(
+    max_examples=25, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestProjectMachine = ProjectMachine.TestCase

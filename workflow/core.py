@@ -1,0 +1,710 @@
+"""The ``Workflow`` facade: the one door every face (library, CLI, web) goes through.
+
+Every accepted event is one database transaction: the project's new state and data, its deadline
+rows, and its audit entries (plus any ban it writes into a contractor's credit record) commit
+together or not at all. A malformed call is refused before the database is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from states import deadlines as dl
+from states.calendar import WorkingDay, WorkingDayCalendar, YearSchedule
+from states.enums import DeadlineStatus, ProjectState, Role
+from states.errors import (
+    ConcurrentUpdate,
+    ContractorNotFound,
+    Forbidden,
+    InvalidInput,
+    ProjectNotFound,
+)
+from states.machine import EVENTS, Context, Outcome, Record
+from states.machine import available_events as _available
+from states.machine import fire as _fire
+from states.model import Actor, Ban, Contractor, Deadline, Project
+from states.payloads import (
+    BanContractor,
+    Payload,
+    ProjectPlan,
+    RegisterContractor,
+    check_aware,
+    check_dates,
+    parse_payload,
+    validation_error,
+)
+from states.policy import DEFAULT_POLICY, Policy, load_policy
+from workflow import audit
+from workflow.persistence import (
+    READ_ONLY,
+    calendar_t,
+    contractor_t,
+    create_schema,
+    deadline_t,
+    head_t,
+    make_engine,
+    prepare_engine,
+    project_t,
+    utcnow,
+)
+from workflow.views import ContractorView, ProjectView
+
+_LOGGER = logging.getLogger("gpw")
+
+#: events that consult a contractor's record (R4, R12, R20)
+_NEEDS_CONTRACTOR = frozenset({"award", "sign_contract", "terminate"})
+CALENDAR_STREAM = "calendar"
+
+
+def _check_actor(actor: object) -> Actor:
+    if not isinstance(actor, Actor):
+        raise InvalidInput("actor 须为 Actor", "actor must be an Actor", field="actor")
+    if actor.role not in {r.value for r in Role}:
+        raise InvalidInput(
+            f"未知角色 {actor.role!r}", f"unknown role {actor.role!r}", field="actor.role"
+        )
+    return actor
+
+
+def _require_role(actor: Actor, roles: set[Role], what: str) -> None:
+    if Role(actor.role) not in roles:
+        allowed = ", ".join(sorted(r.value for r in roles))
+        raise Forbidden(
+            f"角色 {actor.role} 无权{what}；允许：{allowed}",
+            f"role {actor.role} may not {what}; allowed: {allowed}",
+            field="actor.role",
+        )
+
+
+def _record_dict(rec: Record) -> dict[str, Any]:
+    return {
+        "at": rec.at,
+        "actor_id": rec.actor.id,
+        "role": rec.actor.role,
+        "org": rec.actor.org,
+        "event": rec.event,
+        "from_state": rec.from_state.value,
+        "to_state": rec.to_state.value,
+        "data": rec.data,
+    }
+
+
+class CalendarService:
+    """The working-day calendar as this workflow sees it: official data (chinese-calendar) plus
+    the years operators added to the database. Shared by every process through the database."""
+
+    def __init__(self, wf: Workflow) -> None:
+        self._wf = wf
+        self._lock = threading.Lock()
+        self._calendar = WorkingDayCalendar.official()
+        self._revision = -1
+
+    def current(self, conn: Connection | None = None) -> WorkingDayCalendar:
+        """The calendar, reloaded when another process added a year (one indexed read)."""
+        if conn is None:
+            with self._wf._read() as c:
+                return self.current(c)
+        found = conn.execute(
+            select(head_t.c.seq).where(head_t.c.stream == CALENDAR_STREAM)
+        ).scalar()
+        revision = int(found or 0)
+        if revision != self._revision:
+            extra = [
+                YearSchedule.from_dict(r.data, source=r.source)
+                for r in conn.execute(select(calendar_t).order_by(calendar_t.c.year))
+            ]
+            with self._lock:
+                self._calendar = WorkingDayCalendar.official(extra)
+                self._revision = revision
+        return self._calendar
+
+    def add_working_days(self, day: date, n: int) -> WorkingDay:
+        return self.current().add_working_days(day, n)
+
+    def next_working_day(self, day: date) -> WorkingDay:
+        return self.current().next_working_day(day)
+
+    def is_working_day(self, day: date) -> bool:
+        return self.current().is_working_day(day)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        return self.current().working_days_between(a, b)
+
+    def schedule(self, year: int) -> YearSchedule:
+        return self.current().schedule(year)
+
+    def known_years(self) -> list[int]:
+        return sorted(self.current().known_years)
+
+    def add_year(
+        self,
+        schedule: YearSchedule | Mapping[str, Any] | str | Path,
+        *,
+        actor: Actor,
+        at: datetime | None = None,
+        replace: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Load a year's official schedule (days off, make-up days, the notice) as data.
+
+        Open provisional deadlines are recomputed in the same transaction, each change audited
+        in its project's trail. Returns the changes: project, key, old and new due day.
+        """
+        wf = self._wf
+        at = wf._at(at)
+        _check_actor(actor)
+        _require_role(actor, {Role.ADMIN, Role.GOVERNMENT}, "维护工作日历 / maintain the calendar")
+        if isinstance(schedule, str | Path):
+            schedule = _read_schedule_file(Path(schedule))
+        if not isinstance(schedule, YearSchedule):
+            schedule = YearSchedule.from_dict(schedule, source="operator")
+        changes: list[dict[str, Any]] = []
+        with wf._write() as conn:
+            exists = conn.execute(
+                select(calendar_t.c.year).where(calendar_t.c.year == schedule.year)
+            ).first()
+            if exists and not replace:
+                raise InvalidInput(
+                    f"{schedule.year} 年的工作日安排已存在（如需更正请用 replace）",
+                    f"the {schedule.year} schedule exists already (use replace to correct it)",
+                    field="year",
+                )
+            if not exists and schedule.year in self.current(conn).known_years and not replace:
+                raise InvalidInput(
+                    f"{schedule.year} 年已有官方数据（如需更正请用 replace）",
+                    f"{schedule.year} is covered by official data (use replace to correct it)",
+                    field="year",
+                )
+            row = {
+                "year": schedule.year,
+                "data": schedule.to_dict(),
+                "source": "operator",
+                "loaded_at": at,
+                "loaded_by": actor.id,
+            }
+            if exists:
+                conn.execute(
+                    calendar_t.update().where(calendar_t.c.year == schedule.year).values(**row)
+                )
+            else:
+                conn.execute(calendar_t.insert().values(**row))
+            audit.append_to_stream(
+                conn,
+                CALENDAR_STREAM,
+                [{"at": at, "actor_id": actor.id, "role": actor.role, "org": actor.org,
+                  "event": "add_year" if not exists else "replace_year",
+                  "from_state": None, "to_state": None,
+                  "data": {"year": schedule.year, "notice": schedule.notice,
+                           "holidays": len(schedule.holidays),
+                           "workdays": len(schedule.workdays)}}],
+            )
+            calendar = self.current(conn)
+            changes = wf._recompute_deadlines(conn, calendar, actor=actor, at=at,
+                                              only_year=schedule.year, replace=replace)
+        return changes
+
+
+def _read_schedule_file(path: Path) -> YearSchedule:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            f"无法读取日历文件 {path}：{exc}", f"cannot read calendar file {path}: {exc}",
+            field="file",
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("日历文件须为 JSON 对象", "a calendar file is a JSON object",
+                           field="file")
+    return YearSchedule.from_dict(data, source="operator")
+
+
+class Workflow:
+    """Runs purchase projects: create, fire events, read, audit.
+
+    Args:
+        engine: a SQLAlchemy engine (SQLite or PostgreSQL). Nothing connects until used.
+        policy: the default policy for new projects: a built-in name or a path to a JSON file.
+        clock: returns the current aware datetime; used only where a call passes no ``at``.
+        policies: further policies projects may name (built-ins are always known).
+        create: create the tables if missing (SQLite's embedded default; use Alembic elsewhere).
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        policy: str | Path | Policy = DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+        policies: Sequence[str | Path | Policy] = (),
+        create: bool = True,
+    ) -> None:
+        self.engine = prepare_engine(engine)
+        self.clock = clock
+        self._policies: dict[str, Policy] = {}
+        self.policy = self.register_policy(policy)
+        for extra in policies:
+            self.register_policy(extra)
+        if create:
+            create_schema(self.engine)
+        self.calendar = CalendarService(self)
+
+    @classmethod
+    def open(
+        cls,
+        url_or_engine: str | Engine,
+        *,
+        policy: str | Path | Policy = DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+        policies: Sequence[str | Path | Policy] = (),
+        create: bool = True,
+    ) -> Workflow:
+        """Open a workflow on a database URL (``sqlite:///gpw.db``) or an existing engine."""
+        engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        return cls(engine=engine, policy=policy, clock=clock, policies=policies, create=create)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def register_policy(self, policy: str | Path | Policy) -> Policy:
+        loaded = policy if isinstance(policy, Policy) else load_policy(policy)
+        self._policies[loaded.name] = loaded
+        return loaded
+
+    def policy_named(self, name: str) -> Policy:
+        found = self._policies.get(name)
+        if found is None:
+            found = self.register_policy(name)
+        return found
+
+    def _at(self, at: datetime | None) -> datetime:
+        return check_aware(self.clock() if at is None else at, "at")
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
+            yield conn
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def create_project(
+        self,
+        *,
+        actor: Actor,
+        title: str,
+        purchaser: str,
+        budget: Any,
+        items: Sequence[Mapping[str, Any]] = (),
+        policy: str | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Draft a purchase plan (立项, R1). Returns the new project's id."""
+        at = self._at(at)
+        _check_actor(actor)
+        try:
+            plan = ProjectPlan.model_validate(
+                {"title": title, "purchaser": purchaser, "budget": budget, "items": list(items)}
+            )
+        except Exception as exc:
+            from pydantic import ValidationError
+
+            if isinstance(exc, ValidationError):
+                raise validation_error(exc, what="立项 / create_project") from exc
+            raise
+        chosen = self.policy if policy is None else self.policy_named(policy)
+        _require_role(actor, {Role.PURCHASER}, "立项 / create a project")
+        project = Project(
+            title=plan.title, purchaser=plan.purchaser, policy=chosen.name, budget=plan.budget,
+            items=list(plan.items),
+        )
+        with self._write() as conn:
+            pid = conn.execute(
+                project_t.insert().values(
+                    title=project.title, purchaser=project.purchaser, policy=project.policy,
+                    state=project.state.value, version=1, data=project.to_json(),
+                    audit_seq=0, audit_head=audit.GENESIS, created_at=at, updated_at=at,
+                )
+            ).inserted_primary_key[0]
+            project.id = int(pid)
+            rec = Record("create_project", actor, at, ProjectState.DRAFT, ProjectState.DRAFT,
+                         plan.model_dump(mode="json"))
+            self._store(conn, project, [rec], version=1, created=True, at=at,
+                        head=(0, audit.GENESIS), old_deadlines={})
+        return int(pid)
+
+    def fire(
+        self,
+        project_id: int,
+        event: str,
+        *,
+        actor: Actor,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+        **data: Any,
+    ) -> ProjectView:
+        """Fire ``event`` on a project, in one transaction.
+
+        Raises:
+            InvalidInput: malformed call (checked first, whatever the state); nothing is written.
+            IllegalTransition, Forbidden, GuardRefused: in that order.
+            ProjectNotFound: no such project.
+            ConcurrentUpdate: ``expected_version`` is stale, or another writer won the race.
+        """
+        at = self._at(at)
+        _check_actor(actor)
+        if expected_version is not None and (
+            not isinstance(expected_version, int) or isinstance(expected_version, bool)
+        ):
+            raise InvalidInput(
+                "expected_version 须为整数", "expected_version must be an integer",
+                field="expected_version",
+            )
+        payload = parse_payload(event, data)
+        check_dates(payload, dl.business_date(at))
+        with self._write() as conn:
+            row = self._load_row(conn, project_id)
+            if expected_version is not None and row.version != expected_version:
+                raise ConcurrentUpdate(
+                    f"项目版本已变为 {row.version}（期望 {expected_version}）",
+                    f"the project is at version {row.version}, not {expected_version}",
+                    field="expected_version",
+                    details={"version": row.version},
+                )
+            project = self._project(row)
+            ctx = Context(
+                policy=self.policy_named(row.policy),
+                calendar=self.calendar.current(conn),
+                contractor=self._contractor_for(conn, project, event, payload),
+            )
+            outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx)
+            self._save(conn, row, project, outcome, at)
+        return ProjectView.of(outcome.project, version=row.version + 1,
+                              created_at=row.created_at, updated_at=at)
+
+    def _contractor_for(
+        self, conn: Connection, project: Project, event: str, payload: Payload
+    ) -> Contractor | None:
+        if event not in _NEEDS_CONTRACTOR:
+            return None
+        cid = getattr(payload, "contractor_id", None) or project.contractor_id
+        if cid is None:
+            return None
+        found = conn.execute(select(contractor_t).where(contractor_t.c.id == cid)).first()
+        return self._contractor(found) if found else None
+
+    def _load_row(self, conn: Connection, project_id: int) -> Any:
+        if not isinstance(project_id, int) or isinstance(project_id, bool):
+            raise InvalidInput("项目编号须为整数", "project_id must be an integer",
+                               field="project_id")
+        row = conn.execute(select(project_t).where(project_t.c.id == project_id)).first()
+        if row is None:
+            raise ProjectNotFound(f"项目 {project_id} 不存在", f"project {project_id} not found",
+                                  field="project_id")
+        return row
+
+    @staticmethod
+    def _project(row: Any) -> Project:
+        project = Project.model_validate(row.data)
+        project.id = row.id
+        return project
+
+    @staticmethod
+    def _contractor(row: Any) -> Contractor:
+        return Contractor.model_validate(
+            {"id": row.id, "name": row.name, "org_type": row.org_type, "sme": row.sme, **row.data}
+        )
+
+    def _save(self, conn: Connection, row: Any, before: Project, outcome: Outcome,
+              at: datetime) -> None:
+        old = {d.key: d for d in before.deadlines}
+        self._store(conn, outcome.project, outcome.records, version=row.version, created=False,
+                    at=at, head=(row.audit_seq, row.audit_head), old_deadlines=old)
+        for contractor_id, ban in outcome.bans:
+            self._write_ban(conn, contractor_id, ban, outcome.records[-1].actor, at)
+
+    def _store(
+        self,
+        conn: Connection,
+        project: Project,
+        records: list[Record],
+        *,
+        version: int,
+        created: bool,
+        at: datetime,
+        head: tuple[int, str],
+        old_deadlines: dict[str, Deadline],
+    ) -> None:
+        assert project.id is not None
+        rows = audit.build_entries(f"project:{project.id}", head,
+                                   [_record_dict(r) for r in records], project_id=project.id)
+        values = {
+            "state": project.state.value,
+            "title": project.title,
+            "contractor_id": project.contractor_id,
+            "data": project.to_json(),
+            "audit_seq": rows[-1]["seq"],
+            "audit_head": rows[-1]["hash"],
+            "updated_at": at,
+        }
+        if not created:
+            values["version"] = version + 1
+        # compare-and-set on the version: a second writer that read the same version loses
+        done = conn.execute(
+            project_t.update()
+            .where(project_t.c.id == project.id, project_t.c.version == version)
+            .values(**values)
+        )
+        if done.rowcount != 1:
+            raise ConcurrentUpdate(details={"version": version})
+        try:
+            conn.execute(audit.audit_t.insert(), rows)
+        except IntegrityError as exc:
+            raise ConcurrentUpdate() from exc
+        self._sync_deadlines(conn, project, old_deadlines, at)
+
+    def _sync_deadlines(self, conn: Connection, project: Project,
+                        old: dict[str, Deadline], at: datetime) -> None:
+        for d in project.deadlines:
+            prev = old.get(d.key)
+            if prev == d:
+                continue
+            values = {
+                "kind": d.kind, "owner": d.owner.value, "rule": d.rule, "due": d.due,
+                "due_at": dl.end_of_day(d.due), "provisional": d.provisional,
+                "status": d.status.value, "met_on": d.met_on, "late": d.late, "updated_at": at,
+            }
+            if prev is None:
+                conn.execute(deadline_t.insert().values(project_id=project.id, key=d.key,
+                                                        version=1, **values))
+            else:
+                conn.execute(
+                    deadline_t.update()
+                    .where(deadline_t.c.project_id == project.id, deadline_t.c.key == d.key)
+                    .values(version=deadline_t.c.version + 1, **values)
+                )
+
+    def _recompute_deadlines(
+        self,
+        conn: Connection,
+        calendar: WorkingDayCalendar,
+        *,
+        actor: Actor,
+        at: datetime,
+        only_year: int,
+        replace: bool,
+    ) -> list[dict[str, Any]]:
+        """Recompute open deadlines a calendar change may move; audit each move."""
+        query = select(deadline_t.c.project_id).where(
+            deadline_t.c.status == DeadlineStatus.OPEN.value
+        )
+        if not replace:
+            query = query.where(deadline_t.c.provisional.is_(True))
+        project_ids = sorted({r.project_id for r in conn.execute(query)})
+        changes: list[dict[str, Any]] = []
+        for pid in project_ids:
+            row = self._load_row(conn, pid)
+            before = self._project(row)
+            after = before.model_copy(deep=True)
+            moved: list[dict[str, Any]] = []
+            for d in after.open_deadlines():
+                if d.unit not in ("working_days", "calendar_months"):
+                    continue
+                if not d.provisional and not replace:
+                    continue
+                old_due, old_prov = d.due, d.provisional
+                dl.recompute(d, calendar)
+                if (d.due, d.provisional) != (old_due, old_prov):
+                    moved.append({"key": d.key, "old_due": old_due.isoformat(),
+                                  "new_due": d.due.isoformat(), "provisional": d.provisional})
+            if not moved:
+                continue
+            rec = Record("recompute_deadlines", actor, at, after.state, after.state,
+                         {"year": only_year, "moved": moved})
+            outcome = Outcome(project=after, records=[rec])
+            self._save(conn, row, before, outcome, at)
+            changes.extend({"project_id": pid, **m} for m in moved)
+        return changes
+
+    def project(self, project_id: int) -> ProjectView:
+        """The project's state, version, data, deadlines and payments."""
+        with self._read() as conn:
+            row = self._load_row(conn, project_id)
+        return ProjectView.of(self._project(row), version=row.version,
+                              created_at=row.created_at, updated_at=row.updated_at)
+
+    def projects(
+        self, *, state: str | None = None, purchaser: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """A summary line per project (id, title, purchaser, state, version), newest first."""
+        query = select(project_t.c.id, project_t.c.title, project_t.c.purchaser,
+                       project_t.c.policy, project_t.c.state, project_t.c.version,
+                       project_t.c.updated_at).order_by(project_t.c.id.desc()).limit(limit)
+        if state is not None:
+            query = query.where(project_t.c.state == state)
+        if purchaser is not None:
+            query = query.where(project_t.c.purchaser == purchaser)
+        with self._read() as conn:
+            return [
+                {"id": r.id, "title": r.title, "purchaser": r.purchaser, "policy": r.policy,
+                 "state": r.state, "version": r.version, "updated_at": r.updated_at.isoformat()}
+                for r in conn.execute(query)
+            ]
+
+    def available_events(self, project_id: int, actor: Actor,
+                         at: datetime | None = None) -> list[str]:
+        """Events ``actor`` may fire on the project now (state, role and data-free guards)."""
+        at = self._at(at)
+        _check_actor(actor)
+        with self._read() as conn:
+            row = self._load_row(conn, project_id)
+            project = self._project(row)
+            ctx = Context(policy=self.policy_named(row.policy),
+                          calendar=self.calendar.current(conn))
+        return _available(project, actor, ctx, at)
+
+    def history(self, project_id: int) -> list[audit.AuditEntry]:
+        """The project's audit trail, oldest first."""
+        with self._read() as conn:
+            self._load_row(conn, project_id)
+            rows = conn.execute(
+                select(audit.audit_t)
+                .where(audit.audit_t.c.stream == f"project:{project_id}")
+                .order_by(audit.audit_t.c.seq)
+            )
+            return [audit.row_to_entry(r) for r in rows]
+
+    def verify(self) -> audit.VerifyReport:
+        """Recompute every audit chain; report the first entry that was altered."""
+        with self._read() as conn:
+            return audit.verify(conn)
+
+    # -- contractors ----------------------------------------------------------------------------
+
+    def register_contractor(
+        self,
+        *,
+        actor: Actor,
+        name: str,
+        org_type: str,
+        sme: bool = False,
+        qualifications: Mapping[str, bool],
+        at: datetime | None = None,
+    ) -> int:
+        """Register a contractor (承接主体) with its R4 qualifications. Returns its id."""
+        at = self._at(at)
+        _check_actor(actor)
+        try:
+            reg = RegisterContractor.model_validate(
+                {"name": name, "org_type": org_type, "sme": sme,
+                 "qualifications": dict(qualifications)}
+            )
+        except Exception as exc:
+            from pydantic import ValidationError
+
+            if isinstance(exc, ValidationError):
+                raise validation_error(exc, what="登记承接主体 / register_contractor") from exc
+            raise
+        _require_role(actor, {Role.PURCHASER, Role.ADMIN}, "登记承接主体 / register contractors")
+        with self._write() as conn:
+            cid = int(
+                conn.execute(
+                    contractor_t.insert().values(
+                        name=reg.name, org_type=reg.org_type.value, sme=reg.sme,
+                        data={"qualifications": reg.qualifications, "bans": []}, version=1,
+                        created_at=at,
+                    )
+                ).inserted_primary_key[0]
+            )
+            audit.append_to_stream(
+                conn, f"contractor:{cid}",
+                [{"at": at, "actor_id": actor.id, "role": actor.role, "org": actor.org,
+                  "event": "register_contractor", "from_state": None, "to_state": None,
+                  "data": reg.model_dump(mode="json")}],
+            )
+        return cid
+
+    def contractor(self, contractor_id: int) -> ContractorView:
+        with self._read() as conn:
+            row = conn.execute(
+                select(contractor_t).where(contractor_t.c.id == contractor_id)
+            ).first()
+        if row is None:
+            raise ContractorNotFound(f"承接主体 {contractor_id} 不存在",
+                                     f"contractor {contractor_id} not found",
+                                     field="contractor_id")
+        return ContractorView.of(self._contractor(row), row.version)
+
+    def ban_contractor(
+        self,
+        contractor_id: int,
+        *,
+        actor: Actor,
+        until: date,
+        reason: str,
+        at: datetime | None = None,
+    ) -> ContractorView:
+        """Enter a ban in the contractor's credit record, from ``at``'s date until ``until``
+        (R12). A banned contractor cannot be awarded (R4)."""
+        at = self._at(at)
+        _check_actor(actor)
+        try:
+            ban = BanContractor.model_validate({"until": until, "reason": reason})
+        except Exception as exc:
+            from pydantic import ValidationError
+
+            if isinstance(exc, ValidationError):
+                raise validation_error(exc, what="禁入 / ban_contractor", rule="R12") from exc
+            raise
+        check_dates(ban, dl.business_date(at))
+        _require_role(actor, {Role.PURCHASER, Role.GOVERNMENT, Role.ADMIN},
+                      "记录禁入 / ban contractors")
+        with self._write() as conn:
+            self._write_ban(conn, contractor_id,
+                            Ban(from_on=dl.business_date(at), until=ban.until, reason=ban.reason),
+                            actor, at)
+        return self.contractor(contractor_id)
+
+    def _write_ban(self, conn: Connection, contractor_id: int, ban: Ban, actor: Actor,
+                   at: datetime) -> None:
+        row = conn.execute(
+            select(contractor_t).where(contractor_t.c.id == contractor_id)
+        ).first()
+        if row is None:
+            raise ContractorNotFound(f"承接主体 {contractor_id} 不存在",
+                                     f"contractor {contractor_id} not found",
+                                     field="contractor_id")
+        data = dict(row.data)
+        data["bans"] = [*data.get("bans", []), ban.model_dump(mode="json")]
+        done = conn.execute(
+            contractor_t.update()
+            .where(contractor_t.c.id == contractor_id, contractor_t.c.version == row.version)
+            .values(data=data, version=row.version + 1)
+        )
+        if done.rowcount != 1:
+            raise ConcurrentUpdate()
+        audit.append_to_stream(
+            conn, f"contractor:{contractor_id}",
+            [{"at": at, "actor_id": actor.id, "role": actor.role, "org": actor.org,
+              "event": "ban", "from_state": None, "to_state": None,
+              "data": ban.model_dump(mode="json")}],
+        )
+
+
+def event_names() -> list[str]:
+    return list(EVENTS)

@@ -1,0 +1,217 @@
+"""Tables (SQLModel) and the engine set-up. Rows are storage, not the domain.
+
+Every table is prefixed ``gpw_`` so a host's database can hold them beside its own. Datetimes are
+stored in UTC and come back timezone-aware on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    Index,
+    Integer,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive ones are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: timezone-aware required")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _aware(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(AwareDateTime(), nullable=nullable, index=index))
+
+
+def _json() -> Any:
+    return Field(sa_column=Column(JSON, nullable=False))
+
+
+class ProjectRow(SQLModel, table=True):
+    __tablename__ = "gpw_project"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    purchaser: str = Field(index=True)
+    policy: str
+    state: str = Field(index=True)
+    contractor_id: int | None = Field(default=None, index=True)
+    #: optimistic lock: every accepted event increments it (compare-and-set update)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    data: dict[str, Any] = _json()
+    #: head of this project's audit chain: seq and hash of its last entry
+    audit_seq: int = 0
+    audit_head: str = ""
+    created_at: datetime = _aware()
+    updated_at: datetime = _aware()
+
+
+class DeadlineRow(SQLModel, table=True):
+    """A projection of each project's deadlines, indexed by due time for the scheduler."""
+
+    __tablename__ = "gpw_deadline"
+    __table_args__ = (
+        UniqueConstraint("project_id", "key", name="uq_gpw_deadline_project_key"),
+        Index("ix_gpw_deadline_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="gpw_project.id", index=True)
+    key: str
+    kind: str
+    owner: str
+    rule: str
+    due: date = Field(sa_column=Column(Date, nullable=False))
+    #: the instant it passes: the end of the due day, Asia/Shanghai
+    due_at: datetime = _aware()
+    provisional: bool = False
+    status: str
+    met_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    late: bool = False
+    #: bumped whenever due or status changes, so a notice can name the version it was sent for
+    version: int = 1
+    updated_at: datetime = _aware()
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only audit trail; each stream is a hash chain (全程留痕, R15)."""
+
+    __tablename__ = "gpw_audit"
+    __table_args__ = (UniqueConstraint("stream", "seq", name="uq_gpw_audit_stream_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stream: str = Field(index=True)
+    seq: int
+    project_id: int | None = Field(default=None, index=True)
+    actor_id: str
+    role: str
+    org: str
+    at: datetime = _aware()
+    event: str
+    from_state: str | None = None
+    to_state: str | None = None
+    data: dict[str, Any] = _json()
+    prev_hash: str
+    hash: str
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """Heads of the audit streams that are not projects' (contractors, calendar)."""
+
+    __tablename__ = "gpw_audit_head"
+
+    stream: str = Field(primary_key=True)
+    seq: int
+    hash: str
+
+
+class ContractorRow(SQLModel, table=True):
+    __tablename__ = "gpw_contractor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    org_type: str
+    sme: bool = False
+    #: qualifications and the credit record (bans)
+    data: dict[str, Any] = _json()
+    version: int = 1
+    created_at: datetime = _aware()
+
+
+class CalendarYearRow(SQLModel, table=True):
+    """A year's working-day schedule added by an operator (no release needed)."""
+
+    __tablename__ = "gpw_calendar_year"
+
+    year: int = Field(primary_key=True)
+    data: dict[str, Any] = _json()
+    source: str
+    loaded_at: datetime = _aware()
+    loaded_by: str
+
+
+project_t = ProjectRow.__table__  # type: ignore[attr-defined]
+deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
+audit_t = AuditRow.__table__  # type: ignore[attr-defined]
+head_t = AuditHeadRow.__table__  # type: ignore[attr-defined]
+contractor_t = ContractorRow.__table__  # type: ignore[attr-defined]
+calendar_t = CalendarYearRow.__table__  # type: ignore[attr-defined]
+
+#: execution option: this connection only reads (SQLite: a deferred BEGIN, no write lock)
+READ_ONLY = {"gpw_read_only": True}
+
+
+def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred and late).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A writer takes the write lock at BEGIN (IMMEDIATE): two writers serialize instead of
+    # failing with "database is locked" at their first write. SQLite ignores SELECT … FOR UPDATE.
+    mode = "" if conn.get_execution_options().get("gpw_read_only") else " IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN{mode}")
+
+
+def prepare_engine(engine: Engine) -> Engine:
+    """Install the SQLite pragmas and BEGIN IMMEDIATE on an engine (no-op elsewhere)."""
+    if engine.dialect.name == "sqlite" and not getattr(engine, "_gpw_prepared", False):
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        engine._gpw_prepared = True  # type: ignore[attr-defined]
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with gpw's settings (SQLite: WAL, busy timeout, IMMEDIATE)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return prepare_engine(engine)
+
+
+def create_schema(engine: Engine) -> None:
+    SQLModel.metadata.create_all(
+        engine,
+        tables=[project_t, deadline_t, audit_t, head_t, contractor_t, calendar_t],
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
