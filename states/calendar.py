@@ -1,10 +1,11 @@
 """The mainland working-day calendar (工作日), as data.
 
-Working days are Monday–Friday, minus the statutory holidays, plus the weekend make-up days (调休上班)
-that the State Council announces each year. Official data for 2004–2026 comes from
-``chinese-calendar``; an operator adds a new year's schedule as data (:meth:`YearSchedule.from_dict`)
-without a release. A year with no schedule is *estimated* from the statutory holidays (``holidays``,
-no make-up days) and everything computed from it is flagged provisional (暂定).
+Working days are Monday–Friday, minus the statutory holidays, plus the weekend make-up days
+(调休上班) that the State Council announces each year. Official data for 2004–2026 comes from
+``chinese-calendar``; an operator adds a new year's schedule as data
+(:meth:`YearSchedule.from_dict`) without a release. A year with no schedule is *estimated* from
+the statutory holidays (``holidays``, no make-up days) and everything computed from it is flagged
+provisional (暂定).
 
 Arithmetic is O(log n): the working days of the covered years are precomputed as sorted ordinals
 and searched with ``bisect`` (DESIGN.md §2: 0.7 µs against 838 µs for a day-by-day loop).
@@ -42,8 +43,9 @@ class WorkingDay:
 
 
 def _invalid(field: str, zh: str, en: str) -> InvalidInput:
-    return InvalidInput(f"工作日安排：{field} {zh}", f"working-day schedule: {field}: {en}",
-                        field=field)
+    return InvalidInput(
+        f"工作日安排：{field} {zh}", f"working-day schedule: {field}: {en}", field=field
+    )
 
 
 def _parse_date(value: Any, field: str) -> date:
@@ -105,17 +107,24 @@ class YearSchedule:
             for i, value in enumerate(raw):
                 day = _parse_date(value, f"{name}[{i}]")
                 if day.year != year:
-                    raise _invalid(f"{name}[{i}]", f"{day} 不在 {year} 年内",
-                                   f"{day} is not in {year}")
+                    raise _invalid(
+                        f"{name}[{i}]", f"{day} 不在 {year} 年内", f"{day} is not in {year}"
+                    )
                 if name == "workdays" and day.weekday() < 5:
-                    raise _invalid(f"{name}[{i}]", f"{day} 不是周末，无需调休上班",
-                                   f"{day} is not a Saturday or Sunday")
+                    raise _invalid(
+                        f"{name}[{i}]",
+                        f"{day} 不是周末，无需调休上班",
+                        f"{day} is not a Saturday or Sunday",
+                    )
                 parsed.add(day)
             days[name] = frozenset(parsed)
         both = sorted(days["holidays"] & days["workdays"])
         if both:
-            raise _invalid("workdays", f"{both[0]} 同时出现在放假和调休上班中",
-                           f"{both[0]} is both a day off and a make-up working day")
+            raise _invalid(
+                "workdays",
+                f"{both[0]} 同时出现在放假和调休上班中",
+                f"{both[0]} is both a day off and a make-up working day",
+            )
         notice = data.get("notice", "") or ""
         if not isinstance(notice, str):
             raise _invalid("notice", "须为文本", "must be text")
@@ -123,10 +132,19 @@ class YearSchedule:
         notice_date = None if raw_date in (None, "") else _parse_date(raw_date, "notice_date")
         chosen = data.get("source", source)
         if chosen not in _SOURCES:
-            raise _invalid("source", "须为 official/operator/estimate",
-                           "must be official, operator or estimate")
-        return cls(year=year, holidays=days["holidays"], workdays=days["workdays"],
-                   notice=notice, notice_date=notice_date, source=chosen)
+            raise _invalid(
+                "source",
+                "须为 official/operator/estimate",
+                "must be official, operator or estimate",
+            )
+        return cls(
+            year=year,
+            holidays=days["holidays"],
+            workdays=days["workdays"],
+            notice=notice,
+            notice_date=notice_date,
+            source=chosen,
+        )
 
 
 def official_schedules() -> list[YearSchedule]:
@@ -142,9 +160,16 @@ def official_schedules() -> list[YearSchedule]:
     out = []
     for year in sorted(set(holidays) | set(workdays)):
         notice, notice_date = KNOWN_NOTICES.get(year, ("", None))
-        out.append(YearSchedule(year=year, holidays=frozenset(holidays.get(year, ())),
-                                workdays=frozenset(workdays.get(year, ())), notice=notice,
-                                notice_date=notice_date, source="official"))
+        out.append(
+            YearSchedule(
+                year=year,
+                holidays=frozenset(holidays.get(year, ())),
+                workdays=frozenset(workdays.get(year, ())),
+                notice=notice,
+                notice_date=notice_date,
+                source="official",
+            )
+        )
     return out
 
 
@@ -220,8 +245,7 @@ class WorkingDayCalendar:
                 f"date before the calendar's data (from {self._first})",
                 field="date",
             )
-        if year not in self._schedules and (self._estimator is None
-                                            or year > LAST_ESTIMATED_YEAR):
+        if year not in self._schedules and (self._estimator is None or year > LAST_ESTIMATED_YEAR):
             raise InvalidInput(
                 f"{year} 年没有工作日安排", f"no working-day schedule for {year}", field="date"
             )
@@ -282,7 +306,8 @@ class WorkingDayCalendar:
                 i = bisect_left(ords, x) + n
                 if i < 0:
                     raise InvalidInput(
-                        "结果早于工作日历的数据范围", "result before the calendar's data",
+                        "结果早于工作日历的数据范围",
+                        "result before the calendar's data",
                         field="date",
                     )
                 break

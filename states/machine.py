@@ -63,8 +63,8 @@ from states.payloads import (
     Reason,
     RecordReview,
     RequestSubcontract,
-    RevisePlan,
     ReviewBudget,
+    RevisePlan,
     SignContract,
     SubcontractDecision,
     SubcontractRef,
@@ -112,48 +112,164 @@ EVENTS: dict[str, EventSpec] = {
     s.name: s
     for s in (
         _spec("revise_plan", S.DRAFT, None, zh="修改实施方案", en="revise the plan"),
-        _spec("submit", S.DRAFT, S.PENDING_APPROVAL, guards=("g_plan_complete",),
-              zh="提交审批", en="submit for approval"),
-        _spec("review_budget", S.PENDING_APPROVAL, None, roles=(F,),
-              zh="财政审核预算", en="review the budget"),
-        _spec("approve", S.PENDING_APPROVAL, S.APPROVED, roles=(G,),
-              guards=("g_budget_reviewed", "g_purchasable"), zh="批准立项", en="approve"),
+        _spec(
+            "submit",
+            S.DRAFT,
+            S.PENDING_APPROVAL,
+            guards=("g_plan_complete",),
+            zh="提交审批",
+            en="submit for approval",
+        ),
+        _spec(
+            "review_budget",
+            S.PENDING_APPROVAL,
+            None,
+            roles=(F,),
+            zh="财政审核预算",
+            en="review the budget",
+        ),
+        _spec(
+            "approve",
+            S.PENDING_APPROVAL,
+            S.APPROVED,
+            roles=(G,),
+            guards=("g_budget_reviewed", "g_purchasable"),
+            zh="批准立项",
+            en="approve",
+        ),
         _spec("reject", S.PENDING_APPROVAL, S.DRAFT, roles=(G, F), zh="退回", en="reject"),
-        _spec("publish_notice", S.APPROVED, S.PROCURING, zh="发布采购公告",
-              en="publish the procurement notice"),
-        _spec("record_review", S.PROCURING, None, guards=("g_not_price_alone",),
-              zh="记录专家评审", en="record the expert review"),
-        _spec("award", S.PROCURING, S.AWARDED,
-              guards=("g_registered", "g_qualified", "g_not_banned", "g_reviewed"),
-              zh="确定承接主体", en="award"),
+        _spec(
+            "publish_notice",
+            S.APPROVED,
+            S.PROCURING,
+            zh="发布采购公告",
+            en="publish the procurement notice",
+        ),
+        _spec(
+            "record_review",
+            S.PROCURING,
+            None,
+            guards=("g_not_price_alone",),
+            zh="记录专家评审",
+            en="record the expert review",
+        ),
+        _spec(
+            "award",
+            S.PROCURING,
+            S.AWARDED,
+            guards=("g_registered", "g_qualified", "g_not_banned", "g_reviewed"),
+            zh="确定承接主体",
+            en="award",
+        ),
         _spec("fail_procurement", S.PROCURING, S.APPROVED, zh="采购失败", en="procurement failed"),
-        _spec("sign_contract", S.AWARDED, S.CONTRACTED,
-              guards=("g_terms", "g_price_within_budget", "g_term_within_cycle"),
-              zh="签订合同", en="sign the contract"),
-        _spec("dispatch_staff", S.CONTRACTED, S.IN_SERVICE,
-              guards=("g_after_signing", "g_staff_qualified"), zh="人员派遣", en="dispatch staff"),
-        _spec("pay", (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER), None,
-              roles=(P, F), guards=("g_tranche_unlocked", "g_amount"), zh="拨付资金", en="pay"),
-        _spec("evaluate", RUNNING, None, roles=(E, P),
-              guards=("g_evaluators", "g_after_effect"), zh="绩效评价", en="evaluate"),
-        _spec("order_rectification", S.IN_SERVICE, S.RECTIFYING, zh="责令限期整改",
-              en="order rectification"),
-        _spec("complete_rectification", S.RECTIFYING, S.IN_SERVICE,
-              guards=("g_after_order",), zh="整改完成", en="rectification completed"),
-        _spec("request_subcontract", SERVICE, None, roles=(C,), guards=("g_not_transfer",),
-              zh="申请分包", en="request a subcontract"),
-        _spec("approve_subcontract", (*SERVICE, S.RECTIFYING), None,
-              guards=("g_request_pending",), zh="批准分包", en="approve a subcontract"),
-        _spec("reject_subcontract", (*SERVICE, S.RECTIFYING), None,
-              guards=("g_request_pending",), zh="驳回分包", en="reject a subcontract"),
-        _spec("subcontract", SERVICE, None, roles=(C,), guards=("g_request_approved",),
-              zh="分包", en="subcontract"),
-        _spec("remove_contractor", RUNNING, S.TAKEOVER, roles=(P, Role.SYSTEM),
-              zh="清退承接主体并启动临时接管", en="remove the contractor and take over"),
-        _spec("terminate", ACTIVE_STATES, S.TERMINATED, roles=(P, G),
-              guards=("g_ban_has_contractor",), zh="终止", en="terminate"),
-        _spec("accept", S.IN_SERVICE, S.ACCEPTED, guards=("g_final_passed",),
-              zh="检查验收", en="inspect and accept"),
+        _spec(
+            "sign_contract",
+            S.AWARDED,
+            S.CONTRACTED,
+            guards=("g_terms", "g_price_within_budget", "g_term_within_cycle"),
+            zh="签订合同",
+            en="sign the contract",
+        ),
+        _spec(
+            "dispatch_staff",
+            S.CONTRACTED,
+            S.IN_SERVICE,
+            guards=("g_after_signing", "g_staff_qualified"),
+            zh="人员派遣",
+            en="dispatch staff",
+        ),
+        _spec(
+            "pay",
+            (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER),
+            None,
+            roles=(P, F),
+            guards=("g_tranche_unlocked", "g_amount"),
+            zh="拨付资金",
+            en="pay",
+        ),
+        _spec(
+            "evaluate",
+            RUNNING,
+            None,
+            roles=(E, P),
+            guards=("g_evaluators", "g_after_effect"),
+            zh="绩效评价",
+            en="evaluate",
+        ),
+        _spec(
+            "order_rectification",
+            S.IN_SERVICE,
+            S.RECTIFYING,
+            zh="责令限期整改",
+            en="order rectification",
+        ),
+        _spec(
+            "complete_rectification",
+            S.RECTIFYING,
+            S.IN_SERVICE,
+            guards=("g_after_order",),
+            zh="整改完成",
+            en="rectification completed",
+        ),
+        _spec(
+            "request_subcontract",
+            SERVICE,
+            None,
+            roles=(C,),
+            guards=("g_not_transfer",),
+            zh="申请分包",
+            en="request a subcontract",
+        ),
+        _spec(
+            "approve_subcontract",
+            (*SERVICE, S.RECTIFYING),
+            None,
+            guards=("g_request_pending",),
+            zh="批准分包",
+            en="approve a subcontract",
+        ),
+        _spec(
+            "reject_subcontract",
+            (*SERVICE, S.RECTIFYING),
+            None,
+            guards=("g_request_pending",),
+            zh="驳回分包",
+            en="reject a subcontract",
+        ),
+        _spec(
+            "subcontract",
+            SERVICE,
+            None,
+            roles=(C,),
+            guards=("g_request_approved",),
+            zh="分包",
+            en="subcontract",
+        ),
+        _spec(
+            "remove_contractor",
+            RUNNING,
+            S.TAKEOVER,
+            roles=(P, Role.SYSTEM),
+            zh="清退承接主体并启动临时接管",
+            en="remove the contractor and take over",
+        ),
+        _spec(
+            "terminate",
+            ACTIVE_STATES,
+            S.TERMINATED,
+            roles=(P, G),
+            guards=("g_ban_has_contractor",),
+            zh="终止",
+            en="terminate",
+        ),
+        _spec(
+            "accept",
+            S.IN_SERVICE,
+            S.ACCEPTED,
+            guards=("g_final_passed",),
+            zh="检查验收",
+            en="inspect and accept",
+        ),
         _spec("close", S.ACCEPTED, S.CLOSED, guards=("g_all_paid",), zh="结项", en="close"),
     )
 }
@@ -276,7 +392,9 @@ class _Run:
         return any(p.tranche == tranche for p in self.project.payments)
 
     def _passed(self, kind: EvaluationKind, by: date) -> date | None:
-        days = [e.on for e in self.project.evaluations if e.kind is kind and e.passed and e.on <= by]
+        days = [
+            e.on for e in self.project.evaluations if e.kind is kind and e.passed and e.on <= by
+        ]
         return min(days) if days else None
 
     def expected_amount(self, tranche: int) -> Decimal:
@@ -290,7 +408,9 @@ class _Run:
 
     def g_plan_complete(self) -> bool:
         if not self.project.items:
-            return self.refuse("R1", "实施方案至少须有一个服务项目", "the plan needs a service item")
+            return self.refuse(
+                "R1", "实施方案至少须有一个服务项目", "the plan needs a service item"
+            )
         if self.project.budget <= 0:
             return self.refuse("R1", "预算须大于 0", "the budget must be greater than 0")
         return True
@@ -477,13 +597,16 @@ class _Run:
                 expected=str(expected),
             )
         if self.project.paid_total() + pay.amount > self.contract.price:
-            return self.refuse("R7", "累计拨付不得超过合同价格", "payments may not exceed the price")
+            return self.refuse(
+                "R7", "累计拨付不得超过合同价格", "payments may not exceed the price"
+            )
         return True
 
     def g_evaluators(self) -> bool:
         evaluation: Evaluate = self.data(Evaluate)
-        missing = [r.value for r in self.ctx.policy.required_evaluators
-                   if r not in evaluation.evaluators]
+        missing = [
+            r.value for r in self.ctx.policy.required_evaluators if r not in evaluation.evaluators
+        ]
         if missing:
             return self.refuse(
                 "R10",
@@ -495,7 +618,9 @@ class _Run:
 
     def g_after_effect(self) -> bool:
         if self.data(Evaluate).on < self.contract.effective_on:
-            return self.refuse("R10", "评价日期早于合同生效日期", "evaluated before the contract's effect")
+            return self.refuse(
+                "R10", "评价日期早于合同生效日期", "evaluated before the contract's effect"
+            )
         return True
 
     def g_after_order(self) -> bool:
@@ -547,9 +672,7 @@ class _Run:
         return True
 
     def g_final_passed(self) -> bool:
-        if not any(
-            e.kind is EvaluationKind.FINAL and e.passed for e in self.project.evaluations
-        ):
+        if not any(e.kind is EvaluationKind.FINAL and e.passed for e in self.project.evaluations):
             return self.refuse(
                 "R13", "终期评估通过后方可验收", "acceptance needs a passed final evaluation"
             )
@@ -671,8 +794,14 @@ class _Run:
         deadline = self.project.deadline(key)
         late = deadline is not None and pay.on > deadline.due
         self.project.payments.append(
-            Payment(tranche=pay.tranche, amount=pay.amount, on=pay.on, by=self.actor.id,
-                    at=self.at, late=late)
+            Payment(
+                tranche=pay.tranche,
+                amount=pay.amount,
+                on=pay.on,
+                by=self.actor.id,
+                at=self.at,
+                late=late,
+            )
         )
         self._meet(key, pay.on)
         self.extra = {"late": late, "paid_total": str(self.project.paid_total())}
@@ -683,9 +812,17 @@ class _Run:
         passed = ev.score >= policy.pass_score and ev.satisfaction >= policy.pass_satisfaction
         low = ev.satisfaction < policy.low_satisfaction
         self.project.evaluations.append(
-            Evaluation(kind=ev.kind, score=ev.score, satisfaction=ev.satisfaction, on=ev.on,
-                       evaluators=list(ev.evaluators), passed=passed, low=low,
-                       by=self.actor.id, at=self.at)
+            Evaluation(
+                kind=ev.kind,
+                score=ev.score,
+                satisfaction=ev.satisfaction,
+                on=ev.on,
+                evaluators=list(ev.evaluators),
+                passed=passed,
+                low=low,
+                by=self.actor.id,
+                at=self.at,
+            )
         )
         self.project.consecutive_low = self.project.consecutive_low + 1 if low else 0
         self.extra = {"passed": passed, "low": low, "consecutive_low": self.project.consecutive_low}
@@ -695,8 +832,10 @@ class _Run:
             self._open_next_evaluation(int(deadline.key.split("#")[1]) + 1)
         # R7: a passed evaluation unlocks its tranche; the purchaser's payment window opens
         if passed:
-            unlocks = {EvaluationKind.MIDTERM: Unlock.MIDTERM_PASSED,
-                       EvaluationKind.FINAL: Unlock.FINAL_PASSED}.get(ev.kind)
+            unlocks = {
+                EvaluationKind.MIDTERM: Unlock.MIDTERM_PASSED,
+                EvaluationKind.FINAL: Unlock.FINAL_PASSED,
+            }.get(ev.kind)
             for index, tranche in enumerate(policy.tranches, start=1):
                 if tranche.unlocked_by is unlocks:
                     self._payment_deadline(index, f"{ev.kind.value}_passed", ev.on)
@@ -705,9 +844,11 @@ class _Run:
             self.followups.append(
                 (
                     "remove_contractor",
-                    Reason(reason=f"连续 {self.project.consecutive_low} 次满意度测评不合格"
-                           f" / {self.project.consecutive_low} consecutive low satisfaction"
-                           " reviews (R11)"),
+                    Reason(
+                        reason=f"连续 {self.project.consecutive_low} 次满意度测评不合格"
+                        f" / {self.project.consecutive_low} consecutive low satisfaction"
+                        " reviews (R11)"
+                    ),
                 )
             )
 
@@ -738,7 +879,9 @@ class _Run:
     def apply_request_subcontract(self) -> None:
         req: RequestSubcontract = self.data(RequestSubcontract)
         request = SubcontractRequest(
-            id=len(self.project.subcontract_requests) + 1, part=req.part, to=req.to,
+            id=len(self.project.subcontract_requests) + 1,
+            part=req.part,
+            to=req.to,
             share=req.share,
         )
         self.project.subcontract_requests.append(request)
@@ -766,8 +909,7 @@ class _Run:
         self.project.removal_reason = self.data(Reason).reason
         # R12: the contractor's obligations end; the purchaser still owes unlocked tranches (R20)
         self._cancel(
-            (*CONTRACTOR_DEADLINES, DeadlineKind.EVALUATION.value,
-             DeadlineKind.CONTRACT_END.value),
+            (*CONTRACTOR_DEADLINES, DeadlineKind.EVALUATION.value, DeadlineKind.CONTRACT_END.value),
             "承接主体已清退 / contractor removed",
         )
 
@@ -779,8 +921,12 @@ class _Run:
             self.bans.append(
                 (
                     self.project.contractor_id,
-                    Ban(from_on=self.day, until=term.ban_until, reason=term.reason,
-                        project_id=self.project.id),
+                    Ban(
+                        from_on=self.day,
+                        until=term.ban_until,
+                        reason=term.reason,
+                        project_id=self.project.id,
+                    ),
                 )
             )
 
@@ -868,8 +1014,9 @@ def fire(
     outcome = Outcome(project=run.project, bans=run.bans)
     outcome.records.append(Record(event, actor, at, before, run.project.state, data))
     for follow_event, follow_payload in run.followups:
-        follow = fire(outcome.project, follow_event, follow_payload, actor=SYSTEM_ACTOR, at=at,
-                      ctx=ctx)
+        follow = fire(
+            outcome.project, follow_event, follow_payload, actor=SYSTEM_ACTOR, at=at, ctx=ctx
+        )
         outcome.project = follow.project
         outcome.records.extend(follow.records)
         outcome.bans.extend(follow.bans)

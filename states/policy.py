@@ -103,7 +103,9 @@ class Policy(BaseModel):
         if total != 100:
             raise ValueError(f"tranches: shares sum to {total} %, not 100 % (R7)")
         if self.tranches[-1].unlocked_by is not Unlock.FINAL_PASSED:
-            raise ValueError("tranches: the last tranche must be unlocked by the final evaluation (R7)")
+            raise ValueError(
+                "tranches: the last tranche must be unlocked by the final evaluation (R7)"
+            )
         if self.sme_payment_days > self.sme_payment_days_max:
             raise ValueError("sme_payment_days exceeds sme_payment_days_max (R20)")
         if self.sme_payment_days_max > 60:
@@ -142,7 +144,8 @@ def _read_json(text: str, source: str) -> dict[str, Any]:
         ) from exc
     if not isinstance(data, dict):
         raise InvalidInput(
-            f"策略文件 {source} 须为 JSON 对象", f"policy file {source} must be a JSON object",
+            f"策略文件 {source} 须为 JSON 对象",
+            f"policy file {source} must be a JSON object",
             field="policy",
         )
     return data

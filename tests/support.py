@@ -58,15 +58,33 @@ def lifecycle(contractor_id: int) -> list[tuple[str, str, Actor, datetime, dict[
         ("pending_approval", "submit", CLERK, at("2025-08-01"), {}),
         ("pending_approval", "review_budget", FINANCE, at("2025-08-04"), {"approved": True}),
         ("approved", "approve", GOV, at("2025-08-05"), {}),
-        ("procuring", "publish_notice", CLERK, at("2025-08-06"),
-         {"method": "open_tender", "notice": "公开招标公告"}),
-        ("procuring", "record_review", CLERK, at("2025-09-10"),
-         {"reviewers": ["甲", "乙", "丙"], "criteria": {"quality": 70, "price": 30},
-          "scores": {str(contractor_id): 90}}),
+        (
+            "procuring",
+            "publish_notice",
+            CLERK,
+            at("2025-08-06"),
+            {"method": "open_tender", "notice": "公开招标公告"},
+        ),
+        (
+            "procuring",
+            "record_review",
+            CLERK,
+            at("2025-09-10"),
+            {
+                "reviewers": ["甲", "乙", "丙"],
+                "criteria": {"quality": 70, "price": 30},
+                "scores": {str(contractor_id): 90},
+            },
+        ),
         ("awarded", "award", CLERK, at("2025-09-15"), {"contractor_id": contractor_id}),
         ("contracted", "sign_contract", CLERK, at("2025-09-26"), sign_data()),
-        ("in_service", "dispatch_staff", CLERK, at("2025-10-20"),
-         {"on": "2025-10-20", "staff": STAFF}),
+        (
+            "in_service",
+            "dispatch_staff",
+            CLERK,
+            at("2025-10-20"),
+            {"on": "2025-10-20", "staff": STAFF},
+        ),
     ]
 
 
@@ -79,15 +97,22 @@ def advance(fire: Any, to_state: str, contractor_id: int = 1) -> None:
 
 
 def new_project(wf: Any, **over: Any) -> int:
-    data: dict[str, Any] = {"title": "入户核查员服务", "purchaser": "大武口区民政局",
-                            "budget": "1200000.00", "items": ITEMS}
+    data: dict[str, Any] = {
+        "title": "入户核查员服务",
+        "purchaser": "大武口区民政局",
+        "budget": "1200000.00",
+        "items": ITEMS,
+    }
     data.update(over)
     return int(wf.create_project(actor=CLERK, at=at("2025-07-30"), **data))
 
 
 def contractor(wf: Any, **over: Any) -> int:
-    data: dict[str, Any] = {"name": "星海社会工作服务中心", "org_type": "social_organization",
-                            "qualifications": QUALIFIED}
+    data: dict[str, Any] = {
+        "name": "星海社会工作服务中心",
+        "org_type": "social_organization",
+        "qualifications": QUALIFIED,
+    }
     data.update(over)
     return int(wf.register_contractor(actor=CLERK, at=at("2025-07-01"), **data))
 

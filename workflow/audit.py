@@ -105,8 +105,16 @@ def build_entries(
     for rec in records:
         seq += 1
         digest = entry_hash(stream=stream, seq=seq, prev_hash=prev, **rec)
-        rows.append({**rec, "stream": stream, "seq": seq, "project_id": project_id,
-                     "prev_hash": prev, "hash": digest})
+        rows.append(
+            {
+                **rec,
+                "stream": stream,
+                "seq": seq,
+                "project_id": project_id,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
     return rows
 
@@ -188,9 +196,17 @@ def verify(conn: Connection) -> VerifyReport:
         if row.stream in {b[1] for b in bad}:
             continue
         expected = entry_hash(
-            stream=row.stream, seq=row.seq, at=row.at, actor_id=row.actor_id, role=row.role,
-            org=row.org, event=row.event, from_state=row.from_state, to_state=row.to_state,
-            data=row.data, prev_hash=row.prev_hash,
+            stream=row.stream,
+            seq=row.seq,
+            at=row.at,
+            actor_id=row.actor_id,
+            role=row.role,
+            org=row.org,
+            event=row.event,
+            from_state=row.from_state,
+            to_state=row.to_state,
+            data=row.data,
+            prev_hash=row.prev_hash,
         )
         reason, at_seq = "", row.seq
         if row.seq != seq + 1:

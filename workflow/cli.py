@@ -64,11 +64,16 @@ def _url(db: str) -> str:
 
 @app.callback()
 def _options(
-    db: Annotated[str, typer.Option(help="数据库 URL 或 SQLite 文件 / database URL or SQLite file",
-                                    envvar="GPW_DB")] = "gpw.db",
+    db: Annotated[
+        str,
+        typer.Option(
+            help="数据库 URL 或 SQLite 文件 / database URL or SQLite file", envvar="GPW_DB"
+        ),
+    ] = "gpw.db",
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print JSON")] = False,
-    policy: Annotated[str, typer.Option(help="新项目的默认政策 / default policy",
-                                        envvar="GPW_POLICY")] = "dawukou-2019",
+    policy: Annotated[
+        str, typer.Option(help="新项目的默认政策 / default policy", envvar="GPW_POLICY")
+    ] = "dawukou-2019",
 ) -> None:
     STATE.db = _url(db)
     STATE.json = as_json
@@ -116,8 +121,9 @@ def _parse_at(at: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(at)
     except ValueError as exc:
-        raise InvalidInput(f"--at 不是 ISO 时间：{at}", f"--at is not an ISO datetime: {at}",
-                           field="at") from exc
+        raise InvalidInput(
+            f"--at 不是 ISO 时间：{at}", f"--at is not an ISO datetime: {at}", field="at"
+        ) from exc
 
 
 @app.command()
@@ -141,8 +147,12 @@ def project_create(
     title: Annotated[str, typer.Option(help="项目名称 / title")],
     purchaser: Annotated[str, typer.Option(help="购买主体 / purchaser")],
     budget: Annotated[str, typer.Option(help="预算（元）/ budget, yuan")],
-    item: Annotated[list[str] | None, typer.Option(help="服务项目 名称:数量 / name:quantity")] = None,
-    items_json: Annotated[str | None, typer.Option(help="服务项目 JSON 列表 / items as JSON")] = None,
+    item: Annotated[
+        list[str] | None, typer.Option(help="服务项目 名称:数量 / name:quantity")
+    ] = None,
+    items_json: Annotated[
+        str | None, typer.Option(help="服务项目 JSON 列表 / items as JSON")
+    ] = None,
     actor: ActorOpt = "cli",
     role: RoleOpt = "purchaser",
     org: OrgOpt = "",
@@ -151,8 +161,14 @@ def project_create(
     """立项 / draft a purchase plan (R1)."""
     items = json.loads(items_json) if items_json else [_item(s) for s in item or []]
     wf = _wf()
-    pid = wf.create_project(actor=_actor(actor, role, org), title=title, purchaser=purchaser,
-                            budget=budget, items=items, at=_parse_at(at))
+    pid = wf.create_project(
+        actor=_actor(actor, role, org),
+        title=title,
+        purchaser=purchaser,
+        budget=budget,
+        items=items,
+        at=_parse_at(at),
+    )
     _out({"id": pid}, f"项目 / project {pid}")
 
 
@@ -163,8 +179,10 @@ def _project_text(view: Any) -> str:
         met = f" 已完成/met {d.met_on}" + (" 逾期/late" if d.late else "") if d.met_on else ""
         lines.append(f"  期限 {d.key:<14} {d.due}{flag}  {d.status}{met}  ({d.rule}, {d.owner})")
     for p in view.payments:
-        lines.append(f"  拨付 tranche {p.tranche}: {p.amount} 元 on {p.on}"
-                     + (" 逾期/late" if p.late else ""))
+        lines.append(
+            f"  拨付 tranche {p.tranche}: {p.amount} 元 on {p.on}"
+            + (" 逾期/late" if p.late else "")
+        )
     return "\n".join(lines)
 
 
@@ -181,17 +199,25 @@ def project_list(
 ) -> None:
     """项目列表 / list projects."""
     rows = _wf().projects(state=state)
-    _out(rows, "\n".join(f"#{r['id']} [{r['state']}] v{r['version']} {r['title']}"
-                         for r in rows) or "（无项目 / no projects）")
+    _out(
+        rows,
+        "\n".join(f"#{r['id']} [{r['state']}] v{r['version']} {r['title']}" for r in rows)
+        or "（无项目 / no projects）",
+    )
 
 
 @project_app.command("history")
 def project_history(project_id: int) -> None:
     """留痕 / a project's audit trail."""
     entries = _wf().history(project_id)
-    _out([e.to_dict() for e in entries],
-         "\n".join(f"{e.seq:>3} {e.at.isoformat()} {e.role}:{e.actor_id} {e.event} "
-                   f"{e.from_state}→{e.to_state}" for e in entries))
+    _out(
+        [e.to_dict() for e in entries],
+        "\n".join(
+            f"{e.seq:>3} {e.at.isoformat()} {e.role}:{e.actor_id} {e.event} "
+            f"{e.from_state}→{e.to_state}"
+            for e in entries
+        ),
+    )
 
 
 @app.command()
@@ -217,9 +243,13 @@ def _coerce(value: str) -> Any:
 def fire(
     project_id: int,
     event: str,
-    fields: Annotated[list[str] | None, typer.Argument(help="字段 key=value（值可为 JSON）")] = None,
+    fields: Annotated[
+        list[str] | None, typer.Argument(help="字段 key=value（值可为 JSON）")
+    ] = None,
     data: Annotated[str | None, typer.Option(help="事件数据 JSON / event data as JSON")] = None,
-    expected_version: Annotated[int | None, typer.Option(help="期望版本 / expected version")] = None,
+    expected_version: Annotated[
+        int | None, typer.Option(help="期望版本 / expected version")
+    ] = None,
     actor: ActorOpt = "cli",
     role: RoleOpt = "purchaser",
     org: OrgOpt = "",
@@ -230,11 +260,18 @@ def fire(
     for spec in fields or []:
         key, sep, value = spec.partition("=")
         if not sep:
-            raise InvalidInput(f"参数须为 key=value：{spec}", f"expected key=value: {spec}",
-                               field=spec)
+            raise InvalidInput(
+                f"参数须为 key=value：{spec}", f"expected key=value: {spec}", field=spec
+            )
         payload[key] = _coerce(value) if key not in {"amount", "price", "budget"} else value
-    view = _wf().fire(project_id, event, actor=_actor(actor, role, org), at=_parse_at(at),
-                      expected_version=expected_version, **payload)
+    view = _wf().fire(
+        project_id,
+        event,
+        actor=_actor(actor, role, org),
+        at=_parse_at(at),
+        expected_version=expected_version,
+        **payload,
+    )
     _out(view.to_dict(), _project_text(view))
 
 
@@ -242,9 +279,12 @@ def fire(
 def verify() -> None:
     """核验留痕 / verify every audit chain."""
     report = _wf().verify()
-    _out(report.to_dict(),
-         f"OK: {report.entries} 条 / entries, {report.streams} 链 / chains" if report.ok else
-         f"篡改 / ALTERED: {report.first_bad} — {report.reason}")
+    _out(
+        report.to_dict(),
+        f"OK: {report.entries} 条 / entries, {report.streams} 链 / chains"
+        if report.ok
+        else f"篡改 / ALTERED: {report.first_bad} — {report.reason}",
+    )
     if not report.ok:
         raise typer.Exit(EXIT_UNVERIFIED)
 
@@ -255,9 +295,13 @@ def verify() -> None:
 @contractor_app.command("register")
 def contractor_register(
     name: Annotated[str, typer.Option(help="名称 / name")],
-    org_type: Annotated[str, typer.Option(help="social_organization|public_institution|enterprise")],
+    org_type: Annotated[
+        str, typer.Option(help="social_organization|public_institution|enterprise")
+    ],
     sme: Annotated[bool, typer.Option(help="中小企业 / small or medium enterprise (R20)")] = False,
-    qualified: Annotated[list[str] | None, typer.Option(help="满足的条件 / conditions met (R4)")] = None,
+    qualified: Annotated[
+        list[str] | None, typer.Option(help="满足的条件 / conditions met (R4)")
+    ] = None,
     all_qualified: Annotated[bool, typer.Option(help="满足全部九项条件 / all nine")] = False,
     actor: ActorOpt = "cli",
     role: RoleOpt = "purchaser",
@@ -269,8 +313,14 @@ def contractor_register(
     quals = {q: q in met for q in QUALIFICATIONS}
     unknown = met - set(QUALIFICATIONS)
     quals.update({q: True for q in unknown})
-    cid = _wf().register_contractor(actor=_actor(actor, role, org), name=name, org_type=org_type,
-                                    sme=sme, qualifications=quals, at=_parse_at(at))
+    cid = _wf().register_contractor(
+        actor=_actor(actor, role, org),
+        name=name,
+        org_type=org_type,
+        sme=sme,
+        qualifications=quals,
+        at=_parse_at(at),
+    )
     _out({"id": cid}, f"承接主体 / contractor {cid}")
 
 
@@ -295,10 +345,12 @@ def contractor_ban(
     try:
         day = date.fromisoformat(until)
     except ValueError as exc:
-        raise InvalidInput(f"until 须为日期：{until}", f"until is not a date: {until}",
-                           field="until") from exc
-    view = _wf().ban_contractor(contractor_id, actor=_actor(actor, role, org), until=day,
-                                reason=reason, at=_parse_at(at))
+        raise InvalidInput(
+            f"until 须为日期：{until}", f"until is not a date: {until}", field="until"
+        ) from exc
+    view = _wf().ban_contractor(
+        contractor_id, actor=_actor(actor, role, org), until=day, reason=reason, at=_parse_at(at)
+    )
     _out(view.to_dict(), f"已禁入至 / banned until {day}")
 
 
@@ -312,12 +364,17 @@ def calendar_show(year: int) -> None:
     sched = wf.calendar.schedule(year)
     info = sched.to_dict() | {"provisional": sched.provisional}
     flag = "（暂定：尚无国务院办公厅通知 / provisional: no official notice yet）"
-    _out(info, "\n".join([
-        f"{year} {sched.source}{flag if sched.provisional else ''} {sched.notice}",
-        "放假 / days off: " + " ".join(sorted(d.isoformat() for d in sched.holidays)),
-        "调休上班 / make-up working days: " + " ".join(sorted(d.isoformat()
-                                                              for d in sched.workdays)),
-    ]))
+    _out(
+        info,
+        "\n".join(
+            [
+                f"{year} {sched.source}{flag if sched.provisional else ''} {sched.notice}",
+                "放假 / days off: " + " ".join(sorted(d.isoformat() for d in sched.holidays)),
+                "调休上班 / make-up working days: "
+                + " ".join(sorted(d.isoformat() for d in sched.workdays)),
+            ]
+        ),
+    )
 
 
 @calendar_app.command("add-year")
@@ -329,36 +386,48 @@ def calendar_add_year(
     org: OrgOpt = "",
     at: AtOpt = None,
 ) -> None:
-    """加载一年的工作日安排（JSON）/ load a year's schedule; provisional deadlines are recomputed."""
-    changes = _wf().calendar.add_year(file, actor=_actor(actor, role, org), at=_parse_at(at),
-                                      replace=replace)
-    _out({"recomputed": changes},
-         f"已加载 / loaded {file}; 重算期限 / deadlines recomputed: {len(changes)}")
+    """加载一年的工作日安排 / load a year's schedule; provisional deadlines are recomputed."""
+    changes = _wf().calendar.add_year(
+        file, actor=_actor(actor, role, org), at=_parse_at(at), replace=replace
+    )
+    _out(
+        {"recomputed": changes},
+        f"已加载 / loaded {file}; 重算期限 / deadlines recomputed: {len(changes)}",
+    )
 
 
 @calendar_app.command("check")
 def calendar_check(
-    file: Annotated[Path | None, typer.Argument(help="待检查的年份文件 / a year file to check")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="待检查的年份文件 / a year file to check")
+    ] = None,
 ) -> None:
     """检查日历覆盖范围，或校验一个年份文件 / show coverage, or validate a year file."""
     if file is not None:
         sched = YearSchedule.from_dict(json.loads(file.read_text(encoding="utf-8")))
-        _out(sched.to_dict(), f"OK: {sched.year}，放假 {len(sched.holidays)} 天，"
-                              f"调休上班 {len(sched.workdays)} 天")
+        _out(
+            sched.to_dict(),
+            f"OK: {sched.year}，放假 {len(sched.holidays)} 天，调休上班 {len(sched.workdays)} 天",
+        )
         return
     years = _wf().calendar.known_years()
     last = max(years)
     info = {"first": min(years), "last": last, "provisional_from": last + 1}
-    _out(info, f"官方数据 / official: {min(years)}–{last}; {last + 1} 起为暂定 / provisional "
-               f"from {last + 1} (国务院办公厅通知发布后用 calendar add-year 加载)")
+    _out(
+        info,
+        f"官方数据 / official: {min(years)}–{last}; {last + 1} 起为暂定 / provisional "
+        f"from {last + 1} (国务院办公厅通知发布后用 calendar add-year 加载)",
+    )
 
 
 # -- policies -----------------------------------------------------------------------------------
 
 
 def _policy_text(policy: Policy) -> str:
-    lines = [f"{policy.name}: {policy.title_zh} / {policy.title_en}", f"  来源 / source: "
-             f"{policy.source}"]
+    lines = [
+        f"{policy.name}: {policy.title_zh} / {policy.title_en}",
+        f"  来源 / source: {policy.source}",
+    ]
     for key, value in policy.model_dump(mode="json").items():
         if key in {"name", "title_zh", "title_en", "source", "inherited_fields", "inherits"}:
             continue
@@ -374,8 +443,10 @@ def policy_show(
     """显示政策参数，标出继承值 / show a policy, marking inherited values."""
     names = [name] if name else list(BUILTIN_POLICIES)
     policies = [load_policy(n) for n in names]
-    _out([p.model_dump(mode="json") for p in policies],
-         "\n\n".join(_policy_text(p) for p in policies))
+    _out(
+        [p.model_dump(mode="json") for p in policies],
+        "\n\n".join(_policy_text(p) for p in policies),
+    )
 
 
 @policy_app.command("validate")
@@ -387,7 +458,9 @@ def policy_validate(file: Path) -> None:
 
 @app.command()
 def demo(
-    fresh: Annotated[bool, typer.Option(help="先删除已有的演示库 / delete the demo DB first")] = True,
+    fresh: Annotated[
+        bool, typer.Option(help="先删除已有的演示库 / delete the demo DB first")
+    ] = True,
 ) -> None:
     """演示：大武口项目的完整生命周期 / walk a Dawukou project through its lifecycle."""
     from workflow.demo import run_demo
@@ -438,4 +511,3 @@ def entry() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     entry()
-

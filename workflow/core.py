@@ -46,6 +46,7 @@ from states.policy import DEFAULT_POLICY, Policy, load_policy
 from workflow import audit
 from workflow.persistence import (
     READ_ONLY,
+    audit_t,
     calendar_t,
     contractor_t,
     create_schema,
@@ -83,6 +84,12 @@ def _require_role(actor: Actor, roles: set[Role], what: str) -> None:
             f"role {actor.role} may not {what}; allowed: {allowed}",
             field="actor.role",
         )
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _record_dict(rec: Record) -> dict[str, Any]:
@@ -199,16 +206,28 @@ class CalendarService:
             audit.append_to_stream(
                 conn,
                 CALENDAR_STREAM,
-                [{"at": at, "actor_id": actor.id, "role": actor.role, "org": actor.org,
-                  "event": "add_year" if not exists else "replace_year",
-                  "from_state": None, "to_state": None,
-                  "data": {"year": schedule.year, "notice": schedule.notice,
-                           "holidays": len(schedule.holidays),
-                           "workdays": len(schedule.workdays)}}],
+                [
+                    {
+                        "at": at,
+                        "actor_id": actor.id,
+                        "role": actor.role,
+                        "org": actor.org,
+                        "event": "add_year" if not exists else "replace_year",
+                        "from_state": None,
+                        "to_state": None,
+                        "data": {
+                            "year": schedule.year,
+                            "notice": schedule.notice,
+                            "holidays": len(schedule.holidays),
+                            "workdays": len(schedule.workdays),
+                        },
+                    }
+                ],
             )
             calendar = self.current(conn)
-            changes = wf._recompute_deadlines(conn, calendar, actor=actor, at=at,
-                                              only_year=schedule.year, replace=replace)
+            changes = wf._recompute_deadlines(
+                conn, calendar, actor=actor, at=at, only_year=schedule.year, replace=replace
+            )
         return changes
 
 
@@ -219,12 +238,14 @@ def _read_schedule_file(path: Path) -> YearSchedule:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise InvalidInput(
-            f"无法读取日历文件 {path}：{exc}", f"cannot read calendar file {path}: {exc}",
+            f"无法读取日历文件 {path}：{exc}",
+            f"cannot read calendar file {path}: {exc}",
             field="file",
         ) from exc
     if not isinstance(data, dict):
-        raise InvalidInput("日历文件须为 JSON 对象", "a calendar file is a JSON object",
-                           field="file")
+        raise InvalidInput(
+            "日历文件须为 JSON 对象", "a calendar file is a JSON object", field="file"
+        )
     return YearSchedule.from_dict(data, source="operator")
 
 
@@ -330,22 +351,48 @@ class Workflow:
         chosen = self.policy if policy is None else self.policy_named(policy)
         _require_role(actor, {Role.PURCHASER}, "立项 / create a project")
         project = Project(
-            title=plan.title, purchaser=plan.purchaser, policy=chosen.name, budget=plan.budget,
+            title=plan.title,
+            purchaser=plan.purchaser,
+            policy=chosen.name,
+            budget=plan.budget,
             items=list(plan.items),
         )
         with self._write() as conn:
-            pid = conn.execute(
-                project_t.insert().values(
-                    title=project.title, purchaser=project.purchaser, policy=project.policy,
-                    state=project.state.value, version=1, data=project.to_json(),
-                    audit_seq=0, audit_head=audit.GENESIS, created_at=at, updated_at=at,
+            pid = _new_id(
+                conn.execute(
+                    project_t.insert().values(
+                        title=project.title,
+                        purchaser=project.purchaser,
+                        policy=project.policy,
+                        state=project.state.value,
+                        version=1,
+                        data=project.to_json(),
+                        audit_seq=0,
+                        audit_head=audit.GENESIS,
+                        created_at=at,
+                        updated_at=at,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             project.id = int(pid)
-            rec = Record("create_project", actor, at, ProjectState.DRAFT, ProjectState.DRAFT,
-                         plan.model_dump(mode="json"))
-            self._store(conn, project, [rec], version=1, created=True, at=at,
-                        head=(0, audit.GENESIS), old_deadlines={})
+            rec = Record(
+                "create_project",
+                actor,
+                at,
+                ProjectState.DRAFT,
+                ProjectState.DRAFT,
+                plan.model_dump(mode="json"),
+            )
+            self._store(
+                conn,
+                project,
+                [rec],
+                version=1,
+                created=True,
+                at=at,
+                head=(0, audit.GENESIS),
+                old_deadlines={},
+            )
         return int(pid)
 
     def fire(
@@ -372,7 +419,8 @@ class Workflow:
             not isinstance(expected_version, int) or isinstance(expected_version, bool)
         ):
             raise InvalidInput(
-                "expected_version 须为整数", "expected_version must be an integer",
+                "expected_version 须为整数",
+                "expected_version must be an integer",
                 field="expected_version",
             )
         payload = parse_payload(event, data)
@@ -394,8 +442,9 @@ class Workflow:
             )
             outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx)
             self._save(conn, row, project, outcome, at)
-        return ProjectView.of(outcome.project, version=row.version + 1,
-                              created_at=row.created_at, updated_at=at)
+        return ProjectView.of(
+            outcome.project, version=row.version + 1, created_at=row.created_at, updated_at=at
+        )
 
     def _contractor_for(
         self, conn: Connection, project: Project, event: str, payload: Payload
@@ -410,12 +459,14 @@ class Workflow:
 
     def _load_row(self, conn: Connection, project_id: int) -> Any:
         if not isinstance(project_id, int) or isinstance(project_id, bool):
-            raise InvalidInput("项目编号须为整数", "project_id must be an integer",
-                               field="project_id")
+            raise InvalidInput(
+                "项目编号须为整数", "project_id must be an integer", field="project_id"
+            )
         row = conn.execute(select(project_t).where(project_t.c.id == project_id)).first()
         if row is None:
-            raise ProjectNotFound(f"项目 {project_id} 不存在", f"project {project_id} not found",
-                                  field="project_id")
+            raise ProjectNotFound(
+                f"项目 {project_id} 不存在", f"project {project_id} not found", field="project_id"
+            )
         return row
 
     @staticmethod
@@ -430,11 +481,20 @@ class Workflow:
             {"id": row.id, "name": row.name, "org_type": row.org_type, "sme": row.sme, **row.data}
         )
 
-    def _save(self, conn: Connection, row: Any, before: Project, outcome: Outcome,
-              at: datetime) -> None:
+    def _save(
+        self, conn: Connection, row: Any, before: Project, outcome: Outcome, at: datetime
+    ) -> None:
         old = {d.key: d for d in before.deadlines}
-        self._store(conn, outcome.project, outcome.records, version=row.version, created=False,
-                    at=at, head=(row.audit_seq, row.audit_head), old_deadlines=old)
+        self._store(
+            conn,
+            outcome.project,
+            outcome.records,
+            version=row.version,
+            created=False,
+            at=at,
+            head=(row.audit_seq, row.audit_head),
+            old_deadlines=old,
+        )
         for contractor_id, ban in outcome.bans:
             self._write_ban(conn, contractor_id, ban, outcome.records[-1].actor, at)
 
@@ -451,8 +511,9 @@ class Workflow:
         old_deadlines: dict[str, Deadline],
     ) -> None:
         assert project.id is not None
-        rows = audit.build_entries(f"project:{project.id}", head,
-                                   [_record_dict(r) for r in records], project_id=project.id)
+        rows = audit.build_entries(
+            f"project:{project.id}", head, [_record_dict(r) for r in records], project_id=project.id
+        )
         values = {
             "state": project.state.value,
             "title": project.title,
@@ -473,25 +534,36 @@ class Workflow:
         if done.rowcount != 1:
             raise ConcurrentUpdate(details={"version": version})
         try:
-            conn.execute(audit.audit_t.insert(), rows)
+            conn.execute(audit_t.insert(), rows)
         except IntegrityError as exc:
             raise ConcurrentUpdate() from exc
         self._sync_deadlines(conn, project, old_deadlines, at)
 
-    def _sync_deadlines(self, conn: Connection, project: Project,
-                        old: dict[str, Deadline], at: datetime) -> None:
+    def _sync_deadlines(
+        self, conn: Connection, project: Project, old: dict[str, Deadline], at: datetime
+    ) -> None:
         for d in project.deadlines:
             prev = old.get(d.key)
             if prev == d:
                 continue
             values = {
-                "kind": d.kind, "owner": d.owner.value, "rule": d.rule, "due": d.due,
-                "due_at": dl.end_of_day(d.due), "provisional": d.provisional,
-                "status": d.status.value, "met_on": d.met_on, "late": d.late, "updated_at": at,
+                "kind": d.kind,
+                "owner": d.owner.value,
+                "rule": d.rule,
+                "due": d.due,
+                "due_at": dl.end_of_day(d.due),
+                "provisional": d.provisional,
+                "status": d.status.value,
+                "met_on": d.met_on,
+                "late": d.late,
+                "updated_at": at,
             }
             if prev is None:
-                conn.execute(deadline_t.insert().values(project_id=project.id, key=d.key,
-                                                        version=1, **values))
+                conn.execute(
+                    deadline_t.insert().values(
+                        project_id=project.id, key=d.key, version=1, **values
+                    )
+                )
             else:
                 conn.execute(
                     deadline_t.update()
@@ -530,12 +602,24 @@ class Workflow:
                 old_due, old_prov = d.due, d.provisional
                 dl.recompute(d, calendar)
                 if (d.due, d.provisional) != (old_due, old_prov):
-                    moved.append({"key": d.key, "old_due": old_due.isoformat(),
-                                  "new_due": d.due.isoformat(), "provisional": d.provisional})
+                    moved.append(
+                        {
+                            "key": d.key,
+                            "old_due": old_due.isoformat(),
+                            "new_due": d.due.isoformat(),
+                            "provisional": d.provisional,
+                        }
+                    )
             if not moved:
                 continue
-            rec = Record("recompute_deadlines", actor, at, after.state, after.state,
-                         {"year": only_year, "moved": moved})
+            rec = Record(
+                "recompute_deadlines",
+                actor,
+                at,
+                after.state,
+                after.state,
+                {"year": only_year, "moved": moved},
+            )
             outcome = Outcome(project=after, records=[rec])
             self._save(conn, row, before, outcome, at)
             changes.extend({"project_id": pid, **m} for m in moved)
@@ -545,37 +629,60 @@ class Workflow:
         """The project's state, version, data, deadlines and payments."""
         with self._read() as conn:
             row = self._load_row(conn, project_id)
-        return ProjectView.of(self._project(row), version=row.version,
-                              created_at=row.created_at, updated_at=row.updated_at)
+        return ProjectView.of(
+            self._project(row),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     def projects(
         self, *, state: str | None = None, purchaser: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """A summary line per project (id, title, purchaser, state, version), newest first."""
-        query = select(project_t.c.id, project_t.c.title, project_t.c.purchaser,
-                       project_t.c.policy, project_t.c.state, project_t.c.version,
-                       project_t.c.updated_at).order_by(project_t.c.id.desc()).limit(limit)
+        query = (
+            select(
+                project_t.c.id,
+                project_t.c.title,
+                project_t.c.purchaser,
+                project_t.c.policy,
+                project_t.c.state,
+                project_t.c.version,
+                project_t.c.updated_at,
+            )
+            .order_by(project_t.c.id.desc())
+            .limit(limit)
+        )
         if state is not None:
             query = query.where(project_t.c.state == state)
         if purchaser is not None:
             query = query.where(project_t.c.purchaser == purchaser)
         with self._read() as conn:
             return [
-                {"id": r.id, "title": r.title, "purchaser": r.purchaser, "policy": r.policy,
-                 "state": r.state, "version": r.version, "updated_at": r.updated_at.isoformat()}
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "purchaser": r.purchaser,
+                    "policy": r.policy,
+                    "state": r.state,
+                    "version": r.version,
+                    "updated_at": r.updated_at.isoformat(),
+                }
                 for r in conn.execute(query)
             ]
 
-    def available_events(self, project_id: int, actor: Actor,
-                         at: datetime | None = None) -> list[str]:
+    def available_events(
+        self, project_id: int, actor: Actor, at: datetime | None = None
+    ) -> list[str]:
         """Events ``actor`` may fire on the project now (state, role and data-free guards)."""
         at = self._at(at)
         _check_actor(actor)
         with self._read() as conn:
             row = self._load_row(conn, project_id)
             project = self._project(row)
-            ctx = Context(policy=self.policy_named(row.policy),
-                          calendar=self.calendar.current(conn))
+            ctx = Context(
+                policy=self.policy_named(row.policy), calendar=self.calendar.current(conn)
+            )
         return _available(project, actor, ctx, at)
 
     def history(self, project_id: int) -> list[audit.AuditEntry]:
@@ -583,9 +690,9 @@ class Workflow:
         with self._read() as conn:
             self._load_row(conn, project_id)
             rows = conn.execute(
-                select(audit.audit_t)
-                .where(audit.audit_t.c.stream == f"project:{project_id}")
-                .order_by(audit.audit_t.c.seq)
+                select(audit_t)
+                .where(audit_t.c.stream == f"project:{project_id}")
+                .order_by(audit_t.c.seq)
             )
             return [audit.row_to_entry(r) for r in rows]
 
@@ -611,8 +718,12 @@ class Workflow:
         _check_actor(actor)
         try:
             reg = RegisterContractor.model_validate(
-                {"name": name, "org_type": org_type, "sme": sme,
-                 "qualifications": dict(qualifications)}
+                {
+                    "name": name,
+                    "org_type": org_type,
+                    "sme": sme,
+                    "qualifications": dict(qualifications),
+                }
             )
         except Exception as exc:
             from pydantic import ValidationError
@@ -622,20 +733,33 @@ class Workflow:
             raise
         _require_role(actor, {Role.PURCHASER, Role.ADMIN}, "登记承接主体 / register contractors")
         with self._write() as conn:
-            cid = int(
+            cid = _new_id(
                 conn.execute(
                     contractor_t.insert().values(
-                        name=reg.name, org_type=reg.org_type.value, sme=reg.sme,
-                        data={"qualifications": reg.qualifications, "bans": []}, version=1,
+                        name=reg.name,
+                        org_type=reg.org_type.value,
+                        sme=reg.sme,
+                        data={"qualifications": reg.qualifications, "bans": []},
+                        version=1,
                         created_at=at,
                     )
-                ).inserted_primary_key[0]
+                )
             )
             audit.append_to_stream(
-                conn, f"contractor:{cid}",
-                [{"at": at, "actor_id": actor.id, "role": actor.role, "org": actor.org,
-                  "event": "register_contractor", "from_state": None, "to_state": None,
-                  "data": reg.model_dump(mode="json")}],
+                conn,
+                f"contractor:{cid}",
+                [
+                    {
+                        "at": at,
+                        "actor_id": actor.id,
+                        "role": actor.role,
+                        "org": actor.org,
+                        "event": "register_contractor",
+                        "from_state": None,
+                        "to_state": None,
+                        "data": reg.model_dump(mode="json"),
+                    }
+                ],
             )
         return cid
 
@@ -645,9 +769,11 @@ class Workflow:
                 select(contractor_t).where(contractor_t.c.id == contractor_id)
             ).first()
         if row is None:
-            raise ContractorNotFound(f"承接主体 {contractor_id} 不存在",
-                                     f"contractor {contractor_id} not found",
-                                     field="contractor_id")
+            raise ContractorNotFound(
+                f"承接主体 {contractor_id} 不存在",
+                f"contractor {contractor_id} not found",
+                field="contractor_id",
+            )
         return ContractorView.of(self._contractor(row), row.version)
 
     def ban_contractor(
@@ -672,23 +798,29 @@ class Workflow:
                 raise validation_error(exc, what="禁入 / ban_contractor", rule="R12") from exc
             raise
         check_dates(ban, dl.business_date(at))
-        _require_role(actor, {Role.PURCHASER, Role.GOVERNMENT, Role.ADMIN},
-                      "记录禁入 / ban contractors")
+        _require_role(
+            actor, {Role.PURCHASER, Role.GOVERNMENT, Role.ADMIN}, "记录禁入 / ban contractors"
+        )
         with self._write() as conn:
-            self._write_ban(conn, contractor_id,
-                            Ban(from_on=dl.business_date(at), until=ban.until, reason=ban.reason),
-                            actor, at)
+            self._write_ban(
+                conn,
+                contractor_id,
+                Ban(from_on=dl.business_date(at), until=ban.until, reason=ban.reason),
+                actor,
+                at,
+            )
         return self.contractor(contractor_id)
 
-    def _write_ban(self, conn: Connection, contractor_id: int, ban: Ban, actor: Actor,
-                   at: datetime) -> None:
-        row = conn.execute(
-            select(contractor_t).where(contractor_t.c.id == contractor_id)
-        ).first()
+    def _write_ban(
+        self, conn: Connection, contractor_id: int, ban: Ban, actor: Actor, at: datetime
+    ) -> None:
+        row = conn.execute(select(contractor_t).where(contractor_t.c.id == contractor_id)).first()
         if row is None:
-            raise ContractorNotFound(f"承接主体 {contractor_id} 不存在",
-                                     f"contractor {contractor_id} not found",
-                                     field="contractor_id")
+            raise ContractorNotFound(
+                f"承接主体 {contractor_id} 不存在",
+                f"contractor {contractor_id} not found",
+                field="contractor_id",
+            )
         data = dict(row.data)
         data["bans"] = [*data.get("bans", []), ban.model_dump(mode="json")]
         done = conn.execute(
@@ -699,10 +831,20 @@ class Workflow:
         if done.rowcount != 1:
             raise ConcurrentUpdate()
         audit.append_to_stream(
-            conn, f"contractor:{contractor_id}",
-            [{"at": at, "actor_id": actor.id, "role": actor.role, "org": actor.org,
-              "event": "ban", "from_state": None, "to_state": None,
-              "data": ban.model_dump(mode="json")}],
+            conn,
+            f"contractor:{contractor_id}",
+            [
+                {
+                    "at": at,
+                    "actor_id": actor.id,
+                    "role": actor.role,
+                    "org": actor.org,
+                    "event": "ban",
+                    "from_state": None,
+                    "to_state": None,
+                    "data": ban.model_dump(mode="json"),
+                }
+            ],
         )
 
 

@@ -43,77 +43,179 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
             f"{d.key}→{d.due}{'（暂定/provisional）' if d.provisional else ''}"
             for d in view.open_deadlines
         ]
-        log.append({"step": step, "state": view.state, "version": view.version,
-                    "open_deadlines": [d.to_dict() for d in view.open_deadlines]})
+        log.append(
+            {
+                "step": step,
+                "state": view.state,
+                "version": view.version,
+                "open_deadlines": [d.to_dict() for d in view.open_deadlines],
+            }
+        )
         if not as_json:
             echo(f"{step:<44} [{view.state}] v{view.version}  " + "  ".join(open_))
 
     cid = wf.register_contractor(
-        actor=CLERK, name="星海社会工作服务中心", org_type="social_organization", sme=False,
-        qualifications=dict.fromkeys(QUALIFICATIONS, True), at=at("2026-02-02"),
+        actor=CLERK,
+        name="星海社会工作服务中心",
+        org_type="social_organization",
+        sme=False,
+        qualifications=dict.fromkeys(QUALIFICATIONS, True),
+        at=at("2026-02-02"),
     )
     pid = wf.create_project(
         actor=CLERK,
         title="2026年大武口区社会救助入户核查员服务",
         purchaser="大武口区民政局",
         budget="1200000.00",
-        items=[{"name": "社会救助入户核查", "quantity": 16, "unit": "人",
-                "standard": "大专及以上，熟练操作计算机"}],
+        items=[
+            {
+                "name": "社会救助入户核查",
+                "quantity": 16,
+                "unit": "人",
+                "standard": "大专及以上，熟练操作计算机",
+            }
+        ],
         at=at("2026-02-03"),
     )
     show("立项 create_project", pid)
     wf.fire(pid, "submit", actor=CLERK, at=at("2026-02-09"))
-    wf.fire(pid, "review_budget", actor=FINANCE, at=at("2026-02-11"), approved=True,
-            note="预算已纳入社会救助资金 / within the assistance budget")
+    wf.fire(
+        pid,
+        "review_budget",
+        actor=FINANCE,
+        at=at("2026-02-11"),
+        approved=True,
+        note="预算已纳入社会救助资金 / within the assistance budget",
+    )
     wf.fire(pid, "approve", actor=GOVERNMENT, at=at("2026-02-26"))
     show("批准 approve (R1, R2)", pid)
-    wf.fire(pid, "publish_notice", actor=CLERK, at=at("2026-03-02"), method="open_tender",
-            notice="大武口区社会救助入户核查员服务公开招标公告")
-    wf.fire(pid, "record_review", actor=CLERK, at=at("2026-03-25"),
-            reviewers=["专家甲", "专家乙", "专家丙"], criteria={"quality": 70, "price": 30},
-            scores={str(cid): 91})
+    wf.fire(
+        pid,
+        "publish_notice",
+        actor=CLERK,
+        at=at("2026-03-02"),
+        method="open_tender",
+        notice="大武口区社会救助入户核查员服务公开招标公告",
+    )
+    wf.fire(
+        pid,
+        "record_review",
+        actor=CLERK,
+        at=at("2026-03-25"),
+        reviewers=["专家甲", "专家乙", "专家丙"],
+        criteria={"quality": 70, "price": 30},
+        scores={str(cid): 91},
+    )
     wf.fire(pid, "award", actor=CLERK, at=at("2026-03-27"), contractor_id=cid)
     show("确定承接主体 award (R4, R5)", pid)
     wf.fire(
-        pid, "sign_contract", actor=CLERK, at=at("2026-04-03"),
-        signed_on="2026-04-03", effective_on="2026-04-03", price="1152000.00",
-        form="purchase", term_months=12,
-        terms={"scope": "入户核查", "quantity": "16人", "quality": "按合同附件考核",
-               "payment_schedule": "30/30/40", "rights_and_duties": "见合同第五条",
-               "liability": "见合同第八条", "exit_mechanism": "临时接管预案"},
+        pid,
+        "sign_contract",
+        actor=CLERK,
+        at=at("2026-04-03"),
+        signed_on="2026-04-03",
+        effective_on="2026-04-03",
+        price="1152000.00",
+        form="purchase",
+        term_months=12,
+        terms={
+            "scope": "入户核查",
+            "quantity": "16人",
+            "quality": "按合同附件考核",
+            "payment_schedule": "30/30/40",
+            "rights_and_duties": "见合同第五条",
+            "liability": "见合同第八条",
+            "exit_mechanism": "临时接管预案",
+        },
     )
     show("签订合同 sign_contract (R6)", pid)
     try:
-        wf.fire(pid, "pay", actor=FINANCE, at=at("2026-04-10"), tranche=2,
-                amount="345600.00", on="2026-04-10")
+        wf.fire(
+            pid,
+            "pay",
+            actor=FINANCE,
+            at=at("2026-04-10"),
+            tranche=2,
+            amount="345600.00",
+            on="2026-04-10",
+        )
     except GuardRefused as exc:
         if not as_json:
             echo(f"{'  拒绝 refused: pay tranche 2':<44} {exc.message}")
-    wf.fire(pid, "pay", actor=FINANCE, at=at("2026-04-17"), tranche=1, amount="345600.00",
-            on="2026-04-17")
-    wf.fire(pid, "dispatch_staff", actor=CLERK, at=at("2026-04-22"), on="2026-04-22",
-            staff=[{"name": f"核查员{i + 1:02d}", "education": "大专"} for i in range(16)])
+    wf.fire(
+        pid,
+        "pay",
+        actor=FINANCE,
+        at=at("2026-04-17"),
+        tranche=1,
+        amount="345600.00",
+        on="2026-04-17",
+    )
+    wf.fire(
+        pid,
+        "dispatch_staff",
+        actor=CLERK,
+        at=at("2026-04-22"),
+        on="2026-04-22",
+        staff=[{"name": f"核查员{i + 1:02d}", "education": "大专"} for i in range(16)],
+    )
     show("拨付首期、人员派遣 pay 1, dispatch (R7, R8)", pid)
-    wf.fire(pid, "evaluate", actor=EVALUATOR, at=at("2026-10-09"), kind="midterm", score=85,
-            satisfaction=90, on="2026-10-09", evaluators=ALL)
+    wf.fire(
+        pid,
+        "evaluate",
+        actor=EVALUATOR,
+        at=at("2026-10-09"),
+        kind="midterm",
+        score=85,
+        satisfaction=90,
+        on="2026-10-09",
+        evaluators=ALL,
+    )
     show("中期评估 midterm evaluation (R10)", pid)
-    wf.fire(pid, "pay", actor=FINANCE, at=at("2026-10-20"), tranche=2, amount="345600.00",
-            on="2026-10-20")
+    wf.fire(
+        pid,
+        "pay",
+        actor=FINANCE,
+        at=at("2026-10-20"),
+        tranche=2,
+        amount="345600.00",
+        on="2026-10-20",
+    )
     show("拨付二期 pay 2 (R7)", pid)
-    wf.fire(pid, "evaluate", actor=EVALUATOR, at=at("2027-03-26"), kind="final", score=88,
-            satisfaction=92, on="2027-03-26", evaluators=ALL)
+    wf.fire(
+        pid,
+        "evaluate",
+        actor=EVALUATOR,
+        at=at("2027-03-26"),
+        kind="final",
+        score=88,
+        satisfaction=92,
+        on="2027-03-26",
+        evaluators=ALL,
+    )
     show("终期评估 final evaluation (R10)", pid)
-    wf.fire(pid, "pay", actor=FINANCE, at=at("2027-04-01"), tranche=3, amount="460800.00",
-            on="2027-04-01")
+    wf.fire(
+        pid,
+        "pay",
+        actor=FINANCE,
+        at=at("2027-04-01"),
+        tranche=3,
+        amount="460800.00",
+        on="2027-04-01",
+    )
     wf.fire(pid, "accept", actor=CLERK, at=at("2027-04-02"), on="2027-04-02")
     wf.fire(pid, "close", actor=CLERK, at=at("2027-04-06"))
     show("验收、结项 accept, close (R13)", pid)
     report = wf.verify()
     if as_json:
-        echo(json.dumps({"project_id": pid, "steps": log, "verify": report.to_dict()},
-                        ensure_ascii=False, indent=2))
+        echo(
+            json.dumps(
+                {"project_id": pid, "steps": log, "verify": report.to_dict()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
-        echo(f"留痕核验 verify: {'OK' if report.ok else 'ALTERED'} "
-             f"({report.entries} 条 / entries)")
+        echo(f"留痕核验 verify: {'OK' if report.ok else 'ALTERED'} ({report.entries} 条 / entries)")
         echo(f"项目 / project {pid}: gpw project history {pid}")
     return pid

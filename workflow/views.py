@@ -30,19 +30,38 @@ class DeadlineView:
     @classmethod
     def of(cls, d: Deadline) -> DeadlineView:
         return cls(
-            key=d.key, kind=d.kind, owner=d.owner.value, rule=d.rule, due=d.due,
-            provisional=d.provisional, status=d.status.value, met_on=d.met_on,
-            met_by=d.met_by, late=d.late, anchor_event=d.anchor_event, anchor_on=d.anchor_on,
-            length=d.length, unit=d.unit,
+            key=d.key,
+            kind=d.kind,
+            owner=d.owner.value,
+            rule=d.rule,
+            due=d.due,
+            provisional=d.provisional,
+            status=d.status.value,
+            met_on=d.met_on,
+            met_by=d.met_by,
+            late=d.late,
+            anchor_event=d.anchor_event,
+            anchor_on=d.anchor_on,
+            length=d.length,
+            unit=d.unit,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "kind": self.kind, "owner": self.owner, "rule": self.rule,
-            "due": self.due.isoformat(), "provisional": self.provisional, "status": self.status,
-            "met_on": self.met_on.isoformat() if self.met_on else None, "met_by": self.met_by,
-            "late": self.late, "anchor_event": self.anchor_event,
-            "anchor_on": self.anchor_on.isoformat(), "length": self.length, "unit": self.unit,
+            "key": self.key,
+            "kind": self.kind,
+            "owner": self.owner,
+            "rule": self.rule,
+            "due": self.due.isoformat(),
+            "provisional": self.provisional,
+            "status": self.status,
+            "met_on": self.met_on.isoformat() if self.met_on else None,
+            "met_by": self.met_by,
+            "late": self.late,
+            "anchor_event": self.anchor_event,
+            "anchor_on": self.anchor_on.isoformat(),
+            "length": self.length,
+            "unit": self.unit,
         }
 
 
@@ -55,8 +74,13 @@ class PaymentView:
     late: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tranche": self.tranche, "amount": str(self.amount), "on": self.on.isoformat(),
-                "by": self.by, "late": self.late}
+        return {
+            "tranche": self.tranche,
+            "amount": str(self.amount),
+            "on": self.on.isoformat(),
+            "by": self.by,
+            "late": self.late,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +103,9 @@ class ProjectView:
     updated_at: datetime
 
     @classmethod
-    def of(cls, project: Project, *, version: int, created_at: datetime,
-           updated_at: datetime) -> ProjectView:
+    def of(
+        cls, project: Project, *, version: int, created_at: datetime, updated_at: datetime
+    ) -> ProjectView:
         assert project.id is not None
         return cls(
             id=project.id,
@@ -112,14 +137,19 @@ class ProjectView:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "title": self.title, "purchaser": self.purchaser,
-            "policy": self.policy, "state": self.state, "version": self.version,
+            "id": self.id,
+            "title": self.title,
+            "purchaser": self.purchaser,
+            "policy": self.policy,
+            "state": self.state,
+            "version": self.version,
             "contractor_id": self.contractor_id,
             "deadlines": [d.to_dict() for d in self.deadlines],
             "payments": [p.to_dict() for p in self.payments],
             "subcontract_requests": list(self.subcontract_requests),
             "data": self.data,
-            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
         }
 
 
@@ -136,11 +166,23 @@ class ContractorView:
     @classmethod
     def of(cls, c: Contractor, version: int) -> ContractorView:
         assert c.id is not None
-        return cls(id=c.id, name=c.name, org_type=c.org_type.value, sme=c.sme,
-                   qualifications=dict(c.qualifications),
-                   bans=tuple(b.model_dump(mode="json") for b in c.bans), version=version)
+        return cls(
+            id=c.id,
+            name=c.name,
+            org_type=c.org_type.value,
+            sme=c.sme,
+            qualifications=dict(c.qualifications),
+            bans=tuple(b.model_dump(mode="json") for b in c.bans),
+            version=version,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "org_type": self.org_type, "sme": self.sme,
-                "qualifications": self.qualifications, "bans": list(self.bans),
-                "version": self.version}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "org_type": self.org_type,
+            "sme": self.sme,
+            "qualifications": self.qualifications,
+            "bans": list(self.bans),
+            "version": self.version,
+        }

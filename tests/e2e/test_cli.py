@@ -29,36 +29,96 @@ def test_demo_walks_a_project_to_closed(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and "[closed]" in out and "dispatch" in out
 
 
-def test_project_lifecycle_and_exit_codes(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_project_lifecycle_and_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = str(tmp_path / "cli.db")
-    code, out, _ = run(capsys, "--db", db, "--json", "project", "create", "--title", "核查员服务",
-                       "--purchaser", "大武口区民政局", "--budget", "100000.00",
-                       "--item", "入户核查:16", "--at", "2025-08-01T10:00:00+08:00")
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "project",
+        "create",
+        "--title",
+        "核查员服务",
+        "--purchaser",
+        "大武口区民政局",
+        "--budget",
+        "100000.00",
+        "--item",
+        "入户核查:16",
+        "--at",
+        "2025-08-01T10:00:00+08:00",
+    )
     assert code == 0
     pid = str(json.loads(out)["id"])
     code, out, _ = run(capsys, "--db", db, "events", pid)
     assert code == 0 and "submit" in out
-    assert run(capsys, "--db", db, "fire", pid, "submit",
-               "--at", "2025-08-01T11:00:00+08:00")[0] == 0
+    assert (
+        run(capsys, "--db", db, "fire", pid, "submit", "--at", "2025-08-01T11:00:00+08:00")[0] == 0
+    )
     # refused: approval before the finance review (R1) → exit 4
-    code, _, err = run(capsys, "--db", db, "fire", pid, "approve", "--role", "government",
-                       "--at", "2025-08-02T10:00:00+08:00")
+    code, _, err = run(
+        capsys,
+        "--db",
+        db,
+        "fire",
+        pid,
+        "approve",
+        "--role",
+        "government",
+        "--at",
+        "2025-08-02T10:00:00+08:00",
+    )
     assert code == 4 and "R1" in err
     # forbidden role → exit 4 as well
-    code, _, err = run(capsys, "--db", db, "fire", pid, "review_budget", "approved=true",
-                       "--role", "supervisor", "--at", "2025-08-02T10:00:00+08:00")
+    code, _, err = run(
+        capsys,
+        "--db",
+        db,
+        "fire",
+        pid,
+        "review_budget",
+        "approved=true",
+        "--role",
+        "supervisor",
+        "--at",
+        "2025-08-02T10:00:00+08:00",
+    )
     assert code == 4 and "forbidden" in err
     # invalid input → exit 3, naming the field
-    code, _, err = run(capsys, "--db", db, "--json", "fire", pid, "review_budget",
-                       "approved=maybe", "--role", "finance")
+    code, _, err = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "fire",
+        pid,
+        "review_budget",
+        "approved=maybe",
+        "--role",
+        "finance",
+    )
     assert code == 3 and json.loads(err)["error"]["field"] == "approved"
     # not found → exit 5
     assert run(capsys, "--db", db, "project", "show", "999")[0] == 5
     # stale version → exit 6
-    code, _, _ = run(capsys, "--db", db, "fire", pid, "review_budget", "approved=true",
-                     "--role", "finance", "--expected-version", "1",
-                     "--at", "2025-08-02T10:00:00+08:00")
+    code, _, _ = run(
+        capsys,
+        "--db",
+        db,
+        "fire",
+        pid,
+        "review_budget",
+        "approved=true",
+        "--role",
+        "finance",
+        "--expected-version",
+        "1",
+        "--at",
+        "2025-08-02T10:00:00+08:00",
+    )
     assert code == 6
     code, out, _ = run(capsys, "--db", db, "--json", "project", "history", pid)
     assert [e["event"] for e in json.loads(out)] == ["create_project", "submit"]
@@ -68,8 +128,9 @@ def test_project_lifecycle_and_exit_codes(tmp_path: Path,
     assert "pending_approval" in out
 
 
-def test_verify_exits_7_when_the_trail_was_altered(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_exits_7_when_the_trail_was_altered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import sqlite3
 
     db = tmp_path / "t.db"
@@ -89,15 +150,18 @@ def test_calendar_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run(capsys, "--db", db, "--json", "calendar", "check")
     assert json.loads(out)["provisional_from"] == 2027
     year = tmp_path / "2027.json"
-    year.write_text(json.dumps({"year": 2027, "holidays": ["2027-01-01"], "workdays": [],
-                                "notice": "示例"}), encoding="utf-8")
+    year.write_text(
+        json.dumps({"year": 2027, "holidays": ["2027-01-01"], "workdays": [], "notice": "示例"}),
+        encoding="utf-8",
+    )
     assert run(capsys, "--db", db, "calendar", "check", str(year))[0] == 0
     assert run(capsys, "--db", db, "calendar", "add-year", str(year), "--role", "admin")[0] == 0
     code, out, _ = run(capsys, "--db", db, "--json", "calendar", "check")
     assert json.loads(out)["provisional_from"] == 2028
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"year": 2028, "holidays": ["2029-01-01"], "workdays": []}),
-                   encoding="utf-8")
+    bad.write_text(
+        json.dumps({"year": 2028, "holidays": ["2029-01-01"], "workdays": []}), encoding="utf-8"
+    )
     code, _, err = run(capsys, "--db", db, "calendar", "add-year", str(bad), "--role", "admin")
     assert code == 3 and "holidays" in err
 
@@ -110,29 +174,60 @@ def test_policy_show_marks_inherited_values(capsys: pytest.CaptureFixture[str]) 
     assert "inherited" not in lines["pay_floor_multiple"]
 
 
-def test_policy_validate_refuses_a_bad_file(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_validate_refuses_a_bad_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "p.json"
-    path.write_text(json.dumps({"name": "x", "inherits": "dawukou-2019",
-                                "dispatch_window_working_days": -3}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"name": "x", "inherits": "dawukou-2019", "dispatch_window_working_days": -3}),
+        encoding="utf-8",
+    )
     code, _, err = run(capsys, "policy", "validate", str(path))
     assert code == 3 and "dispatch_window_working_days" in err
 
 
 def test_contractor_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "c.db")
-    code, out, _ = run(capsys, "--db", db, "--json", "contractor", "register", "--name", "星海",
-                       "--org-type", "social_organization", "--all-qualified")
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "contractor",
+        "register",
+        "--name",
+        "星海",
+        "--org-type",
+        "social_organization",
+        "--all-qualified",
+    )
     assert code == 0
     cid = str(json.loads(out)["id"])
-    code, out, _ = run(capsys, "--db", db, "--json", "contractor", "ban", cid, "--until",
-                       "2099-01-01", "--reason", "欺诈", "--role", "government")
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "contractor",
+        "ban",
+        cid,
+        "--until",
+        "2099-01-01",
+        "--reason",
+        "欺诈",
+        "--role",
+        "government",
+    )
     assert code == 0 and json.loads(out)["bans"][0]["until"] == "2099-01-01"
 
 
 def test_the_console_script_runs_as_a_process(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
-    done = subprocess.run([sys.executable, "-m", "workflow", "--db", str(db), "demo"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "workflow", "--db", str(db), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "closed" in done.stdout and "verify: OK" in done.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from support import FINANCE, at, project_in
+
 from workflow import ConcurrentUpdate, Workflow
 
 
@@ -15,8 +16,16 @@ def _pay(url: str, pid: int, version: int, barrier: Any, results: Any) -> None:
     workflow = Workflow.open(url)
     barrier.wait()
     try:
-        workflow.fire(pid, "pay", actor=FINANCE, at=at("2025-10-09"), tranche=1,
-                      amount="300000.00", on="2025-10-09", expected_version=version)
+        workflow.fire(
+            pid,
+            "pay",
+            actor=FINANCE,
+            at=at("2025-10-09"),
+            tranche=1,
+            amount="300000.00",
+            on="2025-10-09",
+            expected_version=version,
+        )
         results.put("won")
     except ConcurrentUpdate:
         results.put("conflict")
@@ -31,8 +40,10 @@ def test_two_threads_with_the_same_version_one_wins(wf: Workflow, db_path: Path)
     import queue
 
     results: queue.Queue[str] = queue.Queue()
-    threads = [threading.Thread(target=_pay, args=(f"sqlite:///{db_path}", pid, version,
-                                                   barrier, results)) for _ in range(2)]
+    threads = [
+        threading.Thread(target=_pay, args=(f"sqlite:///{db_path}", pid, version, barrier, results))
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -49,8 +60,10 @@ def test_two_processes_with_the_same_version_one_wins(wf: Workflow, db_path: Pat
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_pay, args=(f"sqlite:///{db_path}", pid, version, barrier,
-                                            results)) for _ in range(2)]
+    procs = [
+        ctx.Process(target=_pay, args=(f"sqlite:///{db_path}", pid, version, barrier, results))
+        for _ in range(2)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -70,8 +83,15 @@ def test_many_writers_without_expected_version_lose_nothing(wf: Workflow, db_pat
     def request(i: int) -> None:
         workflow = Workflow.open(f"sqlite:///{db_path}")
         try:
-            workflow.fire(pid, "request_subcontract", actor=CONTRACTOR, at=at("2025-11-03"),
-                          part=f"部分{i}", to="乙", share="0.1")
+            workflow.fire(
+                pid,
+                "request_subcontract",
+                actor=CONTRACTOR,
+                at=at("2025-11-03"),
+                part=f"部分{i}",
+                to="乙",
+                share="0.1",
+            )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

@@ -17,10 +17,6 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-
-from states.enums import ProjectState
-from states.machine import EVENTS
-from states.policy import load_policy
 from support import (
     ALL_EVALUATORS,
     CLERK,
@@ -33,6 +29,10 @@ from support import (
     TERMS,
     at,
 )
+
+from states.enums import ProjectState
+from states.machine import EVENTS
+from states.policy import load_policy
 from workflow import Workflow, WorkflowError
 
 POLICY = load_policy("dawukou-2019")
@@ -45,14 +45,24 @@ class ProjectMachine(RuleBasedStateMachine):
         self.dir = tempfile.TemporaryDirectory()
         self.wf = Workflow.open(f"sqlite:///{Path(self.dir.name) / 'h.db'}")
         self.now = at("2025-07-01")
-        self.good = self.wf.register_contractor(actor=CLERK, name="好", org_type="enterprise",
-                                                qualifications=QUALIFIED, at=self.now)
+        self.good = self.wf.register_contractor(
+            actor=CLERK, name="好", org_type="enterprise", qualifications=QUALIFIED, at=self.now
+        )
         self.bad = self.wf.register_contractor(
-            actor=CLERK, name="差", org_type="enterprise",
-            qualifications={**QUALIFIED, "clean_record": False}, at=self.now)
+            actor=CLERK,
+            name="差",
+            org_type="enterprise",
+            qualifications={**QUALIFIED, "clean_record": False},
+            at=self.now,
+        )
         self.pid = self.wf.create_project(
-            actor=CLERK, title="随机", purchaser="民政局", budget="1000000.00",
-            items=[{"name": "核查", "quantity": 1}], at=self.now)
+            actor=CLERK,
+            title="随机",
+            purchaser="民政局",
+            budget="1000000.00",
+            items=[{"name": "核查", "quantity": 1}],
+            at=self.now,
+        )
         self.entries = 1
 
     def teardown(self) -> None:
@@ -74,38 +84,53 @@ class ProjectMachine(RuleBasedStateMachine):
         if event in {"reject", "fail_procurement", "remove_contractor"}:
             return {"reason": "原因"}
         if event == "publish_notice":
-            return {"method": draw(st.sampled_from(["open_tender", "single_source"])),
-                    "notice": "公告"}
+            return {
+                "method": draw(st.sampled_from(["open_tender", "single_source"])),
+                "notice": "公告",
+            }
         if event == "record_review":
-            return {"reviewers": ["甲"],
-                    "criteria": draw(st.sampled_from([{"quality": 70, "price": 30},
-                                                      {"price": 100}])),
-                    "scores": {str(self.good): 90, str(self.bad): 95}}
+            return {
+                "reviewers": ["甲"],
+                "criteria": draw(st.sampled_from([{"quality": 70, "price": 30}, {"price": 100}])),
+                "scores": {str(self.good): 90, str(self.bad): 95},
+            }
         if event == "award":
             return {"contractor_id": draw(st.sampled_from([self.good, self.bad]))}
         if event == "sign_contract":
-            return {"signed_on": today.isoformat(), "effective_on": today.isoformat(),
-                    "price": draw(st.sampled_from(["900000.00", "1000000.00", "1000000.01"])),
-                    "form": "purchase", "term_months": draw(st.sampled_from([12, 24])),
-                    "terms": TERMS}
+            return {
+                "signed_on": today.isoformat(),
+                "effective_on": today.isoformat(),
+                "price": draw(st.sampled_from(["900000.00", "1000000.00", "1000000.01"])),
+                "form": "purchase",
+                "term_months": draw(st.sampled_from([12, 24])),
+                "terms": TERMS,
+            }
         if event == "dispatch_staff":
-            return {"on": today.isoformat(),
-                    "staff": [{"name": "甲", "education": draw(st.sampled_from(["高中", "大专"]))}]}
+            return {
+                "on": today.isoformat(),
+                "staff": [{"name": "甲", "education": draw(st.sampled_from(["高中", "大专"]))}],
+            }
         if event == "pay":
             tranche = draw(st.integers(1, 3))
             paid = sum(Decimal(p["amount"]) for p in view.data["payments"])
             share = POLICY.tranches[tranche - 1].share_percent
-            expected = price - paid if tranche == 3 else (price * share / 100).quantize(
-                Decimal("0.01"))
+            expected = (
+                price - paid if tranche == 3 else (price * share / 100).quantize(Decimal("0.01"))
+            )
             amount = expected + draw(st.sampled_from([Decimal(0), Decimal(0), Decimal(1)]))
-            return {"tranche": tranche, "amount": str(max(amount, Decimal("0.01"))),
-                    "on": today.isoformat()}
+            return {
+                "tranche": tranche,
+                "amount": str(max(amount, Decimal("0.01"))),
+                "on": today.isoformat(),
+            }
         if event == "evaluate":
-            return {"kind": draw(st.sampled_from(["semiannual", "midterm", "final"])),
-                    "score": draw(st.sampled_from([40, 60, 90])),
-                    "satisfaction": draw(st.sampled_from([40, 59, 60, 90])),
-                    "on": today.isoformat(),
-                    "evaluators": draw(st.sampled_from([ALL_EVALUATORS, ["purchaser"]]))}
+            return {
+                "kind": draw(st.sampled_from(["semiannual", "midterm", "final"])),
+                "score": draw(st.sampled_from([40, 60, 90])),
+                "satisfaction": draw(st.sampled_from([40, 59, 60, 90])),
+                "on": today.isoformat(),
+                "evaluators": draw(st.sampled_from([ALL_EVALUATORS, ["purchaser"]])),
+            }
         if event == "order_rectification":
             return {"due": (today + timedelta(days=10)).isoformat(), "findings": "问题"}
         if event in {"complete_rectification", "accept"}:
@@ -119,8 +144,12 @@ class ProjectMachine(RuleBasedStateMachine):
             return {"reason": "违约"} | ({"ban_until": ban} if ban else {})
         raise AssertionError(event)
 
-    @rule(data=st.data(), event=st.sampled_from(sorted(EVENTS)),
-          actor=st.sampled_from(ACTORS), days=st.integers(0, 40))
+    @rule(
+        data=st.data(),
+        event=st.sampled_from(sorted(EVENTS)),
+        actor=st.sampled_from(ACTORS),
+        days=st.integers(0, 40),
+    )
     def fire(self, data: Any, event: str, actor: Any, days: int) -> None:
         self.now += timedelta(days=days)
         payload = self._data(data.draw, event)
@@ -153,13 +182,17 @@ class ProjectMachine(RuleBasedStateMachine):
             unlock = POLICY.tranches[p.tranche - 1].unlocked_by.value
             if unlock != "contract_effective":
                 kind = unlock.removesuffix("_passed")
-                assert any(e["kind"] == kind and e["passed"] and e["on"] <= p.on.isoformat()
-                           for e in evaluations), (p, evaluations)
+                assert any(
+                    e["kind"] == kind and e["passed"] and e["on"] <= p.on.isoformat()
+                    for e in evaluations
+                ), (p, evaluations)
         assert self.wf.verify().ok
 
 
 ProjectMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=40, deadline=None,
+    max_examples=25,
+    stateful_step_count=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestProjectMachine = ProjectMachine.TestCase

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from support import (
     ALL_EVALUATORS,
     CLERK,
@@ -23,6 +22,7 @@ from support import (
     at,
     sign_data,
 )
+
 from states.calendar import WorkingDayCalendar
 from states.enums import OrgType, ProjectState
 from states.errors import Forbidden, GuardRefused, IllegalTransition, InvalidInput
@@ -39,9 +39,13 @@ class Driver:
     """A project in memory, fired on the pure domain exactly as the facade does."""
 
     def __init__(self, contractor: Contractor | None = None, **plan: Any) -> None:
-        data: dict[str, Any] = {"title": "入户核查", "purchaser": "大武口区民政局",
-                                "policy": "dawukou-2019", "budget": Decimal("1200000"),
-                                "items": ITEMS}
+        data: dict[str, Any] = {
+            "title": "入户核查",
+            "purchaser": "大武口区民政局",
+            "policy": "dawukou-2019",
+            "budget": Decimal("1200000"),
+            "items": ITEMS,
+        }
         data.update(plan)
         self.project = Project.model_validate(data)
         self.project.id = 1
@@ -71,8 +75,9 @@ class Driver:
         return self.project.state.value
 
 
-def refused(rule: str, driver: Driver, event: str, actor: Actor, when: datetime,
-            **data: Any) -> GuardRefused:
+def refused(
+    rule: str, driver: Driver, event: str, actor: Actor, when: datetime, **data: Any
+) -> GuardRefused:
     before = driver.project.model_copy(deep=True)
     with pytest.raises(GuardRefused) as err:
         driver.fire(event, actor=actor, at=when, **data)
@@ -91,11 +96,30 @@ def test_the_machine_has_no_auto_transitions() -> None:
 
 
 def test_issue_event_names_are_all_there() -> None:
-    names = {"submit", "review_budget", "approve", "reject", "publish_notice", "record_review",
-             "award", "fail_procurement", "sign_contract", "dispatch_staff", "pay", "evaluate",
-             "order_rectification", "complete_rectification", "request_subcontract",
-             "approve_subcontract", "reject_subcontract", "subcontract", "remove_contractor",
-             "terminate", "accept", "close"}
+    names = {
+        "submit",
+        "review_budget",
+        "approve",
+        "reject",
+        "publish_notice",
+        "record_review",
+        "award",
+        "fail_procurement",
+        "sign_contract",
+        "dispatch_staff",
+        "pay",
+        "evaluate",
+        "order_rectification",
+        "complete_rectification",
+        "request_subcontract",
+        "approve_subcontract",
+        "reject_subcontract",
+        "subcontract",
+        "remove_contractor",
+        "terminate",
+        "accept",
+        "close",
+    }
     assert names <= set(EVENTS)
 
 
@@ -201,8 +225,16 @@ def test_R3_an_unknown_method_is_invalid_naming_the_rule() -> None:
     assert (err.value.field, err.value.rule) == ("method", "R3")
 
 
-@pytest.mark.parametrize("method", ["open_tender", "invited_tender", "competitive_negotiation",
-                                    "competitive_consultation", "single_source"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "open_tender",
+        "invited_tender",
+        "competitive_negotiation",
+        "competitive_consultation",
+        "single_source",
+    ],
+)
 def test_R3_each_of_the_five_methods_publishes(method: str) -> None:
     d = Driver().to("approved")
     d.fire("publish_notice", actor=CLERK, at=at("2025-08-06"), method=method, notice="公告")
@@ -212,10 +244,26 @@ def test_R3_each_of_the_five_methods_publishes(method: str) -> None:
 def test_R5_price_alone_may_not_decide() -> None:
     d = Driver().to("approved")
     d.fire("publish_notice", actor=CLERK, at=at("2025-08-06"), method="open_tender", notice="公告")
-    refused("R5", d, "record_review", CLERK, at("2025-09-10"), reviewers=["甲"],
-            criteria={"price": 100}, scores={"7": 90})
-    refused("R5", d, "record_review", CLERK, at("2025-09-10"), reviewers=["甲"],
-            criteria={"quality": 0, "price": 100}, scores={"7": 90})
+    refused(
+        "R5",
+        d,
+        "record_review",
+        CLERK,
+        at("2025-09-10"),
+        reviewers=["甲"],
+        criteria={"price": 100},
+        scores={"7": 90},
+    )
+    refused(
+        "R5",
+        d,
+        "record_review",
+        CLERK,
+        at("2025-09-10"),
+        reviewers=["甲"],
+        criteria={"quality": 0, "price": 100},
+        scores={"7": 90},
+    )
 
 
 def test_R5_award_needs_a_recorded_review() -> None:
@@ -250,9 +298,7 @@ def test_R4_an_unregistered_contractor_cannot_be_awarded() -> None:
 @pytest.mark.parametrize("missing", ["finance", "clean_record", "separated_from_government"])
 def test_R4_each_of_the_nine_conditions_is_required(missing: str) -> None:
     d = Driver().to("procuring")
-    d.contractor = d.contractor.model_copy(
-        update={"qualifications": {**QUALIFIED, missing: False}}
-    )
+    d.contractor = d.contractor.model_copy(update={"qualifications": {**QUALIFIED, missing: False}})
     err = refused("R4", d, "award", CLERK, at("2025-09-15"), contractor_id=7)
     assert missing in err.message
 
@@ -279,8 +325,7 @@ def test_R6_every_mandatory_term_is_required() -> None:
 
 def test_R6_the_price_may_not_exceed_the_budget() -> None:
     d = Driver().to("awarded")
-    refused("R6", d, "sign_contract", CLERK, at("2025-09-26"),
-            **sign_data(price="1200000.01"))
+    refused("R6", d, "sign_contract", CLERK, at("2025-09-26"), **sign_data(price="1200000.01"))
 
 
 def test_R6_the_term_may_not_exceed_the_three_year_cycle() -> None:
@@ -298,8 +343,12 @@ def test_R6_an_unknown_form_is_invalid() -> None:
 def test_R6_effective_before_signed_is_invalid() -> None:
     d = Driver().to("awarded")
     with pytest.raises(InvalidInput) as err:
-        d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"),
-               **sign_data(effective_on="2025-09-25"))
+        d.fire(
+            "sign_contract",
+            actor=CLERK,
+            at=at("2025-09-26"),
+            **sign_data(effective_on="2025-09-25"),
+        )
     assert err.value.field == "effective_on"
 
 
@@ -318,14 +367,28 @@ def test_signing_opens_the_deadlines_on_the_working_day_calendar() -> None:
 
 def test_R8_staff_below_college_level_are_refused() -> None:
     d = Driver().to("contracted")
-    refused("R8", d, "dispatch_staff", CLERK, at("2025-10-20"), on="2025-10-20",
-            staff=[{"name": "甲", "education": "高中"}])
+    refused(
+        "R8",
+        d,
+        "dispatch_staff",
+        CLERK,
+        at("2025-10-20"),
+        on="2025-10-20",
+        staff=[{"name": "甲", "education": "高中"}],
+    )
 
 
 def test_R8_staff_must_be_computer_literate() -> None:
     d = Driver().to("contracted")
-    refused("R8", d, "dispatch_staff", CLERK, at("2025-10-20"), on="2025-10-20",
-            staff=[{"name": "甲", "education": "本科", "computer_literate": False}])
+    refused(
+        "R8",
+        d,
+        "dispatch_staff",
+        CLERK,
+        at("2025-10-20"),
+        on="2025-10-20",
+        staff=[{"name": "甲", "education": "本科", "computer_literate": False}],
+    )
 
 
 def test_R8_dispatch_meets_the_deadline_and_a_late_one_stays_late() -> None:
@@ -333,8 +396,11 @@ def test_R8_dispatch_meets_the_deadline_and_a_late_one_stays_late() -> None:
     d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-24"), on="2025-10-24", staff=STAFF)
     dispatch = d.project.deadline("dispatch")
     assert dispatch is not None
-    assert (dispatch.status.value, dispatch.met_on, dispatch.late) == ("met", date(2025, 10, 24),
-                                                                      True)
+    assert (dispatch.status.value, dispatch.met_on, dispatch.late) == (
+        "met",
+        date(2025, 10, 24),
+        True,
+    )
 
 
 def test_R8_dispatch_on_time_is_not_late() -> None:
@@ -351,14 +417,23 @@ def pay(d: Driver, tranche: int, amount: str, on: str, actor: Actor = FINANCE) -
 
 
 def evaluate(d: Driver, kind: str, on: str, score: int = 80, satisfaction: int = 80) -> None:
-    d.fire("evaluate", actor=EVALUATOR, at=at(on), kind=kind, score=score,
-           satisfaction=satisfaction, on=on, evaluators=ALL_EVALUATORS)
+    d.fire(
+        "evaluate",
+        actor=EVALUATOR,
+        at=at(on),
+        kind=kind,
+        score=score,
+        satisfaction=satisfaction,
+        on=on,
+        evaluators=ALL_EVALUATORS,
+    )
 
 
 def test_R7_first_tranche_is_30_percent_after_the_contract_takes_effect() -> None:
     d = Driver().to("contracted")
-    refused("R7", d, "pay", FINANCE, at("2025-10-01"), tranche=1, amount="300000.01",
-            on="2025-10-01")
+    refused(
+        "R7", d, "pay", FINANCE, at("2025-10-01"), tranche=1, amount="300000.01", on="2025-10-01"
+    )
     pay(d, 1, "300000.00", "2025-10-09")
     assert d.project.paid_total() == Decimal("300000.00")
     p1 = d.project.deadline("payment_1")
@@ -367,20 +442,24 @@ def test_R7_first_tranche_is_30_percent_after_the_contract_takes_effect() -> Non
 
 def test_R7_no_tranche_before_the_contract_takes_effect() -> None:
     d = Driver().to("awarded")
-    d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"),
-           **sign_data(effective_on="2025-10-09"))
-    refused("R7", d, "pay", FINANCE, at("2025-09-30"), tranche=1, amount="300000.00",
-            on="2025-09-30")
+    d.fire(
+        "sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(effective_on="2025-10-09")
+    )
+    refused(
+        "R7", d, "pay", FINANCE, at("2025-09-30"), tranche=1, amount="300000.00", on="2025-09-30"
+    )
 
 
 def test_R7_second_tranche_needs_a_passed_midterm() -> None:
     d = Driver().to("in_service")
     pay(d, 1, "300000.00", "2025-10-09")
-    refused("R7", d, "pay", FINANCE, at("2026-01-05"), tranche=2, amount="300000.00",
-            on="2026-01-05")
+    refused(
+        "R7", d, "pay", FINANCE, at("2026-01-05"), tranche=2, amount="300000.00", on="2026-01-05"
+    )
     evaluate(d, "midterm", "2026-03-20", score=50)  # failed: still locked
-    refused("R7", d, "pay", FINANCE, at("2026-03-23"), tranche=2, amount="300000.00",
-            on="2026-03-23")
+    refused(
+        "R7", d, "pay", FINANCE, at("2026-03-23"), tranche=2, amount="300000.00", on="2026-03-23"
+    )
     evaluate(d, "midterm", "2026-03-24", score=75)
     p2 = d.project.deadline("payment_2")
     assert p2 is not None and p2.due == date(2026, 4, 15)  # 15 working days, 清明 04-04..06
@@ -389,13 +468,14 @@ def test_R7_second_tranche_needs_a_passed_midterm() -> None:
 
 def test_R7_tranches_are_paid_in_order_and_once() -> None:
     d = Driver().to("in_service")
-    refused("R7", d, "pay", FINANCE, at("2025-10-09"), tranche=2, amount="300000.00",
-            on="2025-10-09")
+    refused(
+        "R7", d, "pay", FINANCE, at("2025-10-09"), tranche=2, amount="300000.00", on="2025-10-09"
+    )
     pay(d, 1, "300000.00", "2025-10-09")
-    refused("R7", d, "pay", FINANCE, at("2025-10-10"), tranche=1, amount="300000.00",
-            on="2025-10-10")
-    refused("R7", d, "pay", FINANCE, at("2025-10-10"), tranche=4, amount="1.00",
-            on="2025-10-10")
+    refused(
+        "R7", d, "pay", FINANCE, at("2025-10-10"), tranche=1, amount="300000.00", on="2025-10-10"
+    )
+    refused("R7", d, "pay", FINANCE, at("2025-10-10"), tranche=4, amount="1.00", on="2025-10-10")
 
 
 def test_R7_the_last_tranche_is_the_price_less_what_was_paid() -> None:
@@ -405,11 +485,13 @@ def test_R7_the_last_tranche_is_the_price_less_what_was_paid() -> None:
     pay(d, 1, "300000.00", "2025-10-20")
     evaluate(d, "midterm", "2026-03-20")
     pay(d, 2, "300000.00", "2026-03-23")
-    refused("R7", d, "pay", FINANCE, at("2026-09-01"), tranche=3, amount="400000.01",
-            on="2026-09-01")  # final not passed yet
+    refused(
+        "R7", d, "pay", FINANCE, at("2026-09-01"), tranche=3, amount="400000.01", on="2026-09-01"
+    )  # final not passed yet
     evaluate(d, "final", "2026-09-01")
-    refused("R7", d, "pay", FINANCE, at("2026-09-02"), tranche=3, amount="400000.00",
-            on="2026-09-02")
+    refused(
+        "R7", d, "pay", FINANCE, at("2026-09-02"), tranche=3, amount="400000.00", on="2026-09-02"
+    )
     pay(d, 3, "400000.01", "2026-09-02")
     assert d.project.paid_total() == Decimal("1000000.01")
     p3 = d.project.deadline("payment_3")
@@ -425,8 +507,9 @@ def test_R7_only_purchaser_or_finance_pays() -> None:
 def test_R7_a_float_amount_is_refused_as_inexact() -> None:
     d = Driver().to("contracted")
     with pytest.raises(InvalidInput) as err:
-        d.fire("pay", actor=FINANCE, at=at("2025-10-09"), tranche=1, amount=300000.0,
-               on="2025-10-09")
+        d.fire(
+            "pay", actor=FINANCE, at=at("2025-10-09"), tranche=1, amount=300000.0, on="2025-10-09"
+        )
     assert (err.value.field, err.value.rule) == ("amount", "R7")
 
 
@@ -434,8 +517,7 @@ def test_R7_a_float_amount_is_refused_as_inexact() -> None:
 def test_R7_negative_zero_or_non_decimal_amounts_are_refused(amount: str) -> None:
     d = Driver().to("contracted")
     with pytest.raises(InvalidInput) as err:
-        d.fire("pay", actor=FINANCE, at=at("2025-10-09"), tranche=1, amount=amount,
-               on="2025-10-09")
+        d.fire("pay", actor=FINANCE, at=at("2025-10-09"), tranche=1, amount=amount, on="2025-10-09")
     assert err.value.field == "amount"
 
 
@@ -447,24 +529,34 @@ def test_R7_a_late_payment_stays_visible_as_late() -> None:
 
 
 def test_R20_an_sme_is_paid_within_30_calendar_days_when_that_is_earlier() -> None:
-    sme = Contractor(id=7, name="小企业", org_type=OrgType.ENTERPRISE, sme=True,
-                     qualifications=QUALIFIED)
+    sme = Contractor(
+        id=7, name="小企业", org_type=OrgType.ENTERPRISE, sme=True, qualifications=QUALIFIED
+    )
     d = Driver(contractor=sme).to("awarded")
     # effective 2026-01-05: 15 working days → 2026-01-26; 30 days → 2026-02-04: policy binds
-    d.fire("sign_contract", actor=CLERK, at=at("2026-01-05"),
-           **sign_data(signed_on="2026-01-05", effective_on="2026-01-05"))
+    d.fire(
+        "sign_contract",
+        actor=CLERK,
+        at=at("2026-01-05"),
+        **sign_data(signed_on="2026-01-05", effective_on="2026-01-05"),
+    )
     p1 = d.project.deadline("payment_1")
     assert p1 is not None and p1.due == date(2026, 1, 26) and p1.rule == "R7,R20"
 
 
 def test_R20_the_sme_cap_binds_across_a_long_holiday() -> None:
-    sme = Contractor(id=7, name="小企业", org_type=OrgType.ENTERPRISE, sme=True,
-                     qualifications=QUALIFIED)
+    sme = Contractor(
+        id=7, name="小企业", org_type=OrgType.ENTERPRISE, sme=True, qualifications=QUALIFIED
+    )
     d = Driver(contractor=sme).to("awarded")
     # effective 2026-02-02, 15 working days cross the Spring Festival → 2026-03-03 (29 days);
     # a contract setting 20 days makes 2026-02-22 the binding deadline (R20)
-    d.fire("sign_contract", actor=CLERK, at=at("2026-02-02"),
-           **sign_data(signed_on="2026-02-02", effective_on="2026-02-02", sme_payment_days=20))
+    d.fire(
+        "sign_contract",
+        actor=CLERK,
+        at=at("2026-02-02"),
+        **sign_data(signed_on="2026-02-02", effective_on="2026-02-02", sme_payment_days=20),
+    )
     p1 = d.project.deadline("payment_1")
     assert p1 is not None and p1.due == date(2026, 2, 22)
 
@@ -472,8 +564,7 @@ def test_R20_the_sme_cap_binds_across_a_long_holiday() -> None:
 def test_R20_a_contract_may_not_set_more_than_60_days() -> None:
     d = Driver().to("awarded")
     with pytest.raises(InvalidInput) as err:
-        d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"),
-               **sign_data(sme_payment_days=61))
+        d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(sme_payment_days=61))
     assert (err.value.field, err.value.rule) == ("sme_payment_days", "R20")
 
 
@@ -482,14 +573,21 @@ def test_R20_a_contract_may_not_set_more_than_60_days() -> None:
 
 def test_R9_transfer_of_the_whole_service_is_always_refused() -> None:
     d = Driver().to("in_service")
-    refused("R9", d, "request_subcontract", CONTRACTOR, at("2025-11-03"), part="全部", to="乙",
-            share=1)
+    refused(
+        "R9", d, "request_subcontract", CONTRACTOR, at("2025-11-03"), part="全部", to="乙", share=1
+    )
 
 
 def test_R9_subcontracting_needs_prior_approval() -> None:
     d = Driver().to("in_service")
-    d.fire("request_subcontract", actor=CONTRACTOR, at=at("2025-11-03"), part="心理疏导",
-           to="乙机构", share="0.2")
+    d.fire(
+        "request_subcontract",
+        actor=CONTRACTOR,
+        at=at("2025-11-03"),
+        part="心理疏导",
+        to="乙机构",
+        share="0.2",
+    )
     refused("R9", d, "subcontract", CONTRACTOR, at("2025-11-04"), request_id=1)
     with pytest.raises(Forbidden):
         d.fire("approve_subcontract", actor=CONTRACTOR, at=at("2025-11-04"), request_id=1)
@@ -501,8 +599,14 @@ def test_R9_subcontracting_needs_prior_approval() -> None:
 
 def test_R9_a_rejected_request_cannot_be_executed() -> None:
     d = Driver().to("in_service")
-    d.fire("request_subcontract", actor=CONTRACTOR, at=at("2025-11-03"), part="培训", to="丙",
-           share="0.1")
+    d.fire(
+        "request_subcontract",
+        actor=CONTRACTOR,
+        at=at("2025-11-03"),
+        part="培训",
+        to="丙",
+        share="0.1",
+    )
     d.fire("reject_subcontract", actor=CLERK, at=at("2025-11-04"), request_id=1, reason="资质不足")
     refused("R9", d, "approve_subcontract", CLERK, at("2025-11-05"), request_id=1)
     refused("R9", d, "subcontract", CONTRACTOR, at("2025-11-05"), request_id=1)
@@ -511,8 +615,14 @@ def test_R9_a_rejected_request_cannot_be_executed() -> None:
 def test_R9_a_share_above_one_is_invalid() -> None:
     d = Driver().to("in_service")
     with pytest.raises(InvalidInput) as err:
-        d.fire("request_subcontract", actor=CONTRACTOR, at=at("2025-11-03"), part="x", to="y",
-               share="1.5")
+        d.fire(
+            "request_subcontract",
+            actor=CONTRACTOR,
+            at=at("2025-11-03"),
+            part="x",
+            to="y",
+            share="1.5",
+        )
     assert (err.value.field, err.value.rule) == ("share", "R9")
 
 
@@ -521,8 +631,18 @@ def test_R9_a_share_above_one_is_invalid() -> None:
 
 def test_R10_evaluators_must_include_purchaser_recipients_and_third_party() -> None:
     d = Driver().to("in_service")
-    err = refused("R10", d, "evaluate", EVALUATOR, at("2026-03-20"), kind="semiannual",
-                  score=80, satisfaction=80, on="2026-03-20", evaluators=["purchaser"])
+    err = refused(
+        "R10",
+        d,
+        "evaluate",
+        EVALUATOR,
+        at("2026-03-20"),
+        kind="semiannual",
+        score=80,
+        satisfaction=80,
+        on="2026-03-20",
+        evaluators=["purchaser"],
+    )
     assert "third_party" in err.message
 
 
@@ -556,8 +676,13 @@ def test_R11_a_good_review_between_two_low_ones_resets_the_count() -> None:
 
 def test_R11_rectification_round_trip_meets_its_deadline() -> None:
     d = Driver().to("in_service")
-    d.fire("order_rectification", actor=CLERK, at=at("2025-11-03"), due="2025-11-28",
-           findings="台账不全")
+    d.fire(
+        "order_rectification",
+        actor=CLERK,
+        at=at("2025-11-03"),
+        due="2025-11-28",
+        findings="台账不全",
+    )
     assert d.state == "rectifying"
     d.fire("complete_rectification", actor=CLERK, at=at("2025-11-20"), on="2025-11-20")
     assert d.state == "in_service"
@@ -568,8 +693,9 @@ def test_R11_rectification_round_trip_meets_its_deadline() -> None:
 def test_R11_a_rectification_due_in_the_past_is_invalid() -> None:
     d = Driver().to("in_service")
     with pytest.raises(InvalidInput) as err:
-        d.fire("order_rectification", actor=CLERK, at=at("2025-11-03"), due="2025-11-01",
-               findings="x")
+        d.fire(
+            "order_rectification", actor=CLERK, at=at("2025-11-03"), due="2025-11-01", findings="x"
+        )
     assert err.value.field == "due"
 
 
@@ -584,8 +710,9 @@ def test_R11_the_purchaser_may_remove_for_a_named_breach() -> None:
 
 def test_R12_termination_bans_the_contractor_and_cancels_deadlines() -> None:
     d = Driver().to("in_service")
-    d.fire("terminate", actor=CLERK, at=at("2025-11-03"), reason="虚报服务数据",
-           ban_until="2028-11-03")
+    d.fire(
+        "terminate", actor=CLERK, at=at("2025-11-03"), reason="虚报服务数据", ban_until="2028-11-03"
+    )
     assert d.state == "terminated"
     assert d.bans and d.bans[0][0] == 7 and d.bans[0][1].until == date(2028, 11, 3)
     assert not d.project.open_deadlines()
@@ -635,7 +762,10 @@ def test_available_events_follow_state_role_and_state_guards() -> None:
     d = Driver()
     ctx = Context(POLICY, CAL)
     assert available_events(d.project, CLERK, ctx, at("2025-08-01")) == [
-        "revise_plan", "submit", "terminate"]
+        "revise_plan",
+        "submit",
+        "terminate",
+    ]
     d.fire("submit", actor=CLERK, at=at("2025-08-01"))
     assert available_events(d.project, GOV, ctx, at("2025-08-01")) == ["reject", "terminate"]
     d.fire("review_budget", actor=FINANCE, at=at("2025-08-02"), approved=True)
@@ -645,8 +775,14 @@ def test_available_events_follow_state_role_and_state_guards() -> None:
 def test_a_payment_dated_after_the_recording_day_is_invalid() -> None:
     d = Driver().to("contracted")
     with pytest.raises(InvalidInput) as err:
-        d.fire("pay", actor=FINANCE, at=at("2025-10-09"), tranche=1, amount="300000.00",
-               on="2025-10-10")
+        d.fire(
+            "pay",
+            actor=FINANCE,
+            at=at("2025-10-09"),
+            tranche=1,
+            amount="300000.00",
+            on="2025-10-10",
+        )
     assert err.value.field == "on"
 
 
@@ -668,5 +804,16 @@ def test_malformed_data_names_the_field(data: dict[str, Any], field: str) -> Non
 
 def test_states_are_exactly_the_issue_s_at_least() -> None:
     assert {s.value for s in ProjectState} >= {
-        "draft", "pending_approval", "approved", "procuring", "awarded", "contracted",
-        "in_service", "rectifying", "takeover", "accepted", "closed", "terminated"}
+        "draft",
+        "pending_approval",
+        "approved",
+        "procuring",
+        "awarded",
+        "contracted",
+        "in_service",
+        "rectifying",
+        "takeover",
+        "accepted",
+        "closed",
+        "terminated",
+    }

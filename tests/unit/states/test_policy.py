@@ -48,8 +48,12 @@ def _write(tmp_path: Path, data: dict[str, object]) -> Path:
 
 
 def test_a_host_file_inheriting_dawukou_loads(tmp_path: Path) -> None:
-    p = load_policy(_write(tmp_path, {"name": "host", "inherits": "dawukou-2019",
-                                      "dispatch_window_working_days": 10}))
+    p = load_policy(
+        _write(
+            tmp_path,
+            {"name": "host", "inherits": "dawukou-2019", "dispatch_window_working_days": 10},
+        )
+    )
     assert p.dispatch_window_working_days == 10
     assert p.is_inherited("tranches")
 
@@ -67,16 +71,20 @@ def test_shares_not_summing_to_100_are_refused_naming_the_field(tmp_path: Path) 
 
 
 def test_a_negative_window_is_refused_naming_the_field(tmp_path: Path) -> None:
-    path = _write(tmp_path, {"name": "bad", "inherits": "dawukou-2019",
-                             "dispatch_window_working_days": -1})
+    path = _write(
+        tmp_path, {"name": "bad", "inherits": "dawukou-2019", "dispatch_window_working_days": -1}
+    )
     with pytest.raises(InvalidInput) as err:
         load_policy(path)
     assert err.value.field == "dispatch_window_working_days"
 
 
 def test_a_negative_tranche_window_names_its_index(tmp_path: Path) -> None:
-    base = json.loads((Path(__file__).parents[3] / "states/policies/dawukou-2019.json")
-                      .read_text(encoding="utf-8"))
+    base = json.loads(
+        (Path(__file__).parents[3] / "states/policies/dawukou-2019.json").read_text(
+            encoding="utf-8"
+        )
+    )
     base["tranches"][1]["window_working_days"] = -5
     with pytest.raises(InvalidInput) as err:
         load_policy(_write(tmp_path, base))

@@ -7,15 +7,21 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from support import ADMIN, CLERK, advance, at, contractor, new_project, sign_data
+
 from workflow import InvalidInput, Workflow
 
 # 2027 as an operator would load it (an illustrative schedule: the real notice is not out yet)
 Y2027 = {
     "year": 2027,
-    "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11",
-                 "2027-02-12"],
+    "holidays": [
+        "2027-01-01",
+        "2027-02-08",
+        "2027-02-09",
+        "2027-02-10",
+        "2027-02-11",
+        "2027-02-12",
+    ],
     "workdays": ["2027-02-06"],
     "notice": "国办发明电〔2026〕X号（示例）",
     "notice_date": "2026-11-20",
@@ -27,8 +33,13 @@ def _signed_late_2026(wf: Workflow) -> int:
     pid = new_project(wf)
     steps = lambda ev, **kw: wf.fire(pid, ev, **kw)  # noqa: E731
     advance(steps, "awarded", cid)
-    wf.fire(pid, "sign_contract", actor=CLERK, at=at("2026-12-21"),
-            **sign_data(signed_on="2026-12-21", effective_on="2026-12-21"))
+    wf.fire(
+        pid,
+        "sign_contract",
+        actor=CLERK,
+        at=at("2026-12-21"),
+        **sign_data(signed_on="2026-12-21", effective_on="2026-12-21"),
+    )
     return pid
 
 
@@ -65,8 +76,7 @@ def test_loading_a_year_twice_is_refused_without_replace(wf: Workflow) -> None:
     with pytest.raises(InvalidInput) as err:
         wf.calendar.add_year(Y2027, actor=ADMIN, at=at("2026-11-26"))
     assert err.value.field == "year"
-    wf.calendar.add_year({**Y2027, "workdays": []}, actor=ADMIN, at=at("2026-11-26"),
-                         replace=True)
+    wf.calendar.add_year({**Y2027, "workdays": []}, actor=ADMIN, at=at("2026-11-26"), replace=True)
     assert not wf.calendar.is_working_day(date(2027, 2, 6))
 
 
@@ -80,6 +90,7 @@ def test_a_year_added_by_another_process_is_seen(wf: Workflow, db_path: Path) ->
 
 def test_a_bad_year_file_names_the_field(wf: Workflow) -> None:
     with pytest.raises(InvalidInput) as err:
-        wf.calendar.add_year({**Y2027, "holidays": ["2028-01-01"]}, actor=ADMIN,
-                             at=at("2026-11-25"))
+        wf.calendar.add_year(
+            {**Y2027, "holidays": ["2028-01-01"]}, actor=ADMIN, at=at("2026-11-25")
+        )
     assert err.value.field is not None and err.value.field.startswith("holidays")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from support import (
     ADMIN,
     CLERK,
@@ -23,6 +22,7 @@ from support import (
     project_in,
     sign_data,
 )
+
 from workflow import (
     Actor,
     ConcurrentUpdate,
@@ -52,7 +52,11 @@ def test_each_accepted_event_bumps_the_version_and_writes_one_audit_entry(wf: Wo
     assert [e.seq for e in history] == list(range(1, 10))
     last = history[-1]
     assert (last.event, last.from_state, last.to_state, last.role) == (
-        "dispatch_staff", "contracted", "in_service", "purchaser")
+        "dispatch_staff",
+        "contracted",
+        "in_service",
+        "purchaser",
+    )
     assert last.data["on"] == "2025-10-20"
 
 
@@ -62,15 +66,26 @@ def test_the_view_shows_deadlines_with_due_day_provisional_and_met_on(wf: Workfl
     dispatch = view.deadline("dispatch")
     assert dispatch is not None
     assert (dispatch.due, dispatch.provisional, dispatch.met_on, dispatch.late) == (
-        date(2025, 10, 23), False, date(2025, 10, 20), False)
+        date(2025, 10, 23),
+        False,
+        date(2025, 10, 20),
+        False,
+    )
     assert view.deadline("payment_1") is not None
     assert view.to_dict()["deadlines"][0]["due"]
 
 
 def test_payments_show_in_the_view_as_decimal(wf: Workflow) -> None:
     pid, _ = project_in(wf, "in_service")
-    view = wf.fire(pid, "pay", actor=FINANCE, at=at("2025-10-21"), tranche=1,
-                   amount="300000.00", on="2025-10-21")
+    view = wf.fire(
+        pid,
+        "pay",
+        actor=FINANCE,
+        at=at("2025-10-21"),
+        tranche=1,
+        amount="300000.00",
+        on="2025-10-21",
+    )
     assert view.payments[0].amount == __import__("decimal").Decimal("300000.00")
     assert wf.project(pid).payments == view.payments
 
@@ -78,20 +93,42 @@ def test_payments_show_in_the_view_as_decimal(wf: Workflow) -> None:
 def test_deadline_rows_mirror_the_project(wf: Workflow, db_path: Path) -> None:
     pid, _ = project_in(wf, "contracted")
     with sqlite3.connect(db_path) as conn:
-        rows = dict(conn.execute(
-            "select key, status from gpw_deadline where project_id = ?", (pid,)).fetchall())
-    assert rows == {"dispatch": "open", "payment_1": "open", "evaluation#1": "open",
-                    "contract_end": "open"}
+        rows = dict(
+            conn.execute(
+                "select key, status from gpw_deadline where project_id = ?", (pid,)
+            ).fetchall()
+        )
+    assert rows == {
+        "dispatch": "open",
+        "payment_1": "open",
+        "evaluation#1": "open",
+        "contract_end": "open",
+    }
 
 
 def test_expected_version_that_is_stale_raises_concurrent_update(wf: Workflow) -> None:
     pid, _ = project_in(wf, "contracted")
     view = wf.project(pid)
-    wf.fire(pid, "pay", actor=FINANCE, at=at("2025-10-09"), tranche=1, amount="300000.00",
-            on="2025-10-09", expected_version=view.version)
+    wf.fire(
+        pid,
+        "pay",
+        actor=FINANCE,
+        at=at("2025-10-09"),
+        tranche=1,
+        amount="300000.00",
+        on="2025-10-09",
+        expected_version=view.version,
+    )
     with pytest.raises(ConcurrentUpdate):
-        wf.fire(pid, "dispatch_staff", actor=CLERK, at=at("2025-10-20"), on="2025-10-20",
-                staff=[{"name": "甲", "education": "大专"}], expected_version=view.version)
+        wf.fire(
+            pid,
+            "dispatch_staff",
+            actor=CLERK,
+            at=at("2025-10-20"),
+            on="2025-10-20",
+            staff=[{"name": "甲", "education": "大专"}],
+            expected_version=view.version,
+        )
 
 
 def test_unknown_project_is_not_found(wf: Workflow) -> None:
@@ -112,13 +149,27 @@ def test_a_refused_event_writes_nothing(wf: Workflow) -> None:
     pid, _ = project_in(wf, "contracted")
     before = (wf.project(pid).to_dict(), [e.hash for e in wf.history(pid)])
     with pytest.raises(GuardRefused):
-        wf.fire(pid, "pay", actor=FINANCE, at=at("2025-10-09"), tranche=2, amount="300000.00",
-                on="2025-10-09")
+        wf.fire(
+            pid,
+            "pay",
+            actor=FINANCE,
+            at=at("2025-10-09"),
+            tranche=2,
+            amount="300000.00",
+            on="2025-10-09",
+        )
     with pytest.raises(IllegalTransition):
         wf.fire(pid, "approve", actor=GOV, at=at("2025-10-09"))
     with pytest.raises(Forbidden):
-        wf.fire(pid, "pay", actor=SUPERVISOR, at=at("2025-10-09"), tranche=1,
-                amount="300000.00", on="2025-10-09")
+        wf.fire(
+            pid,
+            "pay",
+            actor=SUPERVISOR,
+            at=at("2025-10-09"),
+            tranche=1,
+            amount="300000.00",
+            on="2025-10-09",
+        )
     assert (wf.project(pid).to_dict(), [e.hash for e in wf.history(pid)]) == before
 
 
@@ -134,8 +185,16 @@ def _files(db_path: Path) -> dict[str, bytes]:
         ("pay", {"tranche": 1, "on": "2025-10-09"}),
         ("sign_contract", sign_data(effective_on="2025-01-01")),
         ("teleport", {}),
-        ("evaluate", {"kind": "annual", "score": 1, "satisfaction": 1, "on": "2025-10-09",
-                      "evaluators": ["purchaser"]}),
+        (
+            "evaluate",
+            {
+                "kind": "annual",
+                "score": 1,
+                "satisfaction": 1,
+                "on": "2025-10-09",
+                "evaluators": ["purchaser"],
+            },
+        ),
     ],
 )
 def test_bad_input_leaves_the_database_byte_for_byte_unchanged(
@@ -154,7 +213,9 @@ def test_verify_finds_the_first_altered_entry(wf: Workflow, db_path: Path) -> No
     with sqlite3.connect(db_path) as conn:
         conn.execute(
             "update gpw_audit set data = json_set(data, '$.approved', json('false')) "
-            "where stream = ? and event = 'review_budget'", (f"project:{pid}",))
+            "where stream = ? and event = 'review_budget'",
+            (f"project:{pid}",),
+        )
     report = wf.verify()
     assert not report.ok
     assert report.first_bad == (f"project:{pid}", 3)
@@ -164,9 +225,11 @@ def test_verify_finds_the_first_altered_entry(wf: Workflow, db_path: Path) -> No
 def test_verify_finds_a_deleted_tail(wf: Workflow, db_path: Path) -> None:
     pid, _ = project_in(wf, "awarded")
     with sqlite3.connect(db_path) as conn:
-        conn.execute("delete from gpw_audit where stream = ? and seq = "
-                     "(select max(seq) from gpw_audit where stream = ?)",
-                     (f"project:{pid}", f"project:{pid}"))
+        conn.execute(
+            "delete from gpw_audit where stream = ? and seq = "
+            "(select max(seq) from gpw_audit where stream = ?)",
+            (f"project:{pid}", f"project:{pid}"),
+        )
     report = wf.verify()
     assert not report.ok and report.first_bad is not None
     assert report.first_bad[0] == f"project:{pid}"
@@ -182,8 +245,14 @@ def test_verify_finds_a_deleted_middle_entry(wf: Workflow, db_path: Path) -> Non
 
 def test_termination_bans_the_contractor_in_the_same_transaction(wf: Workflow) -> None:
     pid, cid = project_in(wf, "in_service")
-    wf.fire(pid, "terminate", actor=CLERK, at=at("2025-11-03"), reason="虚报服务数据",
-            ban_until="2028-11-03")
+    wf.fire(
+        pid,
+        "terminate",
+        actor=CLERK,
+        at=at("2025-11-03"),
+        reason="虚报服务数据",
+        ban_until="2028-11-03",
+    )
     record = wf.contractor(cid)
     assert record.bans[0]["until"] == "2028-11-03" and record.bans[0]["project_id"] == pid
     other = new_project(wf, title="另一个项目")
@@ -196,8 +265,9 @@ def test_termination_bans_the_contractor_in_the_same_transaction(wf: Workflow) -
 
 def test_ban_contractor_from_at_until_a_date(wf: Workflow) -> None:
     cid = contractor(wf)
-    view = wf.ban_contractor(cid, actor=GOV, at=at("2025-06-01"), until=date(2025, 9, 30),
-                             reason="欺诈")
+    view = wf.ban_contractor(
+        cid, actor=GOV, at=at("2025-06-01"), until=date(2025, 9, 30), reason="欺诈"
+    )
     assert view.bans[0]["from_on"] == "2025-06-01"
     with pytest.raises(InvalidInput) as err:
         wf.ban_contractor(cid, actor=GOV, at=at("2025-06-01"), until=date(2025, 5, 1), reason="x")
@@ -211,12 +281,14 @@ def test_register_contractor_validates_org_type_and_conditions(wf: Workflow) -> 
         wf.register_contractor(actor=CLERK, name="x", org_type="charity", qualifications=QUALIFIED)
     assert (err.value.field, err.value.rule) == ("org_type", "R4")
     with pytest.raises(InvalidInput) as err:
-        wf.register_contractor(actor=CLERK, name="x", org_type="enterprise",
-                               qualifications={"magic": True})
+        wf.register_contractor(
+            actor=CLERK, name="x", org_type="enterprise", qualifications={"magic": True}
+        )
     assert err.value.field == "qualifications"
     with pytest.raises(Forbidden):
-        wf.register_contractor(actor=SUPERVISOR, name="x", org_type="enterprise",
-                               qualifications=QUALIFIED)
+        wf.register_contractor(
+            actor=SUPERVISOR, name="x", org_type="enterprise", qualifications=QUALIFIED
+        )
 
 
 def test_available_events_through_the_facade(wf: Workflow) -> None:
@@ -228,8 +300,9 @@ def test_available_events_through_the_facade(wf: Workflow) -> None:
 def test_the_injected_clock_is_used_when_no_at_is_given(db_path: Path) -> None:
     fixed = at("2025-07-30")
     workflow = Workflow.open(f"sqlite:///{db_path}", clock=lambda: fixed)
-    pid = workflow.create_project(actor=CLERK, title="t", purchaser="p", budget="1.00",
-                                  items=[{"name": "x", "quantity": 1}])
+    pid = workflow.create_project(
+        actor=CLERK, title="t", purchaser="p", budget="1.00", items=[{"name": "x", "quantity": 1}]
+    )
     assert workflow.history(pid)[0].at == fixed
     workflow.close()
 
@@ -250,9 +323,11 @@ def test_projects_list_filters_by_state(wf: Workflow) -> None:
 
 def test_calendar_add_year_needs_admin_or_government(wf: Workflow) -> None:
     with pytest.raises(Forbidden):
-        wf.calendar.add_year({"year": 2027, "holidays": [], "workdays": []}, actor=CLERK,
-                             at=at("2026-11-20"))
+        wf.calendar.add_year(
+            {"year": 2027, "holidays": [], "workdays": []}, actor=CLERK, at=at("2026-11-20")
+        )
     assert 2027 not in wf.calendar.known_years()
-    wf.calendar.add_year({"year": 2027, "holidays": ["2027-01-01"], "workdays": []},
-                         actor=ADMIN, at=at("2026-11-20"))
+    wf.calendar.add_year(
+        {"year": 2027, "holidays": ["2027-01-01"], "workdays": []}, actor=ADMIN, at=at("2026-11-20")
+    )
     assert 2027 in wf.calendar.known_years()
