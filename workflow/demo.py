@@ -52,7 +52,9 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
             }
         )
         if not as_json:
-            echo(f"{step:<44} [{view.state}] v{view.version}  " + "  ".join(open_))
+            echo(f"[{view.state}] v{view.version}  {step}")
+            if open_:
+                echo("    期限 / open deadlines: " + "  ".join(open_))
 
     cid = wf.register_contractor(
         actor=CLERK,
@@ -129,19 +131,6 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
         },
     )
     show("签订合同 sign_contract (R6)", pid)
-    try:
-        wf.fire(
-            pid,
-            "pay",
-            actor=FINANCE,
-            at=at("2026-04-10"),
-            tranche=2,
-            amount="345600.00",
-            on="2026-04-10",
-        )
-    except GuardRefused as exc:
-        if not as_json:
-            echo(f"{'  拒绝 refused: pay tranche 2':<44} {exc.message}")
     wf.fire(
         pid,
         "pay",
@@ -151,6 +140,19 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
         amount="345600.00",
         on="2026-04-17",
     )
+    try:  # R7: the second tranche waits for a passed mid-term evaluation
+        wf.fire(
+            pid,
+            "pay",
+            actor=FINANCE,
+            at=at("2026-04-20"),
+            tranche=2,
+            amount="345600.00",
+            on="2026-04-20",
+        )
+    except GuardRefused as exc:
+        if not as_json:
+            echo(f"    拒绝 / refused: pay tranche 2 — {exc.message}")
     wf.fire(
         pid,
         "dispatch_staff",
