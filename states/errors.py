@@ -10,7 +10,8 @@
     ├── NotFound                   (workflow) a project or contractor does not exist
     │   ├── ProjectNotFound
     │   └── ContractorNotFound
-    └── ConcurrentUpdate           (workflow) another writer changed the project first
+    ├── ConcurrentUpdate           (workflow) another writer changed the project first
+    └── ConfigurationError         bad channel, SMTP or template configuration, refused at start
 
 Every error carries a Chinese message first and an English one second. The class docstring is the
 default message when none is given.
@@ -107,3 +108,9 @@ class ConcurrentUpdate(WorkflowError):
     """项目已被他人修改，请刷新后重试 / The project was changed by someone else; reload and retry"""
 
     code = "concurrent_update"
+
+
+class ConfigurationError(WorkflowError):
+    """配置错误 / Configuration error"""
+
+    code = "configuration_error"

@@ -47,6 +47,78 @@ class Tranche(BaseModel):
     window_working_days: int = Field(ge=0)
 
 
+#: the stages a deadline's notices walk, in order (issue 3)
+STAGE_NAMES = ("reminder", "overdue", "escalation_1", "escalation_2")
+#: who a notice can be addressed to; resolved per project (purchaser, contractor) or per policy
+RECIPIENT_KEYS = (
+    "contractor",
+    "purchaser",
+    "purchaser_leader",
+    "finance",
+    "finance_head",
+    "audit",
+    "government",
+)
+KIND_GROUPS = ("dispatch", "payment", "evaluation", "rectification", "contract_end")
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str
+    #: working days from the due day: −3 is three working days before it, +1 the first after it
+    offset_working_days: int = Field(ge=-60, le=60)
+
+    @field_validator("stage")
+    @classmethod
+    def _known_stage(cls, value: str) -> str:
+        if value not in STAGE_NAMES:
+            raise ValueError(f"must be one of {', '.join(STAGE_NAMES)}")
+        return value
+
+
+class NoticePolicy(BaseModel):
+    """When notices go out and to whom (DOMAIN.md "Notices")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: the hour (Asia/Shanghai) every stage fires on its day
+    hour: int = Field(ge=0, le=23)
+    #: after downtime: "latest" sends only the most severe stage now due; "all" sends each
+    catch_up: str = Field(pattern="^(latest|all)$")
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    #: calendar days before the end of the term for the renewal reminder (R13)
+    contract_end_reminder_days: int = Field(ge=1, le=365)
+    #: deliveries tried this many times, then parked as dead letters
+    max_attempts: int = Field(ge=1, le=50)
+    #: first retry after this many seconds, doubling each time
+    backoff_seconds: int = Field(ge=1, le=86400)
+    #: kind group → stage → recipient keys
+    recipients: dict[str, dict[str, tuple[str, ...]]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NoticePolicy:
+        offsets = [s.offset_working_days for s in self.stages]
+        if offsets != sorted(offsets) or len(set(offsets)) != len(offsets):
+            raise ValueError("stages: offsets must increase from stage to stage")
+        names = [s.stage for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError("stages: a stage is listed twice")
+        for group, by_stage in self.recipients.items():
+            if group not in KIND_GROUPS:
+                raise ValueError(f"recipients: unknown deadline kind {group!r}")
+            for stage, keys in by_stage.items():
+                if stage not in STAGE_NAMES:
+                    raise ValueError(f"recipients: unknown stage {stage!r} for {group}")
+                bad = [k for k in keys if k not in RECIPIENT_KEYS]
+                if bad:
+                    raise ValueError(f"recipients: unknown recipient {bad[0]!r} for {group}")
+        missing = [g for g in KIND_GROUPS if g not in self.recipients]
+        if missing:
+            raise ValueError(f"recipients: no recipients for {missing[0]!r}")
+        return self
+
+
 class Policy(BaseModel):
     """One region's numbers. Every field has the meaning the rule next to it gives."""
 
@@ -87,6 +159,10 @@ class Policy(BaseModel):
     #: R20 an SME is paid within this many calendar days; a contract may set up to the max
     sme_payment_days: int = Field(ge=1)
     sme_payment_days_max: int = Field(ge=1)
+    #: the region's authorities that notices are escalated to, by role
+    authorities: dict[str, str]
+    #: the notice ladder (issue 3)
+    notices: NoticePolicy
     #: names of the fields this profile inherited from its parent (filled by the loader)
     inherited_fields: tuple[str, ...] = ()
 
@@ -108,6 +184,9 @@ class Policy(BaseModel):
             )
         if self.sme_payment_days > self.sme_payment_days_max:
             raise ValueError("sme_payment_days exceeds sme_payment_days_max (R20)")
+        missing = [r for r in ("government", "finance", "audit") if r not in self.authorities]
+        if missing:
+            raise ValueError(f"authorities: no {missing[0]} named")
         if self.sme_payment_days_max > 60:
             raise ValueError("sme_payment_days_max may not exceed 60 days (R20)")
         return self

@@ -8,8 +8,10 @@ Embed it::
 
 from __future__ import annotations
 
+from notifications.channels import NoticeConfig, Person
 from states.errors import (
     ConcurrentUpdate,
+    ConfigurationError,
     ContractorNotFound,
     Forbidden,
     GuardRefused,
@@ -22,6 +24,7 @@ from states.errors import (
 from states.model import Actor
 from workflow.audit import AuditEntry, VerifyReport
 from workflow.core import CalendarService, Workflow
+from workflow.notices import Directory, Notice, RelayReport
 from workflow.views import ContractorView, DeadlineView, PaymentView, ProjectView
 
 __all__ = [
@@ -29,17 +32,23 @@ __all__ = [
     "AuditEntry",
     "CalendarService",
     "ConcurrentUpdate",
+    "ConfigurationError",
     "ContractorNotFound",
     "ContractorView",
     "DeadlineView",
+    "Directory",
     "Forbidden",
     "GuardRefused",
     "IllegalTransition",
     "InvalidInput",
     "NotFound",
+    "Notice",
+    "NoticeConfig",
     "PaymentView",
+    "Person",
     "ProjectNotFound",
     "ProjectView",
+    "RelayReport",
     "VerifyReport",
     "Workflow",
     "WorkflowError",

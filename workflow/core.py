@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from notifications.channels import Channel, NoticeConfig, Person
 from states import deadlines as dl
+from states import ladder
 from states.calendar import WorkingDay, WorkingDayCalendar, YearSchedule
 from states.enums import DeadlineStatus, ProjectState, Role
 from states.errors import (
@@ -44,6 +46,7 @@ from states.payloads import (
 )
 from states.policy import DEFAULT_POLICY, Policy, load_policy
 from workflow import audit
+from workflow.notices import Directory, Notice, NoticeEngine, RelayReport
 from workflow.persistence import (
     READ_ONLY,
     audit_t,
@@ -258,6 +261,8 @@ class Workflow:
         clock: returns the current aware datetime; used only where a call passes no ``at``.
         policies: further policies projects may name (built-ins are always known).
         create: create the tables if missing (SQLite's embedded default; use Alembic elsewhere).
+        notices: channels, SMTP, webhook secret, language, templates (default: inbox only).
+        channels: channel objects to use instead of the ones ``notices`` configures.
     """
 
     def __init__(
@@ -268,9 +273,12 @@ class Workflow:
         clock: Callable[[], datetime] = utcnow,
         policies: Sequence[str | Path | Policy] = (),
         create: bool = True,
+        notices: NoticeConfig | None = None,
+        channels: Sequence[Channel] | None = None,
     ) -> None:
         self.engine = prepare_engine(engine)
         self.clock = clock
+        self._listeners: list[Callable[[datetime], None]] = []
         self._policies: dict[str, Policy] = {}
         self.policy = self.register_policy(policy)
         for extra in policies:
@@ -278,6 +286,11 @@ class Workflow:
         if create:
             create_schema(self.engine)
         self.calendar = CalendarService(self)
+        self.directory = Directory(self)
+        config = notices or NoticeConfig()
+        self._notices = NoticeEngine(
+            self, config, config.build_channels() if channels is None else channels
+        )
 
     @classmethod
     def open(
@@ -288,10 +301,20 @@ class Workflow:
         clock: Callable[[], datetime] = utcnow,
         policies: Sequence[str | Path | Policy] = (),
         create: bool = True,
+        notices: NoticeConfig | None = None,
+        channels: Sequence[Channel] | None = None,
     ) -> Workflow:
         """Open a workflow on a database URL (``sqlite:///gpw.db``) or an existing engine."""
         engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-        return cls(engine=engine, policy=policy, clock=clock, policies=policies, create=create)
+        return cls(
+            engine=engine,
+            policy=policy,
+            clock=clock,
+            policies=policies,
+            create=create,
+            notices=notices,
+            channels=channels,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -315,7 +338,18 @@ class Workflow:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
+            conn.info["gpw_earliest_fire"] = None
             yield conn
+            earliest = conn.info.pop("gpw_earliest_fire", None)
+        # after commit only: a rolled-back change wakes nobody
+        if earliest is not None:
+            for listener in list(self._listeners):
+                listener(earliest)
+
+    def on_schedule(self, listener: Callable[[datetime], None]) -> None:
+        """Call ``listener(fire_at)`` after a commit that scheduled a notice stage (the worker
+        uses it to wake its scheduler early)."""
+        self._listeners.append(listener)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -542,11 +576,23 @@ class Workflow:
     def _sync_deadlines(
         self, conn: Connection, project: Project, old: dict[str, Deadline], at: datetime
     ) -> None:
-        for d in project.deadlines:
-            prev = old.get(d.key)
-            if prev == d:
-                continue
-            values = {
+        changed = [d for d in project.deadlines if old.get(d.key) != d]
+        if not changed:
+            return
+        policy = self.policy_named(project.policy)
+        calendar = self.calendar.current(conn)
+        sent = {
+            r.key: r
+            for r in conn.execute(
+                select(deadline_t.c.key, deadline_t.c.stage_index, deadline_t.c.moved_from).where(
+                    deadline_t.c.project_id == project.id
+                )
+            )
+        }
+        for d in changed:
+            prev, row = old.get(d.key), sent.get(d.key)
+            stage_index = row.stage_index if row is not None else -1
+            values: dict[str, Any] = {
                 "kind": d.kind,
                 "owner": d.owner.value,
                 "rule": d.rule,
@@ -557,11 +603,26 @@ class Workflow:
                 "met_on": d.met_on,
                 "late": d.late,
                 "updated_at": at,
+                "next_stage": None,
+                "next_fire_at": None,
             }
-            if prev is None:
+            if d.status is DeadlineStatus.OPEN:
+                # the ladder moves with the due day; stages already sent are not sent again
+                rung = ladder.next_after(
+                    ladder.ladder(d.kind, d.due, policy, calendar), stage_index
+                )
+                if rung is not None:
+                    values["next_stage"], values["next_fire_at"] = rung.stage, rung.fire_at
+                    earliest = conn.info.get("gpw_earliest_fire")
+                    conn.info["gpw_earliest_fire"] = min(rung.fire_at, earliest or rung.fire_at)
+                if prev is not None and prev.due != d.due and stage_index >= 0:
+                    values["moved_from"] = (
+                        row.moved_from if row is not None and row.moved_from else prev.due
+                    )
+            if row is None:
                 conn.execute(
                     deadline_t.insert().values(
-                        project_id=project.id, key=d.key, version=1, **values
+                        project_id=project.id, key=d.key, version=1, stage_index=-1, **values
                     )
                 )
             else:
@@ -700,6 +761,49 @@ class Workflow:
         """Recompute every audit chain; report the first entry that was altered."""
         with self._read() as conn:
             return audit.verify(conn)
+
+    # -- notices --------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> list[Notice]:
+        """Write every notice now due into the outbox, once; returns those this call created."""
+        return self._notices.tick(self._at(now))
+
+    def relay(self, now: datetime | None = None) -> RelayReport:
+        """Deliver pending notices (lease, retry with backoff, dead letter after the limit)."""
+        return self._notices.relay(self._at(now))
+
+    def notices(
+        self,
+        *,
+        project_id: int | None = None,
+        status: str | None = None,
+        stage: str | None = None,
+        limit: int = 1000,
+    ) -> list[Notice]:
+        return self._notices.notices(project_id=project_id, status=status, stage=stage, limit=limit)
+
+    def notice(self, notice_id: int) -> Notice:
+        return self._notices.notice(notice_id)
+
+    def deliveries(self, notice_id: int) -> list[dict[str, Any]]:
+        return self._notices.deliveries(notice_id)
+
+    def inbox(
+        self, person: Person | None = None, *, org: str | None = None, role: str | None = None
+    ) -> list[Notice]:
+        """Notices addressed to a person's organisation and role (or to ``org``/``role``)."""
+        if person is not None:
+            org, role = person.org, person.role
+        if not org or not role:
+            raise InvalidInput(
+                "收件箱需要单位和角色", "the inbox needs an org and a role", field="org"
+            )
+        return self._notices.inbox(org, role)
+
+    def resend(self, notice_id: int, *, actor: Actor, at: datetime | None = None) -> Notice:
+        _check_actor(actor)
+        _require_role(actor, {Role.ADMIN, Role.PURCHASER}, "重发通知 / resend notices")
+        return self._notices.resend(notice_id, actor=actor, at=self._at(at))
 
     # -- contractors ----------------------------------------------------------------------------
 

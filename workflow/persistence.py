@@ -82,6 +82,8 @@ class DeadlineRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "key", name="uq_gpw_deadline_project_key"),
         Index("ix_gpw_deadline_status_due_at", "status", "due_at"),
+        # a tick touches only due rows: open deadlines by the time their next stage fires
+        Index("ix_gpw_deadline_status_next_fire", "status", "next_fire_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -99,7 +101,88 @@ class DeadlineRow(SQLModel, table=True):
     late: bool = False
     #: bumped whenever due or status changes, so a notice can name the version it was sent for
     version: int = 1
+    #: the notice ladder: index of the last stage sent (−1: none), the next one and when
+    stage_index: int = -1
+    next_stage: str | None = None
+    next_fire_at: datetime | None = _aware(nullable=True)
+    #: the due day before a recomputation, until the next notice has said so
+    moved_from: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     updated_at: datetime = _aware()
+
+
+class NoticeRow(SQLModel, table=True):
+    """The outbox: one row per (deadline, stage, version), written by ``tick`` exactly once."""
+
+    __tablename__ = "gpw_notice"
+    __table_args__ = (Index("ix_gpw_notice_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: the unique key: ``{deadline_id}:{stage}:{version}`` (a resend adds ``:resend-n``)
+    key: str = Field(unique=True)
+    deadline_id: int | None = Field(default=None, index=True)
+    project_id: int = Field(index=True)
+    deadline_kind: str
+    deadline_key: str
+    stage: str
+    recipients: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    subject: str
+    body: str
+    html: str
+    #: pending, sent, failed (will retry), dead (gave up)
+    status: str = Field(default="pending")
+    attempts: int = 0
+    next_attempt_at: datetime = _aware()
+    lease_owner: str | None = None
+    lease_until: datetime | None = _aware(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _aware()
+    sent_at: datetime | None = _aware(nullable=True)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One delivery of a notice to one address on one channel; sent at most once when it can."""
+
+    __tablename__ = "gpw_delivery"
+    __table_args__ = (UniqueConstraint("notice_id", "channel", "address", name="uq_gpw_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="gpw_notice.id", index=True)
+    channel: str
+    address: str
+    person: str = ""
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = _aware(nullable=True)
+
+
+class InboxRow(SQLModel, table=True):
+    """The inbox channel: a notice visible to an organisation and role."""
+
+    __tablename__ = "gpw_inbox"
+    __table_args__ = (UniqueConstraint("notice_id", "org", "role", name="uq_gpw_inbox"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="gpw_notice.id", index=True)
+    org: str = Field(index=True)
+    role: str
+    created_at: datetime = _aware()
+    read_at: datetime | None = _aware(nullable=True)
+
+
+class PersonRow(SQLModel, table=True):
+    """The directory: who holds a role in an organisation, and how to reach them."""
+
+    __tablename__ = "gpw_person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(index=True)
+    role: str
+    name: str
+    email: str | None = None
+    webhook: str | None = None
+    active: bool = True
+    created_at: datetime = _aware()
 
 
 class AuditRow(SQLModel, table=True):
@@ -165,6 +248,10 @@ audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 head_t = AuditHeadRow.__table__  # type: ignore[attr-defined]
 contractor_t = ContractorRow.__table__  # type: ignore[attr-defined]
 calendar_t = CalendarYearRow.__table__  # type: ignore[attr-defined]
+notice_t = NoticeRow.__table__  # type: ignore[attr-defined]
+delivery_t = DeliveryRow.__table__  # type: ignore[attr-defined]
+inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
+person_t = PersonRow.__table__  # type: ignore[attr-defined]
 
 #: execution option: this connection only reads (SQLite: a deferred BEGIN, no write lock)
 READ_ONLY = {"gpw_read_only": True}
@@ -209,7 +296,18 @@ def make_engine(url: str) -> Engine:
 def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(
         engine,
-        tables=[project_t, deadline_t, audit_t, head_t, contractor_t, calendar_t],
+        tables=[
+            project_t,
+            deadline_t,
+            audit_t,
+            head_t,
+            contractor_t,
+            calendar_t,
+            notice_t,
+            delivery_t,
+            inbox_t,
+            person_t,
+        ],
     )
 
 

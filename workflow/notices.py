@@ -1,0 +1,728 @@
+"""The deadline engine's durable half: ``tick`` writes notices into an outbox, ``relay`` delivers.
+
+The database is the source of truth (DESIGN.md §3). ``tick(now)`` claims the open deadlines whose
+next stage is due, writes one notice per (deadline, stage, version) under a unique key and advances
+the stage, all in one transaction, and repeats until nothing is due (catch-up). ``relay(now)``
+claims pending notices with a lease, resolves recipients through the directory at send time,
+delivers on every channel, records each delivery, retries with exponential backoff and parks a
+notice as a dead letter after the policy's attempts. Delivery is at least once; a redelivery
+carries the same Message-ID / notice key so receivers can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Table, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from notifications.channels import Channel, NoticeConfig, Outgoing, Person
+from notifications.render import Renderer, role_label
+from states import ladder
+from states.deadlines import business_date
+from states.errors import InvalidInput, NotFound
+from states.model import SYSTEM_ACTOR, Actor
+from states.policy import Policy
+from workflow import audit
+from workflow.persistence import (
+    contractor_t,
+    deadline_t,
+    delivery_t,
+    inbox_t,
+    notice_t,
+    person_t,
+    project_t,
+)
+
+if TYPE_CHECKING:
+    from workflow.core import Workflow
+
+_LOGGER = logging.getLogger("gpw.notices")
+
+#: recipient key → (where the organisation comes from, role at that organisation)
+_RECIPIENTS = {
+    "contractor": ("contractor", "contractor"),
+    "purchaser": ("purchaser", "purchaser"),
+    "purchaser_leader": ("purchaser", "leader"),
+    "finance": ("finance", "finance"),
+    "finance_head": ("finance", "head"),
+    "audit": ("audit", "audit"),
+    "government": ("government", "government"),
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice as the outbox holds it. ``status``: pending, sent, failed or dead."""
+
+    id: int
+    key: str
+    project_id: int
+    deadline_kind: str
+    deadline_key: str
+    stage: str
+    recipients: list[dict[str, str]]
+    subject: str
+    body: str
+    html: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> Notice:
+        return cls(
+            id=row.id,
+            key=row.key,
+            project_id=row.project_id,
+            deadline_kind=row.deadline_kind,
+            deadline_key=row.deadline_key,
+            stage=row.stage,
+            recipients=list(row.recipients),
+            subject=row.subject,
+            body=row.body,
+            html=row.html,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "project_id": self.project_id,
+            "deadline_kind": self.deadline_kind,
+            "deadline_key": self.deadline_key,
+            "stage": self.stage,
+            "recipients": self.recipients,
+            "subject": self.subject,
+            "body": self.body,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RelayReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "failed": self.failed,
+            "dead": self.dead,
+        }
+
+
+def _insert_ignore(
+    conn: Connection, table: Table, values: dict[str, Any], keys: Sequence[str]
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, on SQLite and PostgreSQL alike."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(stmt.returning(table.c.id)).scalar()
+
+
+def _claim(query: Any, conn: Connection) -> Any:
+    # PostgreSQL: workers skip rows another worker holds; SQLite: BEGIN IMMEDIATE serializes
+    return query.with_for_update(skip_locked=True) if conn.dialect.name != "sqlite" else query
+
+
+class Directory:
+    """People and how to reach them, by organisation and role; resolved when a notice is sent,
+    so a changed leader gets the next escalation."""
+
+    def __init__(self, wf: Workflow) -> None:
+        self._wf = wf
+
+    def add(
+        self,
+        *,
+        org: str,
+        role: str,
+        name: str,
+        email: str | None = None,
+        webhook: str | None = None,
+        actor: Actor = SYSTEM_ACTOR,
+        at: datetime | None = None,
+    ) -> Person:
+        at = self._wf._at(at)
+        for field_name, value in (("org", org), ("role", role), ("name", name)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(
+                    f"通讯录：{field_name} 不能为空",
+                    f"directory: {field_name} is required",
+                    field=field_name,
+                )
+        if email is not None and not _EMAIL.match(email):
+            raise InvalidInput(
+                f"通讯录：邮箱地址无效 {email!r}",
+                f"directory: not an e-mail address: {email!r}",
+                field="email",
+            )
+        if webhook is not None and not webhook.startswith(("http://", "https://")):
+            raise InvalidInput(
+                f"通讯录：webhook 须为 http(s) 地址 {webhook!r}",
+                f"directory: webhook must be an http(s) URL: {webhook!r}",
+                field="webhook",
+            )
+        with self._wf._write() as conn:
+            pid = conn.execute(
+                person_t.insert()
+                .values(
+                    org=org.strip(),
+                    role=role.strip(),
+                    name=name.strip(),
+                    email=email,
+                    webhook=webhook,
+                    active=True,
+                    created_at=at,
+                )
+                .returning(person_t.c.id)
+            ).scalar_one()
+            audit.append_to_stream(
+                conn,
+                "directory",
+                [
+                    {
+                        "at": at,
+                        "actor_id": actor.id,
+                        "role": actor.role,
+                        "org": actor.org,
+                        "event": "directory_add",
+                        "from_state": None,
+                        "to_state": None,
+                        "data": {
+                            "id": pid,
+                            "org": org,
+                            "role": role,
+                            "name": name,
+                            "email": email,
+                            "webhook": webhook,
+                        },
+                    }
+                ],
+            )
+        return Person(
+            id=int(pid),
+            org=org.strip(),
+            role=role.strip(),
+            name=name.strip(),
+            email=email,
+            webhook=webhook,
+        )
+
+    def remove(
+        self, person_id: int, *, actor: Actor = SYSTEM_ACTOR, at: datetime | None = None
+    ) -> None:
+        at = self._wf._at(at)
+        with self._wf._write() as conn:
+            done = conn.execute(
+                person_t.update()
+                .where(person_t.c.id == person_id, person_t.c.active.is_(True))
+                .values(active=False)
+            )
+            if done.rowcount != 1:
+                raise NotFound(
+                    f"通讯录中没有 {person_id}", f"no person {person_id}", field="person_id"
+                )
+            audit.append_to_stream(
+                conn,
+                "directory",
+                [
+                    {
+                        "at": at,
+                        "actor_id": actor.id,
+                        "role": actor.role,
+                        "org": actor.org,
+                        "event": "directory_remove",
+                        "from_state": None,
+                        "to_state": None,
+                        "data": {"id": person_id},
+                    }
+                ],
+            )
+
+    def people(self, *, org: str | None = None, role: str | None = None) -> list[Person]:
+        query = select(person_t).where(person_t.c.active.is_(True)).order_by(person_t.c.id)
+        if org is not None:
+            query = query.where(person_t.c.org == org)
+        if role is not None:
+            query = query.where(person_t.c.role == role)
+        with self._wf._read() as conn:
+            return [_person(r) for r in conn.execute(query)]
+
+    def resolve(
+        self, conn: Connection, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[Person]]:
+        wanted = set(pairs)
+        out: dict[tuple[str, str], list[Person]] = {p: [] for p in wanted}
+        if not wanted:
+            return out
+        orgs = {o for o, _ in wanted}
+        rows = conn.execute(
+            select(person_t).where(person_t.c.active.is_(True), person_t.c.org.in_(orgs))
+        )
+        for r in rows:
+            if (r.org, r.role) in out:
+                out[(r.org, r.role)].append(_person(r))
+        return out
+
+
+def _person(r: Any) -> Person:
+    return Person(id=r.id, org=r.org, role=r.role, name=r.name, email=r.email, webhook=r.webhook)
+
+
+class NoticeEngine:
+    """``tick`` and ``relay`` for one workflow."""
+
+    def __init__(self, wf: Workflow, config: NoticeConfig, channels: Sequence[Channel]) -> None:
+        self._wf = wf
+        self.config = config
+        self.channels = list(channels)
+        self.renderer = Renderer(lang=config.lang, template_dir=config.template_dir)
+        self.renderer.check()  # a broken template is refused at start, not on the first send
+
+    # -- tick -----------------------------------------------------------------------------------
+
+    def _recipients(
+        self, keys: Iterable[str], policy: Policy, purchaser: str, contractor: str | None
+    ) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        for key in keys:
+            source, role = _RECIPIENTS[key]
+            if source == "purchaser":
+                org: str | None = purchaser
+            elif source == "contractor":
+                org = contractor
+            else:
+                org = policy.authorities.get(source)
+            if org:
+                entry = {"org": org, "role": role, "name": role_label(role, "zh")}
+                if entry not in out:
+                    out.append(entry)
+        return out
+
+    def tick(self, now: datetime, *, batch: int = 500) -> list[Notice]:
+        created: list[Notice] = []
+        while True:
+            with self._wf._write() as conn:
+                query = (
+                    select(deadline_t)
+                    .where(deadline_t.c.status == "open", deadline_t.c.next_fire_at <= now)
+                    .order_by(deadline_t.c.next_fire_at, deadline_t.c.id)
+                    .limit(batch)
+                )
+                rows = conn.execute(_claim(query, conn)).all()
+                if not rows:
+                    break
+                created.extend(self._tick_rows(conn, rows, now))
+            if len(rows) < batch:
+                break
+        return created
+
+    def _tick_rows(self, conn: Connection, rows: Sequence[Any], now: datetime) -> list[Notice]:
+        calendar = self._wf.calendar.current(conn)
+        projects = {
+            r.id: r
+            for r in conn.execute(
+                select(
+                    project_t.c.id,
+                    project_t.c.title,
+                    project_t.c.purchaser,
+                    project_t.c.policy,
+                    project_t.c.contractor_id,
+                ).where(project_t.c.id.in_({r.project_id for r in rows}))
+            )
+        }
+        contractor_ids = {p.contractor_id for p in projects.values() if p.contractor_id}
+        names = (
+            {
+                r.id: r.name
+                for r in conn.execute(
+                    select(contractor_t.c.id, contractor_t.c.name).where(
+                        contractor_t.c.id.in_(contractor_ids)
+                    )
+                )
+            }
+            if contractor_ids
+            else {}
+        )
+        today = business_date(now)
+        created: list[Notice] = []
+        for row in rows:
+            project = projects[row.project_id]
+            policy = self._wf.policy_named(project.policy)
+            contractor = names.get(project.contractor_id) if project.contractor_id else None
+            rungs = ladder.ladder(row.kind, row.due, policy, calendar)
+            todo = ladder.due_now(rungs, row.stage_index, now, policy.notices.catch_up)
+            sent_index = row.stage_index
+            for rung in todo:
+                skipped = [r.stage for r in rungs if sent_index < r.index < rung.index]
+                following = ladder.next_after(rungs, rung.index)
+                ctx = {
+                    "key": f"{row.id}:{rung.stage}:{row.version}",
+                    "stage": rung.stage,
+                    "project": {
+                        "id": project.id,
+                        "title": project.title,
+                        "purchaser": project.purchaser,
+                    },
+                    "contractor": contractor or "",
+                    "deadline": {
+                        "kind": row.kind,
+                        "key": row.key,
+                        "due": row.due.isoformat(),
+                        "provisional": bool(row.provisional),
+                        "rule": row.rule,
+                        "owner": row.owner,
+                    },
+                    "working_days_left": calendar.working_days_between(today, row.due),
+                    "calendar_days_late": max(0, (today - row.due).days),
+                    "moved_from": row.moved_from.isoformat() if row.moved_from else None,
+                    "skipped": skipped,
+                    "recipients": self._recipients(
+                        ladder.recipients(row.kind, rung.stage, policy),
+                        policy,
+                        project.purchaser,
+                        contractor,
+                    ),
+                    "next_step": None
+                    if following is None
+                    else {
+                        "stage": following.stage,
+                        "day": following.day.isoformat(),
+                        "recipients": self._recipients(
+                            ladder.recipients(row.kind, following.stage, policy),
+                            policy,
+                            project.purchaser,
+                            contractor,
+                        ),
+                    },
+                }
+                rendered = self.renderer.render(ctx)
+                values = {
+                    "key": ctx["key"],
+                    "deadline_id": row.id,
+                    "project_id": row.project_id,
+                    "deadline_kind": row.kind,
+                    "deadline_key": row.key,
+                    "stage": rung.stage,
+                    "recipients": ctx["recipients"],
+                    "subject": rendered.subject,
+                    "body": rendered.text,
+                    "html": rendered.html,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                new_id = _insert_ignore(conn, notice_t, values, ["key"])
+                if new_id is not None:
+                    created.append(
+                        Notice.of(_Row(id=new_id, last_error=None, sent_at=None, **values))
+                    )
+                sent_index = rung.index
+            following = ladder.next_after(rungs, sent_index)
+            conn.execute(
+                deadline_t.update()
+                .where(deadline_t.c.id == row.id)
+                .values(
+                    stage_index=sent_index,
+                    next_stage=following.stage if following else None,
+                    next_fire_at=following.fire_at if following else None,
+                    moved_from=None if todo else row.moved_from,
+                )
+            )
+        return created
+
+    # -- relay ----------------------------------------------------------------------------------
+
+    def relay(self, now: datetime, *, batch: int = 100, lease_seconds: int = 300) -> RelayReport:
+        token = uuid.uuid4().hex
+        claimed = sent = failed = dead = 0
+        while True:
+            with self._wf._write() as conn:
+                query = (
+                    select(notice_t.c.id)
+                    .where(
+                        notice_t.c.status.in_(("pending", "failed")),
+                        notice_t.c.next_attempt_at <= now,
+                        or_(notice_t.c.lease_until.is_(None), notice_t.c.lease_until <= now),
+                    )
+                    .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
+                    .limit(batch)
+                )
+                ids = list(conn.execute(_claim(query, conn)).scalars())
+                if not ids:
+                    break
+                conn.execute(
+                    notice_t.update()
+                    .where(notice_t.c.id.in_(ids))
+                    .values(lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds))
+                )
+                notices = conn.execute(
+                    select(notice_t).where(notice_t.c.id.in_(ids)).order_by(notice_t.c.id)
+                ).all()
+                people = self._wf.directory.resolve(
+                    conn, {(r["org"], r["role"]) for n in notices for r in n.recipients}
+                )
+                done = {
+                    (d.notice_id, d.channel, d.address)
+                    for d in conn.execute(
+                        select(
+                            delivery_t.c.notice_id, delivery_t.c.channel, delivery_t.c.address
+                        ).where(delivery_t.c.notice_id.in_(ids), delivery_t.c.status == "sent")
+                    )
+                }
+            claimed += len(notices)
+            for outcome in self._deliver(notices, people, done, now, token):
+                sent += outcome == "sent"
+                failed += outcome == "failed"
+                dead += outcome == "dead"
+            if len(ids) < batch:
+                break
+        return RelayReport(claimed=claimed, sent=sent, failed=failed, dead=dead)
+
+    def _deliver(
+        self,
+        notices: Sequence[Any],
+        people: dict[tuple[str, str], list[Person]],
+        done: set[tuple[int, str, str]],
+        now: datetime,
+        token: str,
+    ) -> list[str]:
+        results: dict[int, list[dict[str, Any]]] = {n.id: [] for n in notices}
+        for channel in self.channels:
+            with channel.session():
+                for n in notices:
+                    outgoing = Outgoing(
+                        id=n.id,
+                        key=n.key,
+                        project_id=n.project_id,
+                        deadline_kind=n.deadline_kind,
+                        stage=n.stage,
+                        subject=n.subject,
+                        text=n.body,
+                        html=n.html,
+                        recipients=tuple(n.recipients),
+                    )
+                    for r in n.recipients:
+                        for person in people.get((r["org"], r["role"]), []):
+                            address = channel.address(person)
+                            if not address or (n.id, channel.name, address) in done:
+                                continue
+                            error = None
+                            try:
+                                channel.send(outgoing, person, address)
+                            except Exception as exc:  # any failure is recorded and retried
+                                error = f"{type(exc).__name__}: {exc}"[:500]
+                                _LOGGER.warning(
+                                    "delivery of %s to %s failed: %s", n.key, channel.name, error
+                                )
+                            results[n.id].append(
+                                {
+                                    "channel": channel.name,
+                                    "address": address,
+                                    "person": person.name,
+                                    "error": error,
+                                }
+                            )
+        outcomes: list[str] = []
+        with self._wf._write() as conn:
+            policies = {
+                p.id: self._wf.policy_named(p.policy)
+                for p in conn.execute(
+                    select(project_t.c.id, project_t.c.policy).where(
+                        project_t.c.id.in_({n.project_id for n in notices})
+                    )
+                )
+            }
+            for n in notices:
+                current = conn.execute(
+                    select(notice_t.c.lease_owner, notice_t.c.attempts).where(notice_t.c.id == n.id)
+                ).one()
+                if current.lease_owner != token:
+                    continue  # our lease ran out and another relay took it over
+                for r in n.recipients:
+                    _insert_ignore(
+                        conn,
+                        inbox_t,
+                        {"notice_id": n.id, "org": r["org"], "role": r["role"], "created_at": now},
+                        ["notice_id", "org", "role"],
+                    )
+                errors = []
+                for d in results[n.id]:
+                    _insert_ignore(
+                        conn,
+                        delivery_t,
+                        {
+                            "notice_id": n.id,
+                            "channel": d["channel"],
+                            "address": d["address"],
+                            "person": d["person"],
+                        },
+                        ["notice_id", "channel", "address"],
+                    )
+                    conn.execute(
+                        delivery_t.update()
+                        .where(
+                            and_(
+                                delivery_t.c.notice_id == n.id,
+                                delivery_t.c.channel == d["channel"],
+                                delivery_t.c.address == d["address"],
+                                delivery_t.c.status != "sent",
+                            )
+                        )
+                        .values(
+                            status="failed" if d["error"] else "sent",
+                            attempts=delivery_t.c.attempts + 1,
+                            last_error=d["error"],
+                            sent_at=None if d["error"] else now,
+                        )
+                    )
+                    if d["error"]:
+                        errors.append(f"{d['channel']} {d['address']}: {d['error']}")
+                attempts = current.attempts + 1
+                values: dict[str, Any] = {
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "attempts": attempts,
+                }
+                if not errors:
+                    values.update(status="sent", sent_at=now, last_error=None)
+                    outcomes.append("sent")
+                else:
+                    notice_policy = policies[n.project_id].notices
+                    status = "dead" if attempts >= notice_policy.max_attempts else "failed"
+                    delay = notice_policy.backoff_seconds * 2 ** (attempts - 1)
+                    values.update(
+                        status=status,
+                        last_error="; ".join(errors)[:2000],
+                        next_attempt_at=now + timedelta(seconds=delay),
+                    )
+                    outcomes.append(status)
+                conn.execute(notice_t.update().where(notice_t.c.id == n.id).values(**values))
+        return outcomes
+
+    # -- reading and operator actions -----------------------------------------------------------
+
+    def notices(
+        self,
+        *,
+        project_id: int | None = None,
+        status: str | None = None,
+        stage: str | None = None,
+        limit: int = 1000,
+    ) -> list[Notice]:
+        query = select(notice_t).order_by(notice_t.c.id).limit(limit)
+        if project_id is not None:
+            query = query.where(notice_t.c.project_id == project_id)
+        if status is not None:
+            query = query.where(notice_t.c.status == status)
+        if stage is not None:
+            query = query.where(notice_t.c.stage == stage)
+        with self._wf._read() as conn:
+            return [Notice.of(r) for r in conn.execute(query)]
+
+    def notice(self, notice_id: int) -> Notice:
+        with self._wf._read() as conn:
+            row = conn.execute(select(notice_t).where(notice_t.c.id == notice_id)).first()
+        if row is None:
+            raise NotFound(
+                f"通知 {notice_id} 不存在", f"notice {notice_id} not found", field="notice_id"
+            )
+        return Notice.of(row)
+
+    def deliveries(self, notice_id: int) -> list[dict[str, Any]]:
+        with self._wf._read() as conn:
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(delivery_t)
+                    .where(delivery_t.c.notice_id == notice_id)
+                    .order_by(delivery_t.c.id)
+                )
+            ]
+
+    def inbox(self, org: str, role: str, *, limit: int = 200) -> list[Notice]:
+        with self._wf._read() as conn:
+            rows = conn.execute(
+                select(notice_t)
+                .join(inbox_t, inbox_t.c.notice_id == notice_t.c.id)
+                .where(inbox_t.c.org == org, inbox_t.c.role == role)
+                .order_by(notice_t.c.id.desc())
+                .limit(limit)
+            )
+            return [Notice.of(r) for r in rows]
+
+    def resend(self, notice_id: int, *, actor: Actor, at: datetime) -> Notice:
+        """Send a notice again on every channel (audited); the inbox keeps one copy."""
+        with self._wf._write() as conn:
+            found = conn.execute(
+                select(notice_t.c.id, notice_t.c.status).where(notice_t.c.id == notice_id)
+            ).first()
+            if found is None:
+                raise NotFound(
+                    f"通知 {notice_id} 不存在", f"notice {notice_id} not found", field="notice_id"
+                )
+            conn.execute(
+                notice_t.update()
+                .where(notice_t.c.id == notice_id)
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=at,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=None,
+                )
+            )
+            conn.execute(
+                delivery_t.update()
+                .where(delivery_t.c.notice_id == notice_id)
+                .values(status="pending")
+            )
+            audit.append_to_stream(
+                conn,
+                "notices",
+                [
+                    {
+                        "at": at,
+                        "actor_id": actor.id,
+                        "role": actor.role,
+                        "org": actor.org,
+                        "event": "resend",
+                        "from_state": found.status,
+                        "to_state": "pending",
+                        "data": {"notice_id": notice_id},
+                    }
+                ],
+            )
+        return self.notice(notice_id)
+
+
+class _Row:
+    """Attribute access over a dict, to build a :class:`Notice` from values just written."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
