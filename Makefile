@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## The main job: a Dawukou project walked through its lifecycle on a fresh SQLite file.
+## The main job: the demo projects on a fresh SQLite file, then the worker sending their notices
+## (inbox and log channels; Ctrl-C stops it).
 run: $(STAMP)
 	$(BIN)/gpw --db $(DEMO_DB) demo
+	GPW_CHANNELS=inbox,log $(BIN)/gpw --db $(DEMO_DB) worker --tick-seconds 30 --relay-seconds 5
 
 ## Every test, plus lint and type checks.
 test: $(STAMP) lint typecheck

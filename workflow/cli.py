@@ -1,12 +1,15 @@
 """``gpw``: the command line. Thin: parse, call the facade, print. Only this module reads GPW_*.
 
 Exit codes: 0 done; 2 usage; 3 invalid input; 4 refused (illegal transition, forbidden, guard);
-5 not found; 6 conflict (concurrent update); 7 the audit trail does not verify.
+5 not found; 6 conflict (concurrent update); 7 the audit trail does not verify; 8 bad
+configuration (channels, SMTP, templates), refused at start.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -20,6 +23,7 @@ from states.calendar import YearSchedule
 from states.enums import QUALIFICATIONS
 from states.errors import (
     ConcurrentUpdate,
+    ConfigurationError,
     Forbidden,
     GuardRefused,
     IllegalTransition,
@@ -31,6 +35,7 @@ from states.model import Actor
 from states.policy import BUILTIN_POLICIES, Policy, load_policy
 
 EXIT_INVALID, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNVERIFIED = 3, 4, 5, 6, 7
+EXIT_CONFIG = 8
 
 app = typer.Typer(
     name="gpw",
@@ -53,6 +58,7 @@ class _State:
     db: str = "sqlite:///gpw.db"
     json: bool = False
     policy: str = "dawukou-2019"
+    notices: str | None = None
 
 
 STATE = _State()
@@ -74,16 +80,36 @@ def _options(
     policy: Annotated[
         str, typer.Option(help="新项目的默认政策 / default policy", envvar="GPW_POLICY")
     ] = "dawukou-2019",
+    notices: Annotated[
+        str | None,
+        typer.Option(
+            help="通知渠道配置（TOML）/ notice channels file; else GPW_CHANNELS, GPW_SMTP_*",
+            envvar="GPW_NOTICES",
+        ),
+    ] = None,
 ) -> None:
     STATE.db = _url(db)
     STATE.json = as_json
     STATE.policy = policy
+    STATE.notices = notices
 
 
 def _wf() -> Any:
+    from notifications.channels import NoticeConfig
     from workflow.core import Workflow
 
-    return Workflow.open(STATE.db, policy=STATE.policy)
+    # only the CLI reads the environment (everything else is injected)
+    config = (
+        NoticeConfig.from_file(STATE.notices)
+        if STATE.notices
+        else NoticeConfig.from_env(os.environ)
+    )
+    return Workflow.open(
+        STATE.db,
+        policy=STATE.policy,
+        notices=config,
+        channels=config.build_channels(echo=typer.echo),
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -456,6 +482,165 @@ def policy_validate(file: Path) -> None:
     _out(policy.model_dump(mode="json"), f"OK: {policy.name}")
 
 
+# -- deadlines and notices ----------------------------------------------------------------------
+
+notices_app = typer.Typer(help="通知 / notices", no_args_is_help=True)
+directory_app = typer.Typer(help="通讯录 / directory", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
+app.add_typer(directory_app, name="directory")
+
+
+def _notice_line(n: Any) -> str:
+    return (
+        f"#{n.id} [{n.status}] {n.key} project {n.project_id} {n.deadline_kind}/{n.stage}"
+        f" attempts={n.attempts}  {n.subject}"
+    )
+
+
+@app.command()
+def tick(at: AtOpt = None) -> None:
+    """写出到期的通知（一次）/ write every notice now due into the outbox, once (for cron)."""
+    created = _wf().tick(_parse_at(at))
+    _out(
+        [n.to_dict() for n in created],
+        "\n".join(_notice_line(n) for n in created) or "（无到期通知 / nothing due）",
+    )
+
+
+@app.command()
+def relay(at: AtOpt = None) -> None:
+    """投递待发通知（一次）/ deliver pending notices, once (for cron)."""
+    report = _wf().relay(_parse_at(at))
+    _out(
+        report.to_dict(),
+        f"已发送 sent {report.sent}，失败 failed {report.failed}，放弃 dead {report.dead}",
+    )
+
+
+@app.command()
+def worker(
+    tick_seconds: Annotated[float, typer.Option(help="tick 间隔秒数")] = 60.0,
+    relay_seconds: Annotated[float, typer.Option(help="relay 间隔秒数")] = 15.0,
+    run_for: Annotated[
+        float | None, typer.Option("--for", help="运行若干秒后退出 / stop after this many seconds")
+    ] = None,
+) -> None:
+    """调度进程：按间隔 tick 与 relay / the scheduler loop, for production."""
+    import signal
+    import threading
+
+    from workflow.scheduler import Worker
+
+    wf = _wf()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runner = Worker(wf, tick_seconds=tick_seconds, relay_seconds=relay_seconds)
+    runner.start()
+    typer.echo(
+        f"gpw worker: {STATE.db}; tick 每 {tick_seconds:g} 秒, relay 每 "
+        f"{relay_seconds:g} 秒；Ctrl-C 停止 / to stop"
+    )
+    try:
+        stop.wait(run_for)
+    finally:
+        runner.stop()
+        typer.echo(f"gpw worker stopped after {runner.passes} pass(es)")
+
+
+@notices_app.command("list")
+def notices_list(
+    status: Annotated[str | None, typer.Option(help="pending|sent|failed|dead")] = None,
+    project: Annotated[int | None, typer.Option(help="项目编号 / project id")] = None,
+) -> None:
+    """通知记录 / the notice log."""
+    rows = _wf().notices(status=status, project_id=project)
+    _out(
+        [n.to_dict() for n in rows],
+        "\n".join(_notice_line(n) for n in rows) or "（无通知 / no notices）",
+    )
+
+
+@notices_app.command("show")
+def notices_show(notice_id: int) -> None:
+    """一条通知及其投递记录 / a notice with its deliveries."""
+    wf = _wf()
+    notice = wf.notice(notice_id)
+    deliveries = wf.deliveries(notice_id)
+    _out(
+        notice.to_dict() | {"deliveries": deliveries},
+        _notice_line(notice)
+        + "\n\n"
+        + notice.body
+        + "\n\n"
+        + "\n".join(
+            f"  {d['channel']} {d['address']} [{d['status']}] {d['last_error'] or ''}"
+            for d in deliveries
+        ),
+    )
+
+
+@notices_app.command("resend")
+def notices_resend(
+    notice_id: int,
+    actor: ActorOpt = "cli",
+    role: RoleOpt = "admin",
+    org: OrgOpt = "",
+    at: AtOpt = None,
+) -> None:
+    """重发 / send a notice again (audited)."""
+    notice = _wf().resend(notice_id, actor=_actor(actor, role, org), at=_parse_at(at))
+    _out(notice.to_dict(), f"已排队重发 / queued again: {_notice_line(notice)}")
+
+
+@app.command()
+def inbox(
+    org: Annotated[str, typer.Option(help="单位 / organisation")],
+    role: Annotated[str, typer.Option(help="角色 / role")],
+) -> None:
+    """收件箱 / notices addressed to an organisation and role."""
+    rows = _wf().inbox(org=org, role=role)
+    _out(
+        [n.to_dict() for n in rows],
+        "\n".join(_notice_line(n) for n in rows) or "（收件箱为空 / inbox empty）",
+    )
+
+
+@directory_app.command("add")
+def directory_add(
+    org: Annotated[str, typer.Option(help="单位 / organisation")],
+    role: Annotated[str, typer.Option(help="角色 / role (purchaser, leader, finance, head, …)")],
+    name: Annotated[str, typer.Option(help="姓名 / name")],
+    email: Annotated[str | None, typer.Option(help="邮箱 / e-mail")] = None,
+    webhook: Annotated[str | None, typer.Option(help="webhook URL")] = None,
+) -> None:
+    """添加联系人 / add a person."""
+    person = _wf().directory.add(org=org, role=role, name=name, email=email, webhook=webhook)
+    _out({"id": person.id}, f"联系人 / person {person.id}: {org} {role} {name}")
+
+
+@directory_app.command("list")
+def directory_list(
+    org: Annotated[str | None, typer.Option(help="单位 / organisation")] = None,
+) -> None:
+    """通讯录 / list people."""
+    people = _wf().directory.people(org=org)
+    _out(
+        [dataclasses.asdict(p) for p in people],
+        "\n".join(
+            f"{p.id} {p.org} {p.role} {p.name} {p.email or ''} {p.webhook or ''}" for p in people
+        )
+        or "（空 / empty）",
+    )
+
+
+@directory_app.command("remove")
+def directory_remove(person_id: int) -> None:
+    """停用联系人 / remove a person."""
+    _wf().directory.remove(person_id)
+    _out({"removed": person_id}, f"已停用 / removed {person_id}")
+
+
 @app.command()
 def demo(
     fresh: Annotated[
@@ -481,6 +666,8 @@ def _exit_code(exc: WorkflowError) -> int:
         return EXIT_NOT_FOUND
     if isinstance(exc, ConcurrentUpdate):
         return EXIT_CONFLICT
+    if isinstance(exc, ConfigurationError):
+        return EXIT_CONFIG
     return 1
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from states.deadlines import business_date
 from states.enums import QUALIFICATIONS
 from states.errors import GuardRefused
 from states.model import Actor
@@ -208,6 +209,14 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
     wf.fire(pid, "accept", actor=CLERK, at=at("2027-04-02"), on="2027-04-02")
     wf.fire(pid, "close", actor=CLERK, at=at("2027-04-06"))
     show("验收、结项 accept, close (R13)", pid)
+    live = _live_projects(wf, cid)
+    if not as_json:
+        echo("")
+        for lpid in live:
+            view = wf.project(lpid)
+            open_ = [f"{d.key}→{d.due}" for d in view.open_deadlines]
+            echo(f"[{view.state}] v{view.version}  实时项目 live project #{lpid} {view.title}")
+            echo("    期限 / open deadlines: " + "  ".join(open_))
     report = wf.verify()
     if as_json:
         echo(
@@ -221,3 +230,79 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
         echo(f"留痕核验 verify: {'OK' if report.ok else 'ALTERED'} ({report.entries} 条 / entries)")
         echo(f"项目 / project {pid}: gpw project history {pid}")
     return pid
+
+
+def _live_projects(wf: Workflow, contractor_id: int) -> list[int]:
+    """Two projects signed relative to today, so the worker has notices to send right away:
+    one whose dispatch deadline just passed, one whose reminder is due."""
+    now = wf.clock()
+    today = business_date(now)
+    for org, role, name in [
+        ("大武口区民政局", "purchaser", "张敏"),
+        ("大武口区民政局", "leader", "刘局长"),
+        ("大武口区财政局", "finance", "李财"),
+        ("大武口区财政局", "head", "赵局长"),
+        ("星海社会工作服务中心", "contractor", "陈主任"),
+    ]:
+        if not wf.directory.people(org=org, role=role):
+            wf.directory.add(org=org, role=role, name=name)
+    out = []
+    for title, back in [
+        ("人员派遣已逾期的项目 / dispatch overdue", 16),
+        ("人员派遣即将到期的项目 / dispatch due soon", 12),
+    ]:
+        signed = wf.calendar.add_working_days(today, -back).date.isoformat()
+        pid = wf.create_project(
+            actor=CLERK,
+            title=title,
+            purchaser="大武口区民政局",
+            budget="300000.00",
+            items=[{"name": "入户核查", "quantity": 4}],
+            at=now,
+        )
+        wf.fire(pid, "submit", actor=CLERK, at=now)
+        wf.fire(pid, "review_budget", actor=FINANCE, at=now, approved=True)
+        wf.fire(pid, "approve", actor=GOVERNMENT, at=now)
+        wf.fire(
+            pid,
+            "publish_notice",
+            actor=CLERK,
+            at=now,
+            method="single_source",
+            notice="单一来源采购公示",
+        )
+        wf.fire(
+            pid,
+            "record_review",
+            actor=CLERK,
+            at=now,
+            reviewers=["专家甲"],
+            criteria={"quality": 80, "price": 20},
+            scores={str(contractor_id): 88},
+        )
+        wf.fire(pid, "award", actor=CLERK, at=now, contractor_id=contractor_id)
+        wf.fire(
+            pid,
+            "sign_contract",
+            actor=CLERK,
+            at=now,
+            signed_on=signed,
+            effective_on=signed,
+            price="288000.00",
+            form="purchase",
+            term_months=12,
+            terms={
+                t: "见合同"
+                for t in (
+                    "scope",
+                    "quantity",
+                    "quality",
+                    "payment_schedule",
+                    "rights_and_duties",
+                    "liability",
+                    "exit_mechanism",
+                )
+            },
+        )
+        out.append(pid)
+    return out

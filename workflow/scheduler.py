@@ -1,0 +1,109 @@
+"""APScheduler as the clock, never the store of record (DESIGN.md §3).
+
+Two interval jobs in an in-memory job store call ``tick`` and ``relay``; ``coalesce=True`` and
+``misfire_grace_time=None`` make a late run happen once rather than be dropped or repeated. The
+database holds every deadline and notice, so a restarted worker simply catches up. A transaction
+that schedules an earlier stage wakes the tick job early (same process; other processes are
+covered by the interval). Cron users can call ``gpw tick`` and ``gpw relay`` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from workflow.core import Workflow
+
+_LOGGER = logging.getLogger("gpw.worker")
+
+
+class Worker:
+    """Runs ``tick`` and ``relay`` on intervals.
+
+    Args:
+        wf: the workflow.
+        tick_seconds: how often to look for due deadlines.
+        relay_seconds: how often to deliver pending notices.
+        on_error: called with any exception a pass raised (the worker keeps running).
+    """
+
+    def __init__(
+        self,
+        wf: Workflow,
+        *,
+        tick_seconds: float = 60.0,
+        relay_seconds: float = 15.0,
+        on_error: Callable[[BaseException], Any] | None = None,
+    ) -> None:
+        self.wf = wf
+        self.tick_seconds = tick_seconds
+        self.relay_seconds = relay_seconds
+        self.on_error = on_error
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone=UTC,
+        )
+        self.passes = 0
+        self.last_tick: datetime | None = None
+        self._lock = threading.Lock()
+
+    def _tick(self) -> None:
+        try:
+            with self._lock:
+                self.wf.tick()
+                self.last_tick = self.wf.clock()
+                self.wf.relay()
+                self.passes += 1
+        except Exception as exc:  # keep the clock running; the database keeps the work
+            _LOGGER.exception("tick failed")
+            if self.on_error is not None:
+                self.on_error(exc)
+
+    def _relay(self) -> None:
+        try:
+            with self._lock:
+                self.wf.relay()
+        except Exception as exc:
+            _LOGGER.exception("relay failed")
+            if self.on_error is not None:
+                self.on_error(exc)
+
+    def wake(self, fire_at: datetime) -> None:
+        """Run the tick job at ``fire_at`` if that is earlier than its next planned run."""
+        job = self.scheduler.get_job("gpw-tick")
+        if job is None or job.next_run_time is None:
+            return
+        when = max(fire_at, datetime.now(UTC))
+        if when < job.next_run_time:
+            job.modify(next_run_time=when)
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="gpw-tick",
+            next_run_time=now,
+            replace_existing=True,
+        )
+        self.scheduler.add_job(
+            self._relay,
+            "interval",
+            seconds=self.relay_seconds,
+            id="gpw-relay",
+            replace_existing=True,
+        )
+        self.wf.on_schedule(self.wake)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
