@@ -768,9 +768,15 @@ class Workflow:
         """Write every notice now due into the outbox, once; returns those this call created."""
         return self._notices.tick(self._at(now))
 
-    def relay(self, now: datetime | None = None) -> RelayReport:
-        """Deliver pending notices (lease, retry with backoff, dead letter after the limit)."""
-        return self._notices.relay(self._at(now))
+    def relay(
+        self, now: datetime | None = None, *, lease_seconds: int = 300, batch: int = 100
+    ) -> RelayReport:
+        """Deliver pending notices (lease, retry with backoff, dead letter after the limit).
+
+        A relay that dies holding a lease delays those notices until the lease ends: keep
+        ``lease_seconds`` above the slowest batch, and short where restarts are frequent.
+        """
+        return self._notices.relay(self._at(now), lease_seconds=lease_seconds, batch=batch)
 
     def notices(
         self,

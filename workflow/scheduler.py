@@ -30,6 +30,7 @@ class Worker:
         wf: the workflow.
         tick_seconds: how often to look for due deadlines.
         relay_seconds: how often to deliver pending notices.
+        lease_seconds: how long a relay holds the notices it claimed.
         on_error: called with any exception a pass raised (the worker keeps running).
     """
 
@@ -39,11 +40,13 @@ class Worker:
         *,
         tick_seconds: float = 60.0,
         relay_seconds: float = 15.0,
+        lease_seconds: int = 300,
         on_error: Callable[[BaseException], Any] | None = None,
     ) -> None:
         self.wf = wf
         self.tick_seconds = tick_seconds
         self.relay_seconds = relay_seconds
+        self.lease_seconds = lease_seconds
         self.on_error = on_error
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
@@ -59,7 +62,7 @@ class Worker:
             with self._lock:
                 self.wf.tick()
                 self.last_tick = self.wf.clock()
-                self.wf.relay()
+                self.wf.relay(lease_seconds=self.lease_seconds)
                 self.passes += 1
         except Exception as exc:  # keep the clock running; the database keeps the work
             _LOGGER.exception("tick failed")
@@ -69,7 +72,7 @@ class Worker:
     def _relay(self) -> None:
         try:
             with self._lock:
-                self.wf.relay()
+                self.wf.relay(lease_seconds=self.lease_seconds)
         except Exception as exc:
             _LOGGER.exception("relay failed")
             if self.on_error is not None:
