@@ -507,10 +507,15 @@ def tick(at: AtOpt = None) -> None:
     )
 
 
+LeaseOpt = Annotated[
+    int, typer.Option(help="租约秒数：进程中断后多久可由他人接手 / how long a claim is held")
+]
+
+
 @app.command()
-def relay(at: AtOpt = None) -> None:
+def relay(at: AtOpt = None, lease_seconds: LeaseOpt = 300) -> None:
     """投递待发通知（一次）/ deliver pending notices, once (for cron)."""
-    report = _wf().relay(_parse_at(at))
+    report = _wf().relay(_parse_at(at), lease_seconds=lease_seconds)
     _out(
         report.to_dict(),
         f"已发送 sent {report.sent}，失败 failed {report.failed}，放弃 dead {report.dead}",
@@ -524,6 +529,7 @@ def worker(
     run_for: Annotated[
         float | None, typer.Option("--for", help="运行若干秒后退出 / stop after this many seconds")
     ] = None,
+    lease_seconds: LeaseOpt = 300,
 ) -> None:
     """调度进程：按间隔 tick 与 relay / the scheduler loop, for production."""
     import signal
@@ -535,7 +541,9 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    runner = Worker(wf, tick_seconds=tick_seconds, relay_seconds=relay_seconds)
+    runner = Worker(
+        wf, tick_seconds=tick_seconds, relay_seconds=relay_seconds, lease_seconds=lease_seconds
+    )
     runner.start()
     typer.echo(
         f"gpw worker: {STATE.db}; tick 每 {tick_seconds:g} 秒, relay 每 "
