@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import TERMS
 
 from workflow.cli import main
 
@@ -231,3 +232,170 @@ def test_the_console_script_runs_as_a_process(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "closed" in done.stdout and "verify: OK" in done.stdout
+
+
+def _contracted(db: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """A project signed 2025-09-26 through the CLI; returns its id."""
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "contractor",
+        "register",
+        "--name",
+        "星海",
+        "--org-type",
+        "social_organization",
+        "--all-qualified",
+    )
+    cid = str(json.loads(out)["id"])
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "project",
+        "create",
+        "--title",
+        "核查",
+        "--purchaser",
+        "大武口区民政局",
+        "--budget",
+        "1000000.00",
+        "--item",
+        "入户核查:16",
+        "--at",
+        "2025-08-01T10:00:00+08:00",
+    )
+    pid = str(json.loads(out)["id"])
+    steps = [
+        ("submit", "purchaser", []),
+        ("review_budget", "finance", ["approved=true"]),
+        ("approve", "government", []),
+        ("publish_notice", "purchaser", ["method=open_tender", "notice=公告"]),
+        (
+            "record_review",
+            "purchaser",
+            ['reviewers=["甲"]', 'criteria={"quality": 70}', f'scores={{"{cid}": 90}}'],
+        ),
+        ("award", "purchaser", [f"contractor_id={cid}"]),
+        (
+            "sign_contract",
+            "purchaser",
+            [
+                "signed_on=2025-09-26",
+                "effective_on=2025-09-26",
+                "price=900000.00",
+                "form=purchase",
+                "term_months=12",
+                "terms=" + json.dumps(TERMS, ensure_ascii=False),
+            ],
+        ),
+    ]
+    for event, role, fields in steps:
+        code, _, err = run(
+            capsys,
+            "--db",
+            db,
+            "fire",
+            pid,
+            event,
+            *fields,
+            "--role",
+            role,
+            "--at",
+            "2025-09-26T10:00:00+08:00",
+        )
+        assert code == 0, (event, err)
+    return pid
+
+
+def test_tick_relay_notices_inbox_and_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "n.db")
+    pid = _contracted(db, capsys)
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "--json",
+        "directory",
+        "add",
+        "--org",
+        "大武口区民政局",
+        "--role",
+        "purchaser",
+        "--name",
+        "张敏",
+        "--email",
+        "zm@example.org",
+    )
+    assert code == 0
+    person = str(json.loads(out)["id"])
+    code, out, _ = run(capsys, "--db", db, "--json", "tick", "--at", "2025-10-22T10:00:00+08:00")
+    created = json.loads(out)
+    assert {(n["deadline_kind"], n["stage"]) for n in created} == {
+        ("dispatch", "reminder"),
+        ("payment_1", "reminder"),
+    }
+    assert all(n["project_id"] == int(pid) for n in created)
+    code, out, _ = run(capsys, "--db", db, "tick", "--at", "2025-10-22T10:00:00+08:00")
+    assert "nothing due" in out
+    code, out, _ = run(capsys, "--db", db, "--json", "relay", "--at", "2025-10-22T11:00:00+08:00")
+    assert json.loads(out)["sent"] == 2
+    code, out, _ = run(
+        capsys, "--db", db, "--json", "inbox", "--org", "大武口区民政局", "--role", "purchaser"
+    )
+    assert len(json.loads(out)) == 2
+    code, out, _ = run(capsys, "--db", db, "--json", "notices", "list", "--status", "sent")
+    first = json.loads(out)[0]["id"]
+    code, out, _ = run(capsys, "--db", db, "notices", "show", str(first))
+    assert code == 0 and "【提醒】" in out and "inbox" not in out.split("\n")[0]
+    code, out, _ = run(capsys, "--db", db, "--json", "notices", "resend", str(first))
+    assert code == 0 and json.loads(out)["status"] == "pending"
+    code, _, _ = run(capsys, "--db", db, "notices", "resend", str(first), "--role", "supervisor")
+    assert code == 4
+    assert run(capsys, "--db", db, "notices", "show", "999")[0] == 5
+    code, out, _ = run(capsys, "--db", db, "directory", "list")
+    assert "张敏" in out
+    assert run(capsys, "--db", db, "directory", "remove", person)[0] == 0
+    code, out, _ = run(capsys, "--db", db, "directory", "list")
+    assert "张敏" not in out
+
+
+def test_bad_channel_configuration_exits_8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GPW_CHANNELS", "inbox,pigeon")
+    code, _, err = run(capsys, "--db", str(tmp_path / "c.db"), "tick")
+    assert code == 8 and "pigeon" in err
+    monkeypatch.setenv("GPW_CHANNELS", "inbox,email")
+    code, _, err = run(capsys, "--db", str(tmp_path / "c.db"), "tick")
+    assert code == 8 and "smtp.host" in err
+
+
+def test_worker_runs_for_a_while_and_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "w.db")
+    _contracted(db, capsys)
+    run(
+        capsys,
+        "--db",
+        db,
+        "directory",
+        "add",
+        "--org",
+        "大武口区人民政府",
+        "--role",
+        "government",
+        "--name",
+        "王区长",
+    )
+    monkeypatch.setenv("GPW_CHANNELS", "inbox,log")
+    code, out, _ = run(capsys, "--db", db, "worker", "--for", "2", "--relay-seconds", "0.5")
+    assert code == 0
+    assert "gpw worker stopped" in out
+    assert "→ 大武口区人民政府/government/王区长" in out  # the log channel printed deliveries
