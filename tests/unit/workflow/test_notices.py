@@ -271,3 +271,17 @@ def test_contract_end_reminds_60_days_before(nwf: Workflow) -> None:
     notices = [n for n in nwf.tick(at("2026-07-28")) if n.deadline_kind == "contract_end"]
     assert [n.stage for n in notices] == ["reminder"]
     assert "续签" in notices[0].body
+
+
+def test_tick_without_now_reads_the_injected_clock_under_freezegun(db_path: Path) -> None:
+    from freezegun import freeze_time
+
+    wf = Workflow.open(f"sqlite:///{db_path}")  # default clock: the real (frozen) time
+    project_in(wf, "contracted")
+    with freeze_time("2025-10-22T02:00:00Z"):  # 10:00 Asia/Shanghai, the day before due
+        assert kinds(wf.tick()) == {("dispatch", "reminder"), ("payment_1", "reminder")}
+    with freeze_time("2025-10-24T00:30:00Z"):  # 08:30 Shanghai: overdue fires at 09:00
+        assert wf.tick() == []
+    with freeze_time("2025-10-24T01:00:00Z"):
+        assert kinds(wf.tick()) == {("dispatch", "overdue"), ("payment_1", "overdue")}
+    wf.close()
