@@ -41,6 +41,22 @@ class AuditEntry:
     project_id: int | None = None
     id: int | None = None
 
+    def recompute_hash(self) -> str:
+        """The hash this entry's content and link should have."""
+        return entry_hash(
+            stream=self.stream,
+            seq=self.seq,
+            at=self.at,
+            actor_id=self.actor_id,
+            role=self.role,
+            org=self.org,
+            event=self.event,
+            from_state=self.from_state,
+            to_state=self.to_state,
+            data=self.data,
+            prev_hash=self.prev_hash,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stream": self.stream,
@@ -195,19 +211,7 @@ def verify(conn: Connection) -> VerifyReport:
         seq, prev = last.get(row.stream, (0, GENESIS))
         if row.stream in {b[1] for b in bad}:
             continue
-        expected = entry_hash(
-            stream=row.stream,
-            seq=row.seq,
-            at=row.at,
-            actor_id=row.actor_id,
-            role=row.role,
-            org=row.org,
-            event=row.event,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            data=row.data,
-            prev_hash=row.prev_hash,
-        )
+        expected = row_to_entry(row).recompute_hash()
         reason, at_seq = "", row.seq
         if row.seq != seq + 1:
             at_seq = seq + 1

@@ -29,6 +29,7 @@ from states.errors import (
     Forbidden,
     InvalidInput,
     ProjectNotFound,
+    WorkflowError,
 )
 from states.machine import EVENTS, Context, Outcome, Record
 from states.machine import available_events as _available
@@ -474,7 +475,19 @@ class Workflow:
                 calendar=self.calendar.current(conn),
                 contractor=self._contractor_for(conn, project, event, payload),
             )
-            outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx)
+            try:
+                outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx)
+            except WorkflowError as exc:
+                # a refusal writes nothing to the project; it is logged here instead
+                _LOGGER.info(
+                    "refused: project %s %s by %s (%s): %s",
+                    project_id,
+                    event,
+                    actor.id,
+                    actor.role,
+                    exc.message,
+                )
+                raise
             self._save(conn, row, project, outcome, at)
         return ProjectView.of(
             outcome.project, version=row.version + 1, created_at=row.created_at, updated_at=at
