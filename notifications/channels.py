@@ -99,7 +99,7 @@ class LogChannel(_NoSession):
 
 
 def _safe_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]", "-", text)
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, and_, or_, select
+from sqlalchemy import Connection, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.channels import Channel, NoticeConfig, Outgoing, Person
@@ -503,6 +503,38 @@ class NoticeEngine:
                 break
         return RelayReport(claimed=claimed, sent=sent, failed=failed, dead=dead)
 
+    def _record_delivery(
+        self,
+        notice_id: int,
+        channel: str,
+        address: str,
+        person: str,
+        error: str | None,
+        now: datetime,
+    ) -> None:
+        with self._wf._write() as conn:
+            _insert_ignore(
+                conn,
+                delivery_t,
+                {"notice_id": notice_id, "channel": channel, "address": address, "person": person},
+                ["notice_id", "channel", "address"],
+            )
+            conn.execute(
+                delivery_t.update()
+                .where(
+                    delivery_t.c.notice_id == notice_id,
+                    delivery_t.c.channel == channel,
+                    delivery_t.c.address == address,
+                    delivery_t.c.status != "sent",
+                )
+                .values(
+                    status="failed" if error else "sent",
+                    attempts=delivery_t.c.attempts + 1,
+                    last_error=error,
+                    sent_at=None if error else now,
+                )
+            )
+
     def _deliver(
         self,
         notices: Sequence[Any],
@@ -539,13 +571,12 @@ class NoticeEngine:
                                 _LOGGER.warning(
                                     "delivery of %s to %s failed: %s", n.key, channel.name, error
                                 )
+                            # record at once: a crash now doubles at most this one send
+                            self._record_delivery(
+                                n.id, channel.name, address, person.name, error, now
+                            )
                             results[n.id].append(
-                                {
-                                    "channel": channel.name,
-                                    "address": address,
-                                    "person": person.name,
-                                    "error": error,
-                                }
+                                {"channel": channel.name, "address": address, "error": error}
                             )
         outcomes: list[str] = []
         with self._wf._write() as conn:
@@ -570,38 +601,11 @@ class NoticeEngine:
                         {"notice_id": n.id, "org": r["org"], "role": r["role"], "created_at": now},
                         ["notice_id", "org", "role"],
                     )
-                errors = []
-                for d in results[n.id]:
-                    _insert_ignore(
-                        conn,
-                        delivery_t,
-                        {
-                            "notice_id": n.id,
-                            "channel": d["channel"],
-                            "address": d["address"],
-                            "person": d["person"],
-                        },
-                        ["notice_id", "channel", "address"],
-                    )
-                    conn.execute(
-                        delivery_t.update()
-                        .where(
-                            and_(
-                                delivery_t.c.notice_id == n.id,
-                                delivery_t.c.channel == d["channel"],
-                                delivery_t.c.address == d["address"],
-                                delivery_t.c.status != "sent",
-                            )
-                        )
-                        .values(
-                            status="failed" if d["error"] else "sent",
-                            attempts=delivery_t.c.attempts + 1,
-                            last_error=d["error"],
-                            sent_at=None if d["error"] else now,
-                        )
-                    )
-                    if d["error"]:
-                        errors.append(f"{d['channel']} {d['address']}: {d['error']}")
+                errors = [
+                    f"{d['channel']} {d['address']}: {d['error']}"
+                    for d in results[n.id]
+                    if d["error"]
+                ]
                 attempts = current.attempts + 1
                 values: dict[str, Any] = {
                     "lease_owner": None,
