@@ -97,8 +97,8 @@ def _state(db_path: Path) -> tuple[int, int, int]:
         ).scalar_one()
         waiting = conn.execute(
             text(
-                "SELECT count(*) FROM gpw_deadline WHERE status = 'open' AND next_fire_at IS NOT NULL"
-                " AND next_fire_at <= datetime('now')"
+                "SELECT count(*) FROM gpw_deadline WHERE status = 'open'"
+                " AND next_fire_at IS NOT NULL AND next_fire_at <= datetime('now')"
             )
         ).scalar_one()
     engine.dispose()
