@@ -19,6 +19,7 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     select_autoescape,
 )
@@ -110,8 +111,10 @@ class Renderer:
                 ),
                 undefined=StrictUndefined,
                 keep_trailing_newline=False,
+                auto_reload=False,
             )
         self.env = env
+        self._chosen: dict[tuple[str, str, str], Template] = {}
 
     def _names(self, kind: str, stage: str, part: str) -> list[str]:
         group = kind_group(kind)
@@ -151,7 +154,11 @@ class Renderer:
         full = self.context(ctx)
         parts = []
         for part in PARTS:
-            template = self.env.select_template(self._names(kind, stage, part))
+            cache_key = (kind_group(kind), stage, part)
+            template = self._chosen.get(cache_key)
+            if template is None:
+                template = self.env.select_template(self._names(kind, stage, part))
+                self._chosen[cache_key] = template
             try:
                 parts.append(template.render(full).strip())
             except TemplateError as exc:

@@ -782,7 +782,7 @@ class Workflow:
         return self._notices.tick(self._at(now))
 
     def relay(
-        self, now: datetime | None = None, *, lease_seconds: int = 300, batch: int = 100
+        self, now: datetime | None = None, *, lease_seconds: int = 300, batch: int = 200
     ) -> RelayReport:
         """Deliver pending notices (lease, retry with backoff, dead letter after the limit).
 

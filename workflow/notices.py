@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import Connection, Table, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.channels import Channel, NoticeConfig, Outgoing, Person
@@ -131,6 +131,11 @@ class RelayReport:
             "failed": self.failed,
             "dead": self.dead,
         }
+
+
+def _insert_ignore_stmt(conn: Connection, table: Table, keys: Sequence[str]) -> Any:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def _insert_ignore(
@@ -369,6 +374,8 @@ class NoticeEngine:
         )
         today = business_date(now)
         created: list[Notice] = []
+        pending: list[dict[str, Any]] = []
+        moves: list[dict[str, Any]] = []
         for row in rows:
             project = projects[row.project_id]
             policy = self._wf.policy_named(project.policy)
@@ -436,28 +443,51 @@ class NoticeEngine:
                     "next_attempt_at": now,
                     "created_at": now,
                 }
-                new_id = _insert_ignore(conn, notice_t, values, ["key"])
-                if new_id is not None:
-                    created.append(
-                        Notice.of(_Row(id=new_id, last_error=None, sent_at=None, **values))
-                    )
+                pending.append(values)
                 sent_index = rung.index
             following = ladder.next_after(rungs, sent_index)
+            moves.append(
+                {
+                    "b_id": row.id,
+                    "b_stage_index": sent_index,
+                    "b_next_stage": following.stage if following else None,
+                    "b_next_fire_at": following.fire_at if following else None,
+                    "b_moved_from": None if todo else row.moved_from,
+                }
+            )
+        # one statement each for the whole batch: the cost follows the due work
+        if pending:
+            inserted = {
+                r.key: r.id
+                for r in conn.execute(
+                    _insert_ignore_stmt(conn, notice_t, ["key"]).returning(
+                        notice_t.c.id, notice_t.c.key
+                    ),
+                    pending,
+                )
+            }
+            created = [
+                Notice.of(_Row(id=inserted[v["key"]], last_error=None, sent_at=None, **v))
+                for v in pending
+                if v["key"] in inserted
+            ]
+        if moves:
             conn.execute(
                 deadline_t.update()
-                .where(deadline_t.c.id == row.id)
+                .where(deadline_t.c.id == bindparam("b_id"))
                 .values(
-                    stage_index=sent_index,
-                    next_stage=following.stage if following else None,
-                    next_fire_at=following.fire_at if following else None,
-                    moved_from=None if todo else row.moved_from,
-                )
+                    stage_index=bindparam("b_stage_index"),
+                    next_stage=bindparam("b_next_stage"),
+                    next_fire_at=bindparam("b_next_fire_at"),
+                    moved_from=bindparam("b_moved_from"),
+                ),
+                moves,
             )
         return created
 
     # -- relay ----------------------------------------------------------------------------------
 
-    def relay(self, now: datetime, *, batch: int = 100, lease_seconds: int = 300) -> RelayReport:
+    def relay(self, now: datetime, *, batch: int = 200, lease_seconds: int = 300) -> RelayReport:
         token = uuid.uuid4().hex
         claimed = sent = failed = dead = 0
         while True:
@@ -588,44 +618,65 @@ class NoticeEngine:
                     )
                 )
             }
-            for n in notices:
-                current = conn.execute(
-                    select(notice_t.c.lease_owner, notice_t.c.attempts).where(notice_t.c.id == n.id)
-                ).one()
-                if current.lease_owner != token:
-                    continue  # our lease ran out and another relay took it over
-                for r in n.recipients:
-                    _insert_ignore(
-                        conn,
-                        inbox_t,
-                        {"notice_id": n.id, "org": r["org"], "role": r["role"], "created_at": now},
-                        ["notice_id", "org", "role"],
+            current = {
+                r.id: r
+                for r in conn.execute(
+                    select(notice_t.c.id, notice_t.c.lease_owner, notice_t.c.attempts).where(
+                        notice_t.c.id.in_([n.id for n in notices])
                     )
+                )
+            }
+            inbox: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for n in notices:
+                if current[n.id].lease_owner != token:
+                    continue  # our lease ran out and another relay took it over
+                inbox.extend(
+                    {"notice_id": n.id, "org": r["org"], "role": r["role"], "created_at": now}
+                    for r in n.recipients
+                )
                 errors = [
                     f"{d['channel']} {d['address']}: {d['error']}"
                     for d in results[n.id]
                     if d["error"]
                 ]
-                attempts = current.attempts + 1
-                values: dict[str, Any] = {
-                    "lease_owner": None,
-                    "lease_until": None,
-                    "attempts": attempts,
-                }
+                attempts = current[n.id].attempts + 1
+                values: dict[str, Any] = {"b_id": n.id, "b_attempts": attempts}
                 if not errors:
-                    values.update(status="sent", sent_at=now, last_error=None)
-                    outcomes.append("sent")
+                    values.update(
+                        b_status="sent", b_sent_at=now, b_last_error=None, b_next_attempt_at=now
+                    )
                 else:
                     notice_policy = policies[n.project_id].notices
                     status = "dead" if attempts >= notice_policy.max_attempts else "failed"
                     delay = notice_policy.backoff_seconds * 2 ** (attempts - 1)
                     values.update(
-                        status=status,
-                        last_error="; ".join(errors)[:2000],
-                        next_attempt_at=now + timedelta(seconds=delay),
+                        b_status=status,
+                        b_sent_at=None,
+                        b_last_error="; ".join(errors)[:2000],
+                        b_next_attempt_at=now + timedelta(seconds=delay),
                     )
-                    outcomes.append(status)
-                conn.execute(notice_t.update().where(notice_t.c.id == n.id).values(**values))
+                outcomes.append(values["b_status"])
+                updates.append(values)
+            if inbox:
+                conn.execute(
+                    _insert_ignore_stmt(conn, inbox_t, ["notice_id", "org", "role"]), inbox
+                )
+            if updates:
+                conn.execute(
+                    notice_t.update()
+                    .where(notice_t.c.id == bindparam("b_id"))
+                    .values(
+                        lease_owner=None,
+                        lease_until=None,
+                        attempts=bindparam("b_attempts"),
+                        status=bindparam("b_status"),
+                        sent_at=bindparam("b_sent_at"),
+                        last_error=bindparam("b_last_error"),
+                        next_attempt_at=bindparam("b_next_attempt_at"),
+                    ),
+                    updates,
+                )
         return outcomes
 
     # -- reading and operator actions -----------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Shared set-up for the benchmarks: one project made through the facade, then cheap copies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from states.enums import QUALIFICATIONS
+from states.model import Actor
+from workflow import Workflow
+
+TZ = ZoneInfo("Asia/Shanghai")
+CLERK = Actor(id="clerk", role="purchaser", org="大武口区民政局")
+FIN = Actor(id="fin", role="finance", org="大武口区财政局")
+GOV = Actor(id="gov", role="government", org="大武口区人民政府")
+TERMS = {
+    t: "见合同"
+    for t in (
+        "scope",
+        "quantity",
+        "quality",
+        "payment_schedule",
+        "rights_and_duties",
+        "liability",
+        "exit_mechanism",
+    )
+}
+PROJECT_COLS = (
+    "title, purchaser, policy, state, contractor_id, version, data, audit_seq, "
+    "audit_head, created_at, updated_at"
+)
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=10, tzinfo=TZ)
+
+
+def contracted_project(wf: Workflow) -> int:
+    """A project signed 2025-09-26 (dispatch and payment_1 due 2025-10-23)."""
+    cid = wf.register_contractor(
+        actor=CLERK,
+        name="星海社会工作服务中心",
+        org_type="social_organization",
+        qualifications=dict.fromkeys(QUALIFICATIONS, True),
+        at=at("2025-07-01"),
+    )
+    pid = wf.create_project(
+        actor=CLERK,
+        title="入户核查员服务",
+        purchaser="大武口区民政局",
+        budget="1000000.00",
+        items=[{"name": "核查", "quantity": 16}],
+        at=at("2025-08-01"),
+    )
+    wf.fire(pid, "submit", actor=CLERK, at=at("2025-08-01"))
+    wf.fire(pid, "review_budget", actor=FIN, at=at("2025-08-02"), approved=True)
+    wf.fire(pid, "approve", actor=GOV, at=at("2025-08-03"))
+    wf.fire(
+        pid, "publish_notice", actor=CLERK, at=at("2025-08-04"), method="open_tender", notice="公告"
+    )
+    wf.fire(
+        pid,
+        "record_review",
+        actor=CLERK,
+        at=at("2025-09-10"),
+        reviewers=["甲"],
+        criteria={"quality": 70, "price": 30},
+        scores={str(cid): 90},
+    )
+    wf.fire(pid, "award", actor=CLERK, at=at("2025-09-15"), contractor_id=cid)
+    wf.fire(
+        pid,
+        "sign_contract",
+        actor=CLERK,
+        at=at("2025-09-26"),
+        signed_on="2025-09-26",
+        effective_on="2025-09-26",
+        price="900000.00",
+        form="purchase",
+        term_months=12,
+        terms=TERMS,
+    )
+    return pid
+
+
+def clone(
+    engine: Engine, *, projects: int, deadlines_per_project: int, due: int, template: int = 1
+) -> None:
+    """Copy the template project ``projects`` times and give the copies deadline rows: ``due``
+    of them due now (the template's dispatch row, whose reminder time has passed), the rest
+    with their next stage years away."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :k) "
+                f"INSERT INTO gpw_project ({PROJECT_COLS}) SELECT {PROJECT_COLS} "
+                "FROM gpw_project, n WHERE gpw_project.id = :t"
+            ),
+            {"k": projects, "t": template},
+        )
+        conn.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :k) "
+                "INSERT INTO gpw_deadline (project_id, key, kind, owner, rule, due, due_at, "
+                "provisional, status, met_on, late, version, stage_index, next_stage, next_fire_at,"
+                " moved_from, updated_at) "
+                "SELECT p.id, 'bench#' || n.i, d.kind, d.owner, d.rule, d.due, d.due_at, "
+                "d.provisional, d.status, NULL, 0, 1, -1, d.next_stage, "
+                "CASE WHEN (p.id * :k + n.i) % :every = 0 THEN d.next_fire_at "
+                "ELSE '2099-01-01 00:00:00.000000' END, NULL, d.updated_at "
+                "FROM gpw_project p, n, gpw_deadline d "
+                "WHERE p.id != :t AND d.project_id = :t AND d.key = 'dispatch'"
+            ),
+            {
+                "k": deadlines_per_project,
+                "t": template,
+                "every": max(1, projects * deadlines_per_project // due),
+            },
+        )
+        conn.execute(text("ANALYZE"))
