@@ -36,9 +36,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_calendar.py
-	$(BIN)/python benchmarks/bench_fire.py
-	$(BIN)/python benchmarks/bench_memory.py
+	cd benchmarks && ../$(BIN)/python bench_calendar.py
+	cd benchmarks && ../$(BIN)/python bench_fire.py
+	cd benchmarks && ../$(BIN)/python bench_memory.py
+	cd benchmarks && ../$(BIN)/python bench_tick.py
+	cd benchmarks && ../$(BIN)/python bench_relay.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
