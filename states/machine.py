@@ -53,6 +53,7 @@ from states.model import (
 from states.payloads import (
     Approve,
     Award,
+    CorrectDeadline,
     DispatchStaff,
     Evaluate,
     OnDate,
@@ -271,6 +272,14 @@ EVENTS: dict[str, EventSpec] = {
             en="inspect and accept",
         ),
         _spec("close", S.ACCEPTED, S.CLOSED, guards=("g_all_paid",), zh="结项", en="close"),
+        _spec(
+            "correct_deadline",
+            (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER),
+            None,
+            guards=("g_deadline_open",),
+            zh="更正期限",
+            en="correct a deadline",
+        ),
     )
 }
 
@@ -671,6 +680,19 @@ class _Run:
             return self.refuse("R12", "项目尚无承接主体，无从禁入", "no contractor to ban")
         return True
 
+    def g_deadline_open(self) -> bool:
+        fix: CorrectDeadline = self.data(CorrectDeadline)
+        deadline = self.project.deadline(fix.key)
+        if deadline is None or deadline.status is not DeadlineStatus.OPEN:
+            return self.refuse(
+                deadline.rule if deadline else "R15",
+                f"没有可更正的未完成期限 {fix.key}",
+                f"no open deadline {fix.key} to correct",
+            )
+        if fix.due is not None and fix.due < deadline.anchor_on:
+            return self.refuse(deadline.rule, "期限不能早于其起算日", "due before its anchor day")
+        return True
+
     def g_final_passed(self) -> bool:
         if not any(e.kind is EvaluationKind.FINAL and e.passed for e in self.project.evaluations):
             return self.refuse(
@@ -935,6 +957,25 @@ class _Run:
         self.project.accepted_on = on
         self._meet(DeadlineKind.CONTRACT_END.value, on)
         self._cancel((DeadlineKind.EVALUATION.value,), "已验收 / accepted")
+
+    def apply_correct_deadline(self) -> None:
+        fix: CorrectDeadline = self.data(CorrectDeadline)
+        deadline = self.project.deadline(fix.key)
+        assert deadline is not None
+        old = deadline.due
+        if fix.anchor_on is not None:
+            deadline.anchor_on = fix.anchor_on
+            dl.recompute(deadline, self.ctx.calendar)
+        else:
+            assert fix.due is not None
+            deadline.unit = "date"
+            deadline.length = (fix.due - deadline.anchor_on).days
+            deadline.due = fix.due
+            deadline.provisional = False
+        deadline.note = (
+            deadline.note + "; " if deadline.note else ""
+        ) + f"更正 / corrected: {fix.reason}"
+        self.extra = {"old_due": old.isoformat(), "new_due": deadline.due.isoformat()}
 
     def apply_close(self) -> None:
         self.extra = {"paid_total": str(self.project.paid_total())}

@@ -220,6 +220,22 @@ class RegisterContractor(Payload):
         return {key: value.get(key, False) for key in QUALIFICATIONS}
 
 
+class CorrectDeadline(Payload):
+    """Correct a deadline's anchor day (the event's date was recorded wrong) or set its due day
+    (an evaluation date agreed anew); the ladder moves and the next notice says so."""
+
+    key: Text
+    reason: Text
+    anchor_on: date | None = None
+    due: date | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CorrectDeadline:
+        if (self.anchor_on is None) == (self.due is None):
+            raise ValueError("anchor_on: give exactly one of anchor_on and due")
+        return self
+
+
 class BanContractor(Payload):
     until: date
     reason: Text
@@ -250,6 +266,7 @@ EVENT_PAYLOADS: dict[str, type[Payload]] = {
     "terminate": Terminate,
     "accept": OnDate,
     "close": Empty,
+    "correct_deadline": CorrectDeadline,
 }
 
 #: fields holding a business date that may not lie after the day the event is recorded

@@ -817,3 +817,71 @@ def test_states_are_exactly_the_issue_s_at_least() -> None:
         "closed",
         "terminated",
     }
+
+
+# -- correcting a deadline ---------------------------------------------------------------------
+
+
+def test_correcting_the_anchor_recomputes_the_deadline() -> None:
+    d = Driver().to("contracted")
+    d.fire(
+        "correct_deadline",
+        actor=CLERK,
+        at=at("2025-10-09"),
+        key="dispatch",
+        anchor_on="2025-09-29",
+        reason="签订日期录入有误",
+    )
+    dispatch = d.project.deadline("dispatch")
+    assert dispatch is not None and dispatch.due == date(2025, 10, 27)
+    assert d.records[-1].data["old_due"] == "2025-10-23"
+    assert "签订日期录入有误" in dispatch.note
+
+
+def test_an_evaluation_date_can_be_set_anew() -> None:
+    d = Driver().to("in_service")
+    d.fire(
+        "correct_deadline",
+        actor=CLERK,
+        at=at("2026-01-05"),
+        key="evaluation#1",
+        due="2026-04-10",
+        reason="评估机构改期",
+    )
+    ev = d.project.deadline("evaluation#1")
+    assert ev is not None and (ev.due, ev.unit) == (date(2026, 4, 10), "date")
+
+
+def test_a_met_deadline_cannot_be_corrected() -> None:
+    d = Driver().to("in_service")  # dispatch was met
+    refused(
+        "R8",
+        d,
+        "correct_deadline",
+        CLERK,
+        at("2025-10-21"),
+        key="dispatch",
+        due="2025-10-30",
+        reason="x",
+    )
+    refused(
+        "R15",
+        d,
+        "correct_deadline",
+        CLERK,
+        at("2025-10-21"),
+        key="nope",
+        due="2025-10-30",
+        reason="x",
+    )
+
+
+def test_a_correction_gives_exactly_one_of_anchor_and_due() -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_payload("correct_deadline", {"key": "dispatch", "reason": "x"})
+    assert err.value.field == "anchor_on"
+    with pytest.raises(InvalidInput):
+        parse_payload(
+            "correct_deadline",
+            {"key": "dispatch", "reason": "x", "anchor_on": "2025-01-01", "due": "2025-02-01"},
+        )

@@ -285,3 +285,24 @@ def test_tick_without_now_reads_the_injected_clock_under_freezegun(db_path: Path
     with freeze_time("2025-10-24T01:00:00Z"):
         assert kinds(wf.tick()) == {("dispatch", "overdue"), ("payment_1", "overdue")}
     wf.close()
+
+
+def test_a_corrected_deadline_moves_its_ladder_and_says_so(nwf: Workflow) -> None:
+    pid, _ = project_in(nwf, "contracted")
+    nwf.tick(at("2025-10-22"))  # reminders for due 2025-10-23
+    nwf.fire(
+        pid,
+        "correct_deadline",
+        actor=CLERK,
+        at=at("2025-10-22", 15),
+        key="dispatch",
+        due="2025-10-31",
+        reason="双方协商延期",
+    )
+    # 10-24 would have been the overdue day for the old date: nothing for dispatch now
+    assert kinds(nwf.tick(at("2025-10-24", 10))) == {("payment_1", "overdue")}
+    later = [n for n in nwf.tick(at("2025-11-03", 10)) if n.deadline_kind == "dispatch"]
+    assert [n.stage for n in later] == ["overdue"]
+    assert "原截止日 2025-10-23，现为 2025-10-31" in later[0].body
+    again = [n for n in nwf.tick(at("2025-11-05", 10)) if n.deadline_kind == "dispatch"]
+    assert again and "原截止日" not in again[0].body  # said once
