@@ -140,6 +140,9 @@ class ProjectMachine(RuleBasedStateMachine):
             return {"part": "部分", "to": "乙", "share": draw(st.sampled_from(["0.2", "1"]))}
         if event in {"approve_subcontract", "reject_subcontract", "subcontract"}:
             return {"request_id": draw(st.integers(1, 3))}
+        if event == "correct_deadline":
+            key = draw(st.sampled_from(["dispatch", "payment_1", "payment_2", "evaluation#1"]))
+            return {"key": key, "reason": "更正", "due": (today + timedelta(days=20)).isoformat()}
         if event == "terminate":
             ban = draw(st.sampled_from([None, (today + timedelta(days=365)).isoformat()]))
             return {"reason": "违约"} | ({"ban_until": ban} if ban else {})
