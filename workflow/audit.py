@@ -153,6 +153,36 @@ def append_to_stream(conn: Connection, stream: str, records: list[dict[str, Any]
         conn.execute(head_t.insert().values(stream=stream, **new))
 
 
+def log(
+    conn: Connection,
+    stream: str,
+    *,
+    actor: Any,
+    at: datetime,
+    event: str,
+    data: dict[str, Any],
+    from_state: str | None = None,
+    to_state: str | None = None,
+) -> None:
+    """Append one entry by ``actor`` to a non-project stream (contractors, calendar, …)."""
+    append_to_stream(
+        conn,
+        stream,
+        [
+            {
+                "at": at,
+                "actor_id": actor.id,
+                "role": actor.role,
+                "org": actor.org,
+                "event": event,
+                "from_state": from_state,
+                "to_state": to_state,
+                "data": data,
+            }
+        ],
+    )
+
+
 def row_to_entry(row: Any) -> AuditEntry:
     return AuditEntry(
         stream=row.stream,

@@ -207,26 +207,18 @@ class CalendarService:
                 )
             else:
                 conn.execute(calendar_t.insert().values(**row))
-            audit.append_to_stream(
+            audit.log(
                 conn,
                 CALENDAR_STREAM,
-                [
-                    {
-                        "at": at,
-                        "actor_id": actor.id,
-                        "role": actor.role,
-                        "org": actor.org,
-                        "event": "add_year" if not exists else "replace_year",
-                        "from_state": None,
-                        "to_state": None,
-                        "data": {
-                            "year": schedule.year,
-                            "notice": schedule.notice,
-                            "holidays": len(schedule.holidays),
-                            "workdays": len(schedule.workdays),
-                        },
-                    }
-                ],
+                actor=actor,
+                at=at,
+                event="add_year" if not exists else "replace_year",
+                data={
+                    "year": schedule.year,
+                    "notice": schedule.notice,
+                    "holidays": len(schedule.holidays),
+                    "workdays": len(schedule.workdays),
+                },
             )
             calendar = self.current(conn)
             changes = wf._recompute_deadlines(
@@ -868,21 +860,13 @@ class Workflow:
                     )
                 )
             )
-            audit.append_to_stream(
+            audit.log(
                 conn,
                 f"contractor:{cid}",
-                [
-                    {
-                        "at": at,
-                        "actor_id": actor.id,
-                        "role": actor.role,
-                        "org": actor.org,
-                        "event": "register_contractor",
-                        "from_state": None,
-                        "to_state": None,
-                        "data": reg.model_dump(mode="json"),
-                    }
-                ],
+                actor=actor,
+                at=at,
+                event="register_contractor",
+                data=reg.model_dump(mode="json"),
             )
         return cid
 
@@ -953,21 +937,13 @@ class Workflow:
         )
         if done.rowcount != 1:
             raise ConcurrentUpdate()
-        audit.append_to_stream(
+        audit.log(
             conn,
             f"contractor:{contractor_id}",
-            [
-                {
-                    "at": at,
-                    "actor_id": actor.id,
-                    "role": actor.role,
-                    "org": actor.org,
-                    "event": "ban",
-                    "from_state": None,
-                    "to_state": None,
-                    "data": ban.model_dump(mode="json"),
-                }
-            ],
+            actor=actor,
+            at=at,
+            event="ban",
+            data=ban.model_dump(mode="json"),
         )
 
 

@@ -204,28 +204,20 @@ class Directory:
                 )
                 .returning(person_t.c.id)
             ).scalar_one()
-            audit.append_to_stream(
+            audit.log(
                 conn,
                 "directory",
-                [
-                    {
-                        "at": at,
-                        "actor_id": actor.id,
-                        "role": actor.role,
-                        "org": actor.org,
-                        "event": "directory_add",
-                        "from_state": None,
-                        "to_state": None,
-                        "data": {
-                            "id": pid,
-                            "org": org,
-                            "role": role,
-                            "name": name,
-                            "email": email,
-                            "webhook": webhook,
-                        },
-                    }
-                ],
+                actor=actor,
+                at=at,
+                event="directory_add",
+                data={
+                    "id": pid,
+                    "org": org,
+                    "role": role,
+                    "name": name,
+                    "email": email,
+                    "webhook": webhook,
+                },
             )
         return Person(
             id=int(pid),
@@ -250,21 +242,13 @@ class Directory:
                 raise NotFound(
                     f"通讯录中没有 {person_id}", f"no person {person_id}", field="person_id"
                 )
-            audit.append_to_stream(
+            audit.log(
                 conn,
                 "directory",
-                [
-                    {
-                        "at": at,
-                        "actor_id": actor.id,
-                        "role": actor.role,
-                        "org": actor.org,
-                        "event": "directory_remove",
-                        "from_state": None,
-                        "to_state": None,
-                        "data": {"id": person_id},
-                    }
-                ],
+                actor=actor,
+                at=at,
+                event="directory_remove",
+                data={"id": person_id},
             )
 
     def people(self, *, org: str | None = None, role: str | None = None) -> list[Person]:
@@ -757,21 +741,15 @@ class NoticeEngine:
                 .where(delivery_t.c.notice_id == notice_id)
                 .values(status="pending")
             )
-            audit.append_to_stream(
+            audit.log(
                 conn,
                 "notices",
-                [
-                    {
-                        "at": at,
-                        "actor_id": actor.id,
-                        "role": actor.role,
-                        "org": actor.org,
-                        "event": "resend",
-                        "from_state": found.status,
-                        "to_state": "pending",
-                        "data": {"notice_id": notice_id},
-                    }
-                ],
+                actor=actor,
+                at=at,
+                event="resend",
+                data={"notice_id": notice_id},
+                from_state=found.status,
+                to_state="pending",
             )
         return self.notice(notice_id)
 
