@@ -7,26 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from states.enums import QUALIFICATIONS
-from states.model import Actor
 from workflow import Workflow
+from workflow.demo import register_contractor, walk_to_contracted
 
 TZ = ZoneInfo("Asia/Shanghai")
-CLERK = Actor(id="clerk", role="purchaser", org="大武口区民政局")
-FIN = Actor(id="fin", role="finance", org="大武口区财政局")
-GOV = Actor(id="gov", role="government", org="大武口区人民政府")
-TERMS = {
-    t: "见合同"
-    for t in (
-        "scope",
-        "quantity",
-        "quality",
-        "payment_schedule",
-        "rights_and_duties",
-        "liability",
-        "exit_mechanism",
-    )
-}
 PROJECT_COLS = (
     "title, purchaser, policy, state, contractor_id, version, data, audit_seq, "
     "audit_head, created_at, updated_at"
@@ -39,50 +23,15 @@ def at(day: str) -> datetime:
 
 def contracted_project(wf: Workflow) -> int:
     """A project signed 2025-09-26 (dispatch and payment_1 due 2025-10-23)."""
-    cid = wf.register_contractor(
-        actor=CLERK,
-        name="星海社会工作服务中心",
-        org_type="social_organization",
-        qualifications=dict.fromkeys(QUALIFICATIONS, True),
-        at=at("2025-07-01"),
-    )
-    pid = wf.create_project(
-        actor=CLERK,
+    cid = register_contractor(wf, at("2025-07-01"))
+    return walk_to_contracted(
+        wf,
+        contractor_id=cid,
         title="入户核查员服务",
-        purchaser="大武口区民政局",
-        budget="1000000.00",
-        items=[{"name": "核查", "quantity": 16}],
-        at=at("2025-08-01"),
-    )
-    wf.fire(pid, "submit", actor=CLERK, at=at("2025-08-01"))
-    wf.fire(pid, "review_budget", actor=FIN, at=at("2025-08-02"), approved=True)
-    wf.fire(pid, "approve", actor=GOV, at=at("2025-08-03"))
-    wf.fire(
-        pid, "publish_notice", actor=CLERK, at=at("2025-08-04"), method="open_tender", notice="公告"
-    )
-    wf.fire(
-        pid,
-        "record_review",
-        actor=CLERK,
-        at=at("2025-09-10"),
-        reviewers=["甲"],
-        criteria={"quality": 70, "price": 30},
-        scores={str(cid): 90},
-    )
-    wf.fire(pid, "award", actor=CLERK, at=at("2025-09-15"), contractor_id=cid)
-    wf.fire(
-        pid,
-        "sign_contract",
-        actor=CLERK,
-        at=at("2025-09-26"),
         signed_on="2025-09-26",
-        effective_on="2025-09-26",
         price="900000.00",
-        form="purchase",
-        term_months=12,
-        terms=TERMS,
+        when=at("2025-09-26"),
     )
-    return pid
 
 
 def clone(
