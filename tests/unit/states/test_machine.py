@@ -885,3 +885,40 @@ def test_a_correction_gives_exactly_one_of_anchor_and_due() -> None:
             "correct_deadline",
             {"key": "dispatch", "reason": "x", "anchor_on": "2025-01-01", "due": "2025-02-01"},
         )
+
+
+def test_R8_staff_cannot_be_dispatched_before_signing() -> None:
+    d = Driver().to("contracted")  # signed 2025-09-26
+    refused("R8", d, "dispatch_staff", CLERK, at("2025-10-20"), on="2025-09-25", staff=STAFF)
+
+
+def test_R10_no_evaluation_before_the_contract_takes_effect() -> None:
+    d = Driver().to("awarded")
+    d.fire(
+        "sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(effective_on="2025-10-09")
+    )
+    d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-09"), on="2025-10-09", staff=STAFF)
+    refused(
+        "R10",
+        d,
+        "evaluate",
+        EVALUATOR,
+        at("2025-10-09"),
+        kind="semiannual",
+        score=80,
+        satisfaction=80,
+        on="2025-10-08",
+        evaluators=ALL_EVALUATORS,
+    )
+
+
+def test_R11_rectification_cannot_be_completed_before_it_was_ordered() -> None:
+    d = Driver().to("in_service")
+    d.fire(
+        "order_rectification",
+        actor=CLERK,
+        at=at("2025-11-03"),
+        due="2025-11-28",
+        findings="台账不全",
+    )
+    refused("R11", d, "complete_rectification", CLERK, at("2025-11-04"), on="2025-11-02")
