@@ -114,7 +114,7 @@ class Renderer:
                 auto_reload=False,
             )
         self.env = env
-        self._chosen: dict[tuple[str, str, str], Template] = {}
+        self._chosen: dict[tuple[str, str, str], tuple[Template, dict[str, Any]]] = {}
 
     def _names(self, kind: str, stage: str, part: str) -> list[str]:
         group = kind_group(kind)
@@ -155,12 +155,18 @@ class Renderer:
         parts = []
         for part in PARTS:
             cache_key = (kind_group(kind), stage, part)
-            template = self._chosen.get(cache_key)
-            if template is None:
+            chosen = self._chosen.get(cache_key)
+            if chosen is None:
                 template = self.env.select_template(self._names(kind, stage, part))
-                self._chosen[cache_key] = template
+                chosen = self._chosen[cache_key] = (template, dict(template.globals))
+            template, flat_globals = chosen
             try:
-                parts.append(template.render(full).strip())
+                # Template.render, less the copy of its ChainMap globals on every call: tick
+                # renders three parts per notice, and that copy was a quarter of the time
+                context = template.new_context({**flat_globals, **full}, shared=True)
+                parts.append(
+                    template.environment.concat(template.root_render_func(context)).strip()
+                )
             except TemplateError as exc:
                 raise ConfigurationError(
                     f"通知模板 {template.name} 出错：{exc}",
