@@ -108,3 +108,10 @@ def test_an_unknown_policy_name_is_refused() -> None:
     with pytest.raises(InvalidInput) as err:
         load_policy("no-such-policy")
     assert err.value.field == "policy"
+
+
+def test_each_profile_escalates_to_its_own_authorities() -> None:
+    assert load_policy("dawukou-2019").authorities["government"] == "大武口区人民政府"
+    assert load_policy("nanyang-2019").authorities["finance"] == "南阳市财政局"
+    assert not load_policy("xiamen-2015").is_inherited("authorities")
+    assert load_policy("xiamen-2015").is_inherited("notices")
