@@ -556,6 +556,27 @@ def worker(
         typer.echo(f"gpw worker stopped after {runner.passes} pass(es)")
 
 
+@app.command()
+def health(at: AtOpt = None) -> None:
+    """运行状况 / the engine's health: oldest due stage waiting, outbox, last tick and relay."""
+    info = _wf().health(_parse_at(at))
+    n = info["notices"]
+    _out(
+        info,
+        "\n".join(
+            [
+                f"最早待处理期限等待 / oldest due stage waiting: "
+                f"{info['oldest_due_stage_waiting_seconds'] or 0} s",
+                f"通知 / notices: pending {n['pending']}, failed {n['failed']}, sent {n['sent']}, "
+                f"dead {n['dead']}",
+                f"最早未送达 / oldest undelivered: {info['oldest_undelivered_seconds'] or 0} s",
+                f"上次 tick / last tick: {info['last_tick'] or '—'}; 上次 relay / last relay: "
+                f"{info['last_relay'] or '—'}",
+            ]
+        ),
+    )
+
+
 @notices_app.command("list")
 def notices_list(
     status: Annotated[str | None, typer.Option(help="pending|sent|failed|dead")] = None,

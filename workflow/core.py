@@ -783,6 +783,10 @@ class Workflow:
         """
         return self._notices.relay(self._at(now), lease_seconds=lease_seconds, batch=batch)
 
+    def health(self, now: datetime | None = None) -> dict[str, Any]:
+        """The engine's health: oldest due stage waiting, outbox by status, last tick/relay."""
+        return self._notices.health(self._at(now))
+
     def notices(
         self,
         *,

@@ -16,10 +16,10 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, bindparam, or_, select
+from sqlalchemy import Connection, Table, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.channels import Channel, NoticeConfig, Outgoing, Person
@@ -35,6 +35,7 @@ from workflow.persistence import (
     deadline_t,
     delivery_t,
     inbox_t,
+    meta_t,
     notice_t,
     person_t,
     project_t,
@@ -145,6 +146,16 @@ def _insert_ignore(
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     return conn.execute(stmt.returning(table.c.id)).scalar()
+
+
+def _upsert_meta(conn: Connection, key: str, value: str) -> None:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(meta_t).values(key=key, value=value)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _claim(query: Any, conn: Connection) -> Any:
@@ -327,6 +338,7 @@ class NoticeEngine:
                 created.extend(self._tick_rows(conn, rows, now))
             if len(rows) < batch:
                 break
+        self._stamp("last_tick", now)
         return created
 
     def _tick_rows(self, conn: Connection, rows: Sequence[Any], now: datetime) -> list[Notice]:
@@ -515,6 +527,7 @@ class NoticeEngine:
                 dead += outcome == "dead"
             if len(ids) < batch:
                 break
+        self._stamp("last_relay", now)
         return RelayReport(claimed=claimed, sent=sent, failed=failed, dead=dead)
 
     def _record_delivery(
@@ -662,6 +675,43 @@ class NoticeEngine:
                     updates,
                 )
         return outcomes
+
+    def _stamp(self, key: str, now: datetime) -> None:
+        with self._wf._write() as conn:
+            _upsert_meta(conn, key, now.isoformat())
+
+    def health(self, now: datetime) -> dict[str, Any]:
+        """What an operator watches: how long the oldest due stage has waited, the outbox by
+        status, the oldest undelivered notice, and when tick and relay last ran."""
+        with self._wf._read() as conn:
+            oldest_due = conn.execute(
+                select(func.min(deadline_t.c.next_fire_at)).where(
+                    deadline_t.c.status == "open", deadline_t.c.next_fire_at <= now
+                )
+            ).scalar()
+            by_status: dict[str, int] = dict(
+                conn.execute(
+                    select(notice_t.c.status, func.count()).group_by(notice_t.c.status)
+                ).all()
+            )
+            oldest_unsent = conn.execute(
+                select(func.min(notice_t.c.created_at)).where(
+                    notice_t.c.status.in_(("pending", "failed"))
+                )
+            ).scalar()
+            meta: dict[str, str] = dict(conn.execute(select(meta_t.c.key, meta_t.c.value)).all())
+
+        def age(when: datetime | None) -> float | None:
+            return None if when is None else round((now - _aware(when)).total_seconds(), 1)
+
+        return {
+            "now": now.isoformat(),
+            "oldest_due_stage_waiting_seconds": age(oldest_due),
+            "notices": {s: int(by_status.get(s, 0)) for s in ("pending", "failed", "sent", "dead")},
+            "oldest_undelivered_seconds": age(oldest_unsent),
+            "last_tick": meta.get("last_tick"),
+            "last_relay": meta.get("last_relay"),
+        }
 
     # -- reading and operator actions -----------------------------------------------------------
 

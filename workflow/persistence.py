@@ -185,6 +185,15 @@ class PersonRow(SQLModel, table=True):
     created_at: datetime = _aware()
 
 
+class MetaRow(SQLModel, table=True):
+    """Small facts about the engine itself (the last tick and relay), for health checks."""
+
+    __tablename__ = "gpw_meta"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
 class AuditRow(SQLModel, table=True):
     """Append-only audit trail; each stream is a hash chain (全程留痕, R15)."""
 
@@ -252,6 +261,7 @@ notice_t = NoticeRow.__table__  # type: ignore[attr-defined]
 delivery_t = DeliveryRow.__table__  # type: ignore[attr-defined]
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
 person_t = PersonRow.__table__  # type: ignore[attr-defined]
+meta_t = MetaRow.__table__  # type: ignore[attr-defined]
 
 #: execution option: this connection only reads (SQLite: a deferred BEGIN, no write lock)
 READ_ONLY = {"gpw_read_only": True}
@@ -307,6 +317,7 @@ def create_schema(engine: Engine) -> None:
             delivery_t,
             inbox_t,
             person_t,
+            meta_t,
         ],
     )
 

@@ -399,3 +399,13 @@ def test_worker_runs_for_a_while_and_stops(
     assert code == 0
     assert "gpw worker stopped" in out
     assert "→ 大武口区人民政府/government/王区长" in out  # the log channel printed deliveries
+
+
+def test_health_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "h.db")
+    _contracted(db, capsys)
+    code, out, _ = run(capsys, "--db", db, "--json", "health", "--at", "2025-10-22T10:00:00+08:00")
+    assert code == 0 and json.loads(out)["oldest_due_stage_waiting_seconds"] == 49 * 3600.0
+    run(capsys, "--db", db, "tick", "--at", "2025-10-22T10:00:00+08:00")
+    code, out, _ = run(capsys, "--db", db, "health", "--at", "2025-10-22T10:30:00+08:00")
+    assert code == 0 and "pending 2" in out and "2025-10-22T10:00:00+08:00" in out

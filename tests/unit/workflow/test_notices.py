@@ -306,3 +306,20 @@ def test_a_corrected_deadline_moves_its_ladder_and_says_so(nwf: Workflow) -> Non
     assert "原截止日 2025-10-23，现为 2025-10-31" in later[0].body
     again = [n for n in nwf.tick(at("2025-11-05", 10)) if n.deadline_kind == "dispatch"]
     assert again and "原截止日" not in again[0].body  # said once
+
+
+def test_health_shows_waiting_work_outbox_and_last_runs(nwf: Workflow) -> None:
+    project_in(nwf, "contracted")
+    before = nwf.health(at("2025-10-22"))
+    # the reminders came due Mon 10-20 09:00 and nothing has ticked since: 49 hours
+    assert before["oldest_due_stage_waiting_seconds"] == 49 * 3600.0
+    assert before["last_tick"] is None and before["notices"]["pending"] == 0
+    nwf.tick(at("2025-10-22"))
+    mid = nwf.health(at("2025-10-22", 11))
+    assert mid["oldest_due_stage_waiting_seconds"] is None
+    assert mid["notices"]["pending"] == 2 and mid["oldest_undelivered_seconds"] == 3600.0
+    assert mid["last_tick"] == at("2025-10-22").isoformat()
+    nwf.relay(at("2025-10-22", 11))
+    after = nwf.health(at("2025-10-22", 12))
+    assert after["notices"]["sent"] == 2 and after["oldest_undelivered_seconds"] is None
+    assert after["last_relay"] == at("2025-10-22", 11).isoformat()
