@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -351,6 +351,19 @@ def validation_error(exc: ValidationError, *, what: str, rule: str | None = None
     )
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(
+    model: type[M], data: Mapping[str, Any], *, what: str, rule: str | None = None
+) -> M:
+    """Validate ``data`` as ``model``; a bad field raises :class:`InvalidInput` naming it."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise validation_error(exc, what=what, rule=rule) from exc
+
+
 def parse_payload(event: str, data: Mapping[str, Any]) -> Payload:
     """Validate an event's data. Unknown events and bad data raise :class:`InvalidInput`."""
     model = EVENT_PAYLOADS.get(event)
@@ -360,10 +373,7 @@ def parse_payload(event: str, data: Mapping[str, Any]) -> Payload:
             f"unknown event {event!r}; known: {', '.join(EVENT_PAYLOADS)}",
             field="event",
         )
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        raise validation_error(exc, what=f"事件 {event} 的数据 / data of {event}") from exc
+    return parse_model(model, data, what=f"事件 {event} 的数据 / data of {event}")
 
 
 def check_dates(payload: Payload, day: date) -> None:

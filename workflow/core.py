@@ -31,7 +31,7 @@ from states.errors import (
     ProjectNotFound,
     WorkflowError,
 )
-from states.machine import EVENTS, Context, Outcome, Record
+from states.machine import Context, Outcome, Record
 from states.machine import available_events as _available
 from states.machine import fire as _fire
 from states.model import Actor, Ban, Contractor, Deadline, Project
@@ -42,8 +42,8 @@ from states.payloads import (
     RegisterContractor,
     check_aware,
     check_dates,
+    parse_model,
     parse_payload,
-    validation_error,
 )
 from states.policy import DEFAULT_POLICY, Policy, load_policy
 from workflow import audit
@@ -365,16 +365,11 @@ class Workflow:
         """Draft a purchase plan (立项, R1). Returns the new project's id."""
         at = self._at(at)
         _check_actor(actor)
-        try:
-            plan = ProjectPlan.model_validate(
-                {"title": title, "purchaser": purchaser, "budget": budget, "items": list(items)}
-            )
-        except Exception as exc:
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                raise validation_error(exc, what="立项 / create_project") from exc
-            raise
+        plan = parse_model(
+            ProjectPlan,
+            {"title": title, "purchaser": purchaser, "budget": budget, "items": list(items)},
+            what="立项 / create_project",
+        )
         chosen = self.policy if policy is None else self.policy_named(policy)
         _require_role(actor, {Role.PURCHASER}, "立项 / create a project")
         project = Project(
@@ -835,21 +830,16 @@ class Workflow:
         """Register a contractor (承接主体) with its R4 qualifications. Returns its id."""
         at = self._at(at)
         _check_actor(actor)
-        try:
-            reg = RegisterContractor.model_validate(
-                {
-                    "name": name,
-                    "org_type": org_type,
-                    "sme": sme,
-                    "qualifications": dict(qualifications),
-                }
-            )
-        except Exception as exc:
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                raise validation_error(exc, what="登记承接主体 / register_contractor") from exc
-            raise
+        reg = parse_model(
+            RegisterContractor,
+            {
+                "name": name,
+                "org_type": org_type,
+                "sme": sme,
+                "qualifications": dict(qualifications),
+            },
+            what="登记承接主体 / register_contractor",
+        )
         _require_role(actor, {Role.PURCHASER, Role.ADMIN}, "登记承接主体 / register contractors")
         with self._write() as conn:
             cid = _new_id(
@@ -900,14 +890,12 @@ class Workflow:
         (R12). A banned contractor cannot be awarded (R4)."""
         at = self._at(at)
         _check_actor(actor)
-        try:
-            ban = BanContractor.model_validate({"until": until, "reason": reason})
-        except Exception as exc:
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                raise validation_error(exc, what="禁入 / ban_contractor", rule="R12") from exc
-            raise
+        ban = parse_model(
+            BanContractor,
+            {"until": until, "reason": reason},
+            what="禁入 / ban_contractor",
+            rule="R12",
+        )
         check_dates(ban, dl.business_date(at))
         _require_role(
             actor, {Role.PURCHASER, Role.GOVERNMENT, Role.ADMIN}, "记录禁入 / ban contractors"
@@ -949,7 +937,3 @@ class Workflow:
             event="ban",
             data=ban.model_dump(mode="json"),
         )
-
-
-def event_names() -> list[str]:
-    return list(EVENTS)
