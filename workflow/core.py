@@ -367,7 +367,7 @@ class Workflow:
         _check_actor(actor)
         plan = parse_model(
             ProjectPlan,
-            {"title": title, "purchaser": purchaser, "budget": budget, "items": list(items)},
+            {"title": title, "purchaser": purchaser, "budget": budget, "items": items},
             what="立项 / create_project",
         )
         chosen = self.policy if policy is None else self.policy_named(policy)

@@ -331,3 +331,24 @@ def test_calendar_add_year_needs_admin_or_government(wf: Workflow) -> None:
         {"year": 2027, "holidays": ["2027-01-01"], "workdays": []}, actor=ADMIN, at=at("2026-11-20")
     )
     assert 2027 in wf.calendar.known_years()
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"items": 5}, "items"),
+        ({"items": [{"name": "核查"}]}, "items[0].quantity"),
+        ({"budget": 12.5}, "budget"),
+        ({"budget": "-1"}, "budget"),
+        ({"title": ""}, "title"),
+    ],
+)
+def test_create_project_refuses_bad_plans_naming_the_field(
+    wf: Workflow, db_path: Path, over: dict[str, Any], field: str
+) -> None:
+    new_project(wf)
+    before = _files(db_path)
+    with pytest.raises(InvalidInput) as err:
+        new_project(wf, **over)
+    assert err.value.field == field
+    assert _files(db_path) == before
