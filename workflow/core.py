@@ -836,7 +836,7 @@ class Workflow:
                 "name": name,
                 "org_type": org_type,
                 "sme": sme,
-                "qualifications": dict(qualifications),
+                "qualifications": qualifications,
             },
             what="登记承接主体 / register_contractor",
         )
