@@ -1,10 +1,14 @@
-"""APScheduler as the clock, never the store of record (DESIGN.md §3).
+"""APScheduler as the trigger, never the store of record nor the judge of time (DESIGN.md §3).
 
 Two interval jobs in an in-memory job store call ``tick`` and ``relay``; ``coalesce=True`` and
 ``misfire_grace_time=None`` make a late run happen once rather than be dropped or repeated. The
 database holds every deadline and notice, so a restarted worker simply catches up. A transaction
 that schedules an earlier stage wakes the tick job early (same process; other processes are
 covered by the interval). Cron users can call ``gpw tick`` and ``gpw relay`` instead.
+
+Real time only decides *when a pass runs*. Every business decision (what is due, what a relay
+retries, what ``last_tick`` says) reads the workflow's injected clock, ``wf.clock``: a worker on a
+fixed or simulated clock sends exactly what that clock makes due, whatever the real date is.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -60,9 +64,10 @@ class Worker:
     def _tick(self) -> None:
         try:
             with self._lock:
-                self.wf.tick()
-                self.last_tick = self.wf.clock()
-                self.wf.relay(lease_seconds=self.lease_seconds)
+                now = self.wf.clock()  # one business instant for the whole pass
+                self.wf.tick(now)
+                self.last_tick = now
+                self.wf.relay(now, lease_seconds=self.lease_seconds)
                 self.passes += 1
         except Exception as exc:  # keep the clock running; the database keeps the work
             _LOGGER.exception("tick failed")
@@ -72,29 +77,31 @@ class Worker:
     def _relay(self) -> None:
         try:
             with self._lock:
-                self.wf.relay(lease_seconds=self.lease_seconds)
+                self.wf.relay(self.wf.clock(), lease_seconds=self.lease_seconds)
         except Exception as exc:
             _LOGGER.exception("relay failed")
             if self.on_error is not None:
                 self.on_error(exc)
 
     def wake(self, fire_at: datetime) -> None:
-        """Run the tick job at ``fire_at`` if that is earlier than its next planned run."""
+        """Run the tick job early if a stage falls due, by the workflow's clock, before its next
+        planned run: at once if ``fire_at`` is already past on ``wf.clock``, else after the time
+        that clock still has to run (``fire_at`` − its now) in real time."""
         job = self.scheduler.get_job("gpw-tick")
         if job is None or job.next_run_time is None:
             return
-        when = max(fire_at, datetime.now(UTC))
+        wait = max(fire_at - self.wf.clock(), timedelta(0))
+        when = _real_now() + wait
         if when < job.next_run_time:
             job.modify(next_run_time=when)
 
     def start(self) -> None:
-        now = datetime.now(UTC)
         self.scheduler.add_job(
             self._tick,
             "interval",
             seconds=self.tick_seconds,
             id="gpw-tick",
-            next_run_time=now,
+            next_run_time=_real_now(),  # the first pass at once
             replace_existing=True,
         )
         self.scheduler.add_job(
@@ -110,3 +117,8 @@ class Worker:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+
+
+def _real_now() -> datetime:
+    """The real time, for APScheduler's triggers only (never for what is due)."""
+    return datetime.now(UTC)
