@@ -91,6 +91,7 @@ class EvaluatorRole(StrEnum):
     """评价主体 (R10)."""
 
     PURCHASER = "purchaser"  #: 购买主体
+    STREET_OFFICE = "street_office"  #: 乡镇人民政府或街道办事处
     RECIPIENTS = "recipients"  #: 服务对象
     THIRD_PARTY = "third_party"  #: 第三方
 

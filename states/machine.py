@@ -8,14 +8,20 @@ wraps a *copy* of the project in a small :class:`_Run` adapter and fires the eve
 the copy, so a refused event leaves the caller's project untouched.
 
 Checks run in a fixed order: data (``InvalidInput``, see :mod:`states.payloads`), then state
-(``IllegalTransition``), then role (``Forbidden``), then guards (``GuardRefused``).
+(``IllegalTransition``), then role and organisation (``Forbidden``), then guards
+(``GuardRefused``).
+
+An event is declared once, in :data:`EVENTS`: its sources, destination, roles, payload model,
+guards (methods of :class:`_Run` named ``g_*``, each naming its rule), effect (``apply_*``) and
+whether it consults the contractor register. Everything else (the machine, payload parsing, the
+facade, the CLI's ``--fields``) is derived from that table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any, cast
@@ -35,7 +41,7 @@ from states.enums import (
     ProjectState,
     Role,
 )
-from states.errors import Forbidden, GuardRefused, IllegalTransition
+from states.errors import Forbidden, GuardRefused, IllegalTransition, InvalidInput
 from states.model import (
     SYSTEM_ACTOR,
     Actor,
@@ -45,9 +51,11 @@ from states.model import (
     Contractor,
     Evaluation,
     Payment,
+    PriorContract,
     Project,
     Rectification,
     Review,
+    Settlement,
     SubcontractRequest,
 )
 from states.payloads import (
@@ -55,6 +63,7 @@ from states.payloads import (
     Award,
     CorrectDeadline,
     DispatchStaff,
+    Empty,
     Evaluate,
     OnDate,
     OrderRectification,
@@ -66,6 +75,7 @@ from states.payloads import (
     RequestSubcontract,
     ReviewBudget,
     RevisePlan,
+    Settle,
     SignContract,
     SubcontractDecision,
     SubcontractRef,
@@ -80,14 +90,21 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True, slots=True)
 class EventSpec:
-    """One row of the transition table."""
+    """One row of the event table: everything about an event, declared once."""
 
     name: str
     sources: tuple[ProjectState, ...]
     #: None: the project stays in its state (an internal transition)
     dest: ProjectState | None
     roles: frozenset[Role]
+    #: the model its data is validated against (``InvalidInput`` names the field)
+    payload: type[Payload]
+    #: guard methods of :class:`_Run`, checked in order; each refusal names its rule
     guards: tuple[str, ...] = ()
+    #: the effect method of :class:`_Run` applied after the guards pass
+    effect: str = ""
+    #: the event consults the contractor register (R4, R5, R12, R20)
+    needs_contractor: bool = False
     zh: str = ""
     en: str = ""
 
@@ -96,27 +113,42 @@ def _spec(
     name: str,
     sources: tuple[ProjectState, ...] | ProjectState,
     dest: ProjectState | None,
+    payload: type[Payload],
     roles: tuple[Role, ...] = (P,),
     guards: tuple[str, ...] = (),
     zh: str = "",
     en: str = "",
+    needs_contractor: bool = False,
 ) -> EventSpec:
     srcs = sources if isinstance(sources, tuple) else (sources,)
-    return EventSpec(name, srcs, dest, frozenset(roles), guards, zh, en)
+    return EventSpec(
+        name,
+        srcs,
+        dest,
+        frozenset(roles),
+        payload,
+        guards,
+        f"apply_{name}",
+        needs_contractor,
+        zh,
+        en,
+    )
 
 
 SERVICE = (S.CONTRACTED, S.IN_SERVICE)
 RUNNING = (S.IN_SERVICE, S.RECTIFYING)
+AFTER_SIGNING = (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER)
 
-#: The transition table. Event names are public contracts; add, never rename.
+#: The event table. Event names are public contracts; add, never rename.
 EVENTS: dict[str, EventSpec] = {
     s.name: s
     for s in (
-        _spec("revise_plan", S.DRAFT, None, zh="修改实施方案", en="revise the plan"),
+        _spec("revise_plan", S.DRAFT, None, RevisePlan, zh="修改实施方案", en="revise the plan"),
         _spec(
             "submit",
             S.DRAFT,
             S.PENDING_APPROVAL,
+            Empty,
             guards=("g_plan_complete",),
             zh="提交审批",
             en="submit for approval",
@@ -125,6 +157,7 @@ EVENTS: dict[str, EventSpec] = {
             "review_budget",
             S.PENDING_APPROVAL,
             None,
+            ReviewBudget,
             roles=(F,),
             zh="财政审核预算",
             en="review the budget",
@@ -133,16 +166,18 @@ EVENTS: dict[str, EventSpec] = {
             "approve",
             S.PENDING_APPROVAL,
             S.APPROVED,
+            Approve,
             roles=(G,),
             guards=("g_budget_reviewed", "g_purchasable"),
             zh="批准立项",
             en="approve",
         ),
-        _spec("reject", S.PENDING_APPROVAL, S.DRAFT, roles=(G, F), zh="退回", en="reject"),
+        _spec("reject", S.PENDING_APPROVAL, S.DRAFT, Reason, roles=(G, F), zh="退回", en="reject"),
         _spec(
             "publish_notice",
             S.APPROVED,
             S.PROCURING,
+            PublishNotice,
             zh="发布采购公告",
             en="publish the procurement notice",
         ),
@@ -150,39 +185,55 @@ EVENTS: dict[str, EventSpec] = {
             "record_review",
             S.PROCURING,
             None,
-            guards=("g_not_price_alone",),
+            RecordReview,
+            guards=("g_not_price_alone", "g_scored_registered"),
             zh="记录专家评审",
             en="record the expert review",
+            needs_contractor=True,
         ),
         _spec(
             "award",
             S.PROCURING,
             S.AWARDED,
-            guards=("g_registered", "g_qualified", "g_not_banned", "g_reviewed"),
+            Award,
+            guards=("g_registered", "g_qualified", "g_not_banned", "g_reviewed", "g_ranked_first"),
             zh="确定承接主体",
             en="award",
+            needs_contractor=True,
         ),
-        _spec("fail_procurement", S.PROCURING, S.APPROVED, zh="采购失败", en="procurement failed"),
+        _spec(
+            "fail_procurement",
+            S.PROCURING,
+            S.APPROVED,
+            Reason,
+            zh="采购失败",
+            en="procurement failed",
+        ),
         _spec(
             "sign_contract",
             S.AWARDED,
             S.CONTRACTED,
+            SignContract,
             guards=("g_terms", "g_price_within_budget", "g_term_within_cycle"),
             zh="签订合同",
             en="sign the contract",
+            needs_contractor=True,
         ),
         _spec(
             "dispatch_staff",
             S.CONTRACTED,
             S.IN_SERVICE,
+            DispatchStaff,
+            roles=(P, C),
             guards=("g_after_signing", "g_staff_qualified"),
             zh="人员派遣",
             en="dispatch staff",
         ),
         _spec(
             "pay",
-            (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER),
+            AFTER_SIGNING,
             None,
+            Pay,
             roles=(P, F),
             guards=("g_tranche_unlocked", "g_amount"),
             zh="拨付资金",
@@ -192,8 +243,15 @@ EVENTS: dict[str, EventSpec] = {
             "evaluate",
             RUNNING,
             None,
+            Evaluate,
             roles=(E, P),
-            guards=("g_evaluators", "g_after_effect"),
+            guards=(
+                "g_evaluation_held",
+                "g_evaluators",
+                "g_after_effect",
+                "g_one_per_period",
+                "g_evaluation_window",
+            ),
             zh="绩效评价",
             en="evaluate",
         ),
@@ -201,6 +259,7 @@ EVENTS: dict[str, EventSpec] = {
             "order_rectification",
             S.IN_SERVICE,
             S.RECTIFYING,
+            OrderRectification,
             zh="责令限期整改",
             en="order rectification",
         ),
@@ -208,6 +267,7 @@ EVENTS: dict[str, EventSpec] = {
             "complete_rectification",
             S.RECTIFYING,
             S.IN_SERVICE,
+            OnDate,
             guards=("g_after_order",),
             zh="整改完成",
             en="rectification completed",
@@ -216,6 +276,7 @@ EVENTS: dict[str, EventSpec] = {
             "request_subcontract",
             SERVICE,
             None,
+            RequestSubcontract,
             roles=(C,),
             guards=("g_not_transfer",),
             zh="申请分包",
@@ -225,7 +286,8 @@ EVENTS: dict[str, EventSpec] = {
             "approve_subcontract",
             (*SERVICE, S.RECTIFYING),
             None,
-            guards=("g_request_pending",),
+            SubcontractDecision,
+            guards=("g_request_pending", "g_shares_within_limit"),
             zh="批准分包",
             en="approve a subcontract",
         ),
@@ -233,6 +295,7 @@ EVENTS: dict[str, EventSpec] = {
             "reject_subcontract",
             (*SERVICE, S.RECTIFYING),
             None,
+            SubcontractDecision,
             guards=("g_request_pending",),
             zh="驳回分包",
             en="reject a subcontract",
@@ -241,6 +304,7 @@ EVENTS: dict[str, EventSpec] = {
             "subcontract",
             SERVICE,
             None,
+            SubcontractRef,
             roles=(C,),
             guards=("g_request_approved",),
             zh="分包",
@@ -250,32 +314,55 @@ EVENTS: dict[str, EventSpec] = {
             "remove_contractor",
             RUNNING,
             S.TAKEOVER,
+            Reason,
             roles=(P, Role.SYSTEM),
             zh="清退承接主体并启动临时接管",
             en="remove the contractor and take over",
         ),
         _spec(
+            "settle",
+            S.TAKEOVER,
+            None,
+            Settle,
+            roles=(P, F),
+            guards=("g_settlement",),
+            zh="结算已提供的服务",
+            en="settle the service delivered",
+        ),
+        _spec(
+            "reprocure",
+            S.TAKEOVER,
+            S.APPROVED,
+            Reason,
+            zh="重新组织采购",
+            en="procure again",
+        ),
+        _spec(
             "terminate",
             ACTIVE_STATES,
             S.TERMINATED,
+            Terminate,
             roles=(P, G),
             guards=("g_ban_has_contractor",),
             zh="终止",
             en="terminate",
+            needs_contractor=True,
         ),
         _spec(
             "accept",
             S.IN_SERVICE,
             S.ACCEPTED,
+            OnDate,
             guards=("g_final_passed",),
             zh="检查验收",
             en="inspect and accept",
         ),
-        _spec("close", S.ACCEPTED, S.CLOSED, guards=("g_all_paid",), zh="结项", en="close"),
+        _spec("close", S.ACCEPTED, S.CLOSED, Empty, guards=("g_all_paid",), zh="结项", en="close"),
         _spec(
             "correct_deadline",
-            (S.CONTRACTED, S.IN_SERVICE, S.RECTIFYING, S.ACCEPTED, S.TAKEOVER),
+            AFTER_SIGNING,
             None,
+            CorrectDeadline,
             guards=("g_deadline_open",),
             zh="更正期限",
             en="correct a deadline",
@@ -300,6 +387,15 @@ class Context:
     calendar: WorkingDayCalendar
     #: the contractor the event concerns (award: the candidate; later: the project's)
     contractor: Contractor | None = None
+    #: registered contractors the event may consult, by id (the candidates of a review, R4, R5);
+    #: ``contractor`` is always among them
+    contractors: Mapping[int, Contractor] = field(default_factory=dict)
+
+    def registered(self, contractor_id: int) -> Contractor | None:
+        found = self.contractors.get(contractor_id)
+        if found is None and self.contractor is not None and self.contractor.id == contractor_id:
+            found = self.contractor
+        return found
 
 
 @dataclass(slots=True)
@@ -381,7 +477,11 @@ class _Run:
         if self.contract.sme:
             cap = self.contract.sme_payment_days or self.ctx.policy.sme_payment_days
         key = f"payment_{index}"
-        if self.project.deadline(key) is not None or self._paid(index):
+        existing = self.project.deadline(key)
+        # a met or cancelled one left by a contract ended by ``reprocure`` is opened anew
+        if existing is not None and existing.status is DeadlineStatus.OPEN:
+            return
+        if self._paid(index):
             return
         self._open(
             dl.working_days(
@@ -454,11 +554,53 @@ class _Run:
                 "评审标准须包含服务质量（quality 权重 > 0），不得以价格作为唯一标准",
                 "the criteria must weigh quality (> 0); price alone may not decide",
             )
+        price = review.criteria.get("price", Decimal(0))
+        limit = self.ctx.policy.max_price_weight
+        if price > limit:
+            return self.refuse(
+                "R5",
+                f"价格权重 {price} 超过政策上限 {limit}：不得以“价低者得”作为选择标准",
+                f"the price weighs {price}, more than the policy's {limit}: price may not decide",
+                price_weight=str(price),
+                max_price_weight=str(limit),
+            )
         return True
+
+    def g_scored_registered(self) -> bool:
+        review: RecordReview = self.data(RecordReview)
+        unknown = [k for k in review.scores if self.ctx.registered(int(k)) is None]
+        if unknown:
+            return self.refuse(
+                "R4",
+                f"只能为已登记的承接主体打分，未登记：{', '.join(unknown)}",
+                f"only registered contractors can be scored; not registered: {', '.join(unknown)}",
+                unregistered=unknown,
+            )
+        return True
+
+    def _ineligible(self, contractor: Contractor | None) -> tuple[str, str, str] | None:
+        """Why a candidate may not be awarded (R4, R12), or None."""
+        if contractor is None:
+            return ("R4", "未登记", "not registered")
+        missing = [q for q in QUALIFICATIONS if not contractor.qualifications.get(q)]
+        if missing:
+            return (
+                "R4",
+                f"不具备条件：{', '.join(missing)}",
+                f"does not meet: {', '.join(missing)}",
+            )
+        ban = contractor.ban_on(self.day)
+        if ban is not None:
+            return (
+                "R12",
+                f"在 {ban.until} 前被禁止参与：{ban.reason}",
+                f"banned until {ban.until}: {ban.reason}",
+            )
+        return None
 
     def g_registered(self) -> bool:
         award: Award = self.data(Award)
-        if self.ctx.contractor is None or self.ctx.contractor.id != award.contractor_id:
+        if self.ctx.registered(award.contractor_id) is None:
             return self.refuse(
                 "R4",
                 f"承接主体 {award.contractor_id} 未登记",
@@ -467,8 +609,9 @@ class _Run:
         return True
 
     def g_qualified(self) -> bool:
-        assert self.ctx.contractor is not None
-        missing = [q for q in QUALIFICATIONS if not self.ctx.contractor.qualifications.get(q)]
+        candidate = self.ctx.registered(self.data(Award).contractor_id)
+        assert candidate is not None
+        missing = [q for q in QUALIFICATIONS if not candidate.qualifications.get(q)]
         if missing:
             return self.refuse(
                 "R4",
@@ -479,8 +622,9 @@ class _Run:
         return True
 
     def g_not_banned(self) -> bool:
-        assert self.ctx.contractor is not None
-        ban = self.ctx.contractor.ban_on(self.day)
+        candidate = self.ctx.registered(self.data(Award).contractor_id)
+        assert candidate is not None
+        ban = candidate.ban_on(self.day)
         if ban is not None:
             return self.refuse(
                 "R12",
@@ -494,12 +638,40 @@ class _Run:
         award: Award = self.data(Award)
         if not self.project.reviews:
             return self.refuse("R5", "尚未记录专家评审", "no expert review has been recorded")
-        if not any(str(award.contractor_id) in r.scores for r in self.project.reviews):
+        if str(award.contractor_id) not in self.project.reviews[-1].scores:
             return self.refuse(
                 "R5",
-                "该承接主体未经评审打分",
-                "the contractor was not scored in the expert review",
+                "该承接主体未在最近一次专家评审中打分",
+                "the contractor was not scored in the latest expert review",
             )
+        return True
+
+    def g_ranked_first(self) -> bool:
+        """R5: the award follows the review's ranking among eligible candidates; another
+        candidate needs a recorded reason (政府采购法实施条例 第四十三条)."""
+        award: Award = self.data(Award)
+        scores = self.project.reviews[-1].scores
+        eligible = {
+            cid: score
+            for cid, score in scores.items()
+            if self._ineligible(self.ctx.registered(int(cid))) is None
+        }
+        best = max(eligible.values())
+        mine = scores[str(award.contractor_id)]
+        if mine < best and award.reason is None:
+            first = sorted(c for c, v in eligible.items() if v == best)
+            return self.refuse(
+                "R5",
+                f"评审排名第一的合格候选人为 {', '.join(first)}（{best} 分），授予得分 {mine} 的"
+                "候选人须说明理由（reason，如第一名放弃）",
+                f"the review ranks {', '.join(first)} first ({best}); awarding a candidate scored "
+                f"{mine} needs a reason (e.g. the first declined)",
+                first=first,
+                best=str(best),
+                score=str(mine),
+            )
+        if mine < best:
+            self.extra = {"ranked_first": False}
         return True
 
     def g_terms(self) -> bool:
@@ -516,11 +688,15 @@ class _Run:
 
     def g_price_within_budget(self) -> bool:
         sign: SignContract = self.data(SignContract)
-        if sign.price > self.project.budget:
+        spent = self.project.prior_paid()
+        available = self.project.budget - spent
+        if sign.price > available:
+            extra_zh = f"（已向此前的承接主体支付 {spent}）" if spent else ""
+            extra_en = f" (already paid to an earlier contractor: {spent})" if spent else ""
             return self.refuse(
                 "R6",
-                f"合同价格 {sign.price} 超过预算 {self.project.budget}",
-                f"the price {sign.price} exceeds the budget {self.project.budget}",
+                f"合同价格 {sign.price} 超过预算 {self.project.budget}{extra_zh}",
+                f"the price {sign.price} exceeds the budget {self.project.budget}{extra_en}",
             )
         return True
 
@@ -611,16 +787,58 @@ class _Run:
             )
         return True
 
+    # -- R10 evaluation periods and windows ------------------------------------------------------
+
+    def period_ends(self) -> list[date]:
+        """End of each evaluation period: effective_on + n × interval, moved to the next working
+        day as its ``evaluation#n`` deadline is (R10); the last period runs to the term's end."""
+        contract = self.contract
+        interval = self.ctx.policy.evaluation_interval_months
+        count = max(1, -(-contract.term_months // interval))
+        ends: list[date] = []
+        for n in range(1, count + 1):
+            boundary = dl.add_months(contract.effective_on, n * interval)
+            ends.append(self.ctx.calendar.next_working_day(boundary).date)
+        ends[-1] = max(ends[-1], self.contract_end())
+        return ends
+
+    def period_of(self, day: date) -> int:
+        """The 1-based evaluation period ``day`` falls in; after the term: the last one."""
+        for n, end in enumerate(self.period_ends(), start=1):
+            if day <= end:
+                return n
+        return len(self.period_ends())
+
+    def contract_end(self) -> date:
+        return dl.add_months(self.contract.effective_on, self.contract.term_months) - timedelta(
+            days=1
+        )
+
+    def midpoint(self) -> date:
+        start = self.contract.effective_on
+        return start + (self.contract_end() - start + timedelta(days=1)) / 2
+
+    def g_evaluation_held(self) -> bool:
+        ev: Evaluate = self.data(Evaluate)
+        if not self.ctx.policy.holds(ev.kind):
+            held = ", ".join(k.value for k in self.ctx.policy.evaluations)
+            return self.refuse(
+                "R10",
+                f"该政策不进行 {ev.kind.value} 评价（只有：{held}）",
+                f"this policy holds no {ev.kind.value} evaluation (only: {held})",
+            )
+        return True
+
     def g_evaluators(self) -> bool:
         evaluation: Evaluate = self.data(Evaluate)
-        missing = [
-            r.value for r in self.ctx.policy.required_evaluators if r not in evaluation.evaluators
-        ]
+        required = self.ctx.policy.evaluators(evaluation.kind)
+        missing = [r.value for r in required if r not in evaluation.evaluators]
         if missing:
             return self.refuse(
                 "R10",
-                f"评价须有购买主体、服务对象和第三方参与，缺少：{', '.join(missing)}",
-                f"the evaluation lacks evaluators: {', '.join(missing)}",
+                f"{evaluation.kind.value} 评价须有 {', '.join(r.value for r in required)} 参与，"
+                f"缺少：{', '.join(missing)}",
+                f"the {evaluation.kind.value} evaluation lacks evaluators: {', '.join(missing)}",
                 missing=missing,
             )
         return True
@@ -632,18 +850,153 @@ class _Run:
             )
         return True
 
+    def _period_review(self, period: int) -> Evaluation | None:
+        """The evaluation that reviewed ``period`` (a semiannual, or a midterm/final held in it)."""
+        return next((e for e in self.project.evaluations if e.period == period), None)
+
+    def g_one_per_period(self) -> bool:
+        ev: Evaluate = self.data(Evaluate)
+        if ev.kind is not EvaluationKind.SEMIANNUAL:
+            return True
+        period = self.period_of(ev.on)
+        if ev.on > self.contract_end():
+            return self.refuse(
+                "R10",
+                f"半年评价日期 {ev.on} 在合同期限（至 {self.contract_end()}）之后",
+                f"a semiannual evaluation on {ev.on} lies after the term ({self.contract_end()})",
+            )
+        held = self._period_review(period)
+        if held is not None:
+            return self.refuse(
+                "R10",
+                f"第 {period} 个评价周期已于 {held.on} 进行过评价（{held.kind.value}），每半年一次",
+                f"evaluation period {period} was already evaluated on {held.on} "
+                f"({held.kind.value}): one every half year",
+                period=period,
+            )
+        return True
+
+    def _repeat_allowed(self, kind: EvaluationKind, on: date) -> tuple[bool, str, str]:
+        earlier = [e for e in self.project.evaluations if e.kind is kind]
+        if not earlier:
+            return True, "", ""
+        if any(e.passed for e in earlier):
+            return (
+                False,
+                f"{kind.value} 评价已通过，只进行一次",
+                f"the {kind.value} evaluation was passed already: once only",
+            )
+        last = earlier[-1]
+        fixed = any(
+            r.completed_on is not None and last.on <= r.completed_on <= on
+            for r in self.project.rectifications
+        )
+        if not fixed:
+            return (
+                False,
+                f"{kind.value} 评价未通过（{last.on}）；重新评价须在限期整改完成之后（R11）",
+                f"the {kind.value} evaluation failed on {last.on}; it is held again only after a "
+                "completed rectification (R11)",
+            )
+        return True, "", ""
+
+    def g_evaluation_window(self) -> bool:
+        ev: Evaluate = self.data(Evaluate)
+        window = timedelta(days=self.ctx.policy.evaluation_window_days)
+        if ev.kind is EvaluationKind.MIDTERM:
+            opens = self.midpoint() - window
+            if ev.on < opens:
+                return self.refuse(
+                    "R10",
+                    f"中期评估最早于 {opens}（合同期中点 {self.midpoint()} 前 "
+                    f"{window.days} 天）进行，不得在 {ev.on}",
+                    f"a mid-term evaluation is held from {opens} on (the term's midpoint "
+                    f"{self.midpoint()} less {window.days} days), not on {ev.on}",
+                    opens=opens.isoformat(),
+                )
+        elif ev.kind is EvaluationKind.FINAL:
+            opens = self.contract_end() - window
+            if ev.on < opens:
+                return self.refuse(
+                    "R10",
+                    f"末期评估最早于 {opens}（合同期满 {self.contract_end()} 前 "
+                    f"{window.days} 天）进行，不得在 {ev.on}",
+                    f"a final evaluation is held from {opens} on (the term's end "
+                    f"{self.contract_end()} less {window.days} days), not on {ev.on}",
+                    opens=opens.isoformat(),
+                )
+            if self.ctx.policy.holds(EvaluationKind.MIDTERM) and not any(
+                e.kind is EvaluationKind.MIDTERM and e.passed and e.on <= ev.on
+                for e in self.project.evaluations
+            ):
+                return self.refuse(
+                    "R10",
+                    "末期评估须在中期评估通过之后",
+                    "the final evaluation comes after a passed mid-term evaluation",
+                )
+        else:
+            return True
+        ok, zh, en = self._repeat_allowed(ev.kind, ev.on)
+        return True if ok else self.refuse("R10", zh, en)
+
     def g_after_order(self) -> bool:
         on = self.data(OnDate).on
         if self.project.rectifications and on < self.project.rectifications[-1].ordered_on:
             return self.refuse("R11", "整改完成日期早于整改通知", "completed before it was ordered")
         return True
 
-    def g_not_transfer(self) -> bool:
-        if self.data(RequestSubcontract).share >= 1:
+    def _shares(self, *statuses: str) -> Decimal:
+        return sum(
+            (r.share for r in self.project.subcontract_requests if r.status in statuses),
+            Decimal(0),
+        )
+
+    def _share_refusal(self, share: Decimal, others: Decimal) -> bool:
+        limit = self.ctx.policy.max_subcontract_share
+        total = others + share
+        if share >= 1 or total >= 1:
             return self.refuse(
                 "R9",
-                "禁止转包：不得将服务整体转给他人",
-                "transfer (转包) of the whole service is forbidden",
+                f"禁止转包：分包份额合计 {total} 达到整体（不得将服务肢解后分别转让）",
+                f"transfer (转包) is forbidden: subcontracted shares total {total}, the whole "
+                "service, whether passed on whole or in pieces",
+                total=str(total),
+            )
+        if share > limit or total > limit:
+            return self.refuse(
+                "R9",
+                f"分包份额 {share}（合计 {total}）超过政策上限 {limit}：只可分包非主体、非关键部分",
+                f"a subcontract share of {share} (total {total}) exceeds the policy's "
+                f"{limit}: only a part, not the main part, may be subcontracted",
+                total=str(total),
+                limit=str(limit),
+            )
+        return True
+
+    def g_not_transfer(self) -> bool:
+        share = self.data(RequestSubcontract).share
+        return self._share_refusal(share, self._shares("requested", "approved", "executed"))
+
+    def g_shares_within_limit(self) -> bool:
+        request = self._request(self.data(SubcontractDecision).request_id)
+        assert request is not None  # g_request_pending ran first
+        return self._share_refusal(request.share, self._shares("approved", "executed"))
+
+    def g_settlement(self) -> bool:
+        settle: Settle = self.data(Settle)
+        if self.project.contract is None:
+            return self.refuse("R12", "没有可结算的合同", "no contract to settle")
+        left = self.contract.price - self.project.paid_total()
+        if settle.amount > left:
+            return self.refuse(
+                "R12",
+                f"结算金额 {settle.amount} 超过合同价格减已付 {left}（R20：只付未争议部分）",
+                f"the settlement {settle.amount} exceeds the price less what was paid ({left})",
+                left=str(left),
+            )
+        if settle.on < self.contract.effective_on:
+            return self.refuse(
+                "R12", "结算日期早于合同生效日期", "settled before the contract took effect"
             )
         return True
 
@@ -754,7 +1107,11 @@ class _Run:
         )
 
     def apply_award(self) -> None:
-        self.project.contractor_id = self.data(Award).contractor_id
+        award: Award = self.data(Award)
+        self.project.contractor_id = award.contractor_id
+        candidate = self.ctx.registered(award.contractor_id)
+        assert candidate is not None  # g_registered
+        self.project.contractor_name = candidate.name
 
     def apply_fail_procurement(self) -> None:
         self.project.reviews = []
@@ -789,20 +1146,19 @@ class _Run:
         for index, tranche in enumerate(policy.tranches, start=1):
             if tranche.unlocked_by is Unlock.CONTRACT_EFFECTIVE:
                 self._payment_deadline(index, "contract_effective", sign.effective_on)
-        self._open_next_evaluation(1)
+        # R10: one deadline per evaluation period, where the policy holds periodic evaluations
+        interval = policy.evaluation_interval_months
+        if policy.holds(EvaluationKind.SEMIANNUAL):
+            for seq in range(1, sign.term_months // interval + 1):
+                self._open(
+                    dl.evaluation(
+                        seq=seq,
+                        effective_on=sign.effective_on,
+                        interval_months=interval,
+                        calendar=self.ctx.calendar,
+                    )
+                )
         self._open(dl.contract_end(effective_on=sign.effective_on, term_months=sign.term_months))
-
-    def _open_next_evaluation(self, seq: int) -> None:
-        deadline = dl.evaluation(
-            seq=seq,
-            effective_on=self.contract.effective_on,
-            interval_months=self.ctx.policy.evaluation_interval_months,
-            calendar=self.ctx.calendar,
-        )
-        # the last one falls at the end of the term (the final evaluation), moved to a working day
-        interval = self.ctx.policy.evaluation_interval_months
-        if seq * interval <= self.contract.term_months:
-            self._open(deadline)
 
     def apply_dispatch_staff(self) -> None:
         dispatch: DispatchStaff = self.data(DispatchStaff)
@@ -833,6 +1189,7 @@ class _Run:
         policy = self.ctx.policy
         passed = ev.score >= policy.pass_score and ev.satisfaction >= policy.pass_satisfaction
         low = ev.satisfaction < policy.low_satisfaction
+        period = self.period_of(ev.on)
         self.project.evaluations.append(
             Evaluation(
                 kind=ev.kind,
@@ -844,14 +1201,31 @@ class _Run:
                 low=low,
                 by=self.actor.id,
                 at=self.at,
+                period=period,
             )
         )
-        self.project.consecutive_low = self.project.consecutive_low + 1 if low else 0
-        self.extra = {"passed": passed, "low": low, "consecutive_low": self.project.consecutive_low}
-        # R10: any evaluation meets the periodic evaluation now open; the next one opens
-        for deadline in self.project.open_deadlines(DeadlineKind.EVALUATION.value):
+        # R11: two consecutive low reviews are low reviews in two periods in a row
+        lows = {e.period for e in self.project.evaluations if e.low and e.period is not None}
+        run = 0
+        if period in lows:
+            first = period
+            while first - 1 in lows:
+                first -= 1
+            last = period
+            while last + 1 in lows:
+                last += 1
+            run = last - first + 1
+        self.project.consecutive_low = run
+        self.extra = {
+            "passed": passed,
+            "low": low,
+            "period": period,
+            "consecutive_low": run,
+        }
+        # R10: an evaluation meets its own period's deadline and no other
+        deadline = self.project.deadline(f"{DeadlineKind.EVALUATION.value}#{period}")
+        if deadline is not None and deadline.status is DeadlineStatus.OPEN:
             dl.meet(deadline, on=ev.on, by=self.actor.id)
-            self._open_next_evaluation(int(deadline.key.split("#")[1]) + 1)
         # R7: a passed evaluation unlocks its tranche; the purchaser's payment window opens
         if passed:
             unlocks = {
@@ -862,14 +1236,13 @@ class _Run:
                 if tranche.unlocked_by is unlocks:
                     self._payment_deadline(index, f"{ev.kind.value}_passed", ev.on)
         # R11: consecutive low satisfaction reviews remove the contractor, by themselves
-        if self.project.consecutive_low >= policy.consecutive_low_limit:
+        if run >= policy.consecutive_low_limit:
             self.followups.append(
                 (
                     "remove_contractor",
                     Reason(
-                        reason=f"连续 {self.project.consecutive_low} 次满意度测评不合格"
-                        f" / {self.project.consecutive_low} consecutive low satisfaction"
-                        " reviews (R11)"
+                        reason=f"连续 {run} 个评价周期满意度测评较低 / low satisfaction in {run}"
+                        " consecutive evaluation periods (R11)"
                     ),
                 )
             )
@@ -935,6 +1308,56 @@ class _Run:
             "承接主体已清退 / contractor removed",
         )
 
+    def apply_settle(self) -> None:
+        settle: Settle = self.data(Settle)
+        self.project.settlements.append(
+            Settlement(amount=settle.amount, reason=settle.reason, by=self.actor.id, at=self.at)
+        )
+        # the purchaser's open payment windows are discharged by the settlement (R12, R20)
+        for deadline in self.project.open_deadlines():
+            if deadline.kind.startswith("payment_"):
+                dl.meet(deadline, on=settle.on, by=self.actor.id)
+        self.extra = {"paid_total": str(self.project.paid_total())}
+
+    def apply_reprocure(self) -> None:
+        """R12: the approved plan and budget stand; the removed contractor's contract, reviews
+        and records leave the live project for ``prior_contracts`` (and stay in the trail)."""
+        p = self.project
+        self._cancel(None, "重新组织采购 / procured again")
+        p.prior_contracts.append(
+            PriorContract(
+                contractor_id=p.contractor_id,
+                contractor_name=p.contractor_name,
+                contract=p.contract,
+                reviews=p.reviews,
+                staff=p.staff,
+                dispatched_on=p.dispatched_on,
+                payments=p.payments,
+                settlements=p.settlements,
+                evaluations=p.evaluations,
+                rectifications=p.rectifications,
+                subcontract_requests=p.subcontract_requests,
+                removal_reason=p.removal_reason,
+                ended_on=self.day,
+            )
+        )
+        p.contractor_id = None
+        p.contractor_name = None
+        p.contract = None
+        p.reviews = []
+        p.staff = []
+        p.dispatched_on = None
+        p.payments = []
+        p.settlements = []
+        p.evaluations = []
+        p.consecutive_low = 0
+        p.rectifications = []
+        p.subcontract_requests = []
+        p.removal_reason = None
+        p.procurement_method = None
+        p.notice = None
+        self.extra = {"prior_contracts": len(p.prior_contracts)}
+
     def apply_terminate(self) -> None:
         term: Terminate = self.data(Terminate)
         self.project.termination_reason = term.reason
@@ -993,7 +1416,7 @@ def machine() -> Machine:
                     "source": source.value,
                     "dest": spec.dest.value if spec.dest is not None else None,
                     "conditions": list(spec.guards),
-                    "after": f"apply_{spec.name}",
+                    "after": spec.effect,
                 }
             )
     return Machine(
@@ -1027,7 +1450,41 @@ def check_state_and_role(project: Project, event: str, actor: Actor) -> EventSpe
             field="actor.role",
             details={"role": actor.role, "allowed": allowed},
         )
+    check_org(project, actor, event, spec)
     return spec
+
+
+def acting_org(project: Project, role: Role) -> str | None:
+    """The organisation an actor of ``role`` must belong to, to act on ``project``; None when
+    the role is not tied to one (evaluators, supervisors, admin, the engine itself)."""
+    sup = project.supervisors
+    if role is Role.PURCHASER:
+        return project.purchaser
+    if role is Role.CONTRACTOR:
+        return project.contractor_name or ""
+    # fail closed: a project without recorded supervising bodies has no government or finance
+    if role is Role.GOVERNMENT:
+        return sup.government if sup is not None else ""
+    if role is Role.FINANCE:
+        return sup.finance if sup is not None else ""
+    return None
+
+
+def check_org(project: Project, actor: Actor, event: str, spec: EventSpec) -> None:
+    """An actor acts only for its own organisation: the purchaser's clerk for the purchaser, the
+    awarded contractor for itself, government and finance for the project's supervising bodies."""
+    role = Role(actor.role)
+    required = acting_org(project, role)
+    if required is None or actor.org == required:
+        return
+    raise Forbidden(
+        f"{actor.org or '（未填单位）'} 不能代表 {required or '（尚无承接主体）'} 执行 {event}"
+        f"（{spec.zh}）：只能为本单位操作",
+        f"{actor.org or '(no organisation)'} may not fire {event} for "
+        f"{required or '(no contractor yet)'}: an actor acts only for its own organisation",
+        field="actor.org",
+        details={"org": actor.org, "required": required},
+    )
 
 
 def fire(
@@ -1044,7 +1501,13 @@ def fire(
     Raises:
         IllegalTransition, Forbidden, GuardRefused: in that order of checking.
     """
-    check_state_and_role(project, event, actor)
+    spec = check_state_and_role(project, event, actor)
+    if not isinstance(payload, spec.payload):
+        raise InvalidInput(
+            f"事件 {event} 的数据类型应为 {spec.payload.__name__}",
+            f"the data of {event} must be a {spec.payload.__name__}",
+            field="data",
+        )
     run = _Run(project.model_copy(deep=True), payload, actor, at, ctx)
     before = project.state
     if not machine().events[event].trigger(run):

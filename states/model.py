@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,7 @@ from states.enums import (
     ProjectState,
     Role,
 )
+from states.types import ExactDecimal, Name, Note
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,12 @@ class _Model(BaseModel):
 class ServiceItem(_Model):
     """A service item of the plan (R1). ``administrative`` marks a government duty (R2)."""
 
-    name: str = Field(min_length=1)
-    quantity: Decimal = Field(gt=0)
-    unit: str = ""
-    standard: str = ""
+    name: Name
+    quantity: ExactDecimal = Field(gt=0, max_digits=12)
+    unit: Annotated[str, Field(max_length=50)] = ""
+    standard: Note = ""
+    #: the office the staff for this item serve (Dawukou: 区民政局, 星海镇, 人民路街道 …)
+    office: Annotated[str, Field(max_length=200)] = ""
     administrative: bool = False
 
 
@@ -92,7 +95,7 @@ class Contract(_Model):
 class StaffMember(_Model):
     """A dispatched caseworker (R8)."""
 
-    name: str = Field(min_length=1)
+    name: Name
     education: str
     computer_literate: bool = True
     social_work_qualified: bool = False
@@ -117,6 +120,30 @@ class Evaluation(_Model):
     low: bool
     by: str
     at: datetime
+    #: R10: the evaluation period it falls in (1-based; None for a policy without periods)
+    period: int | None = None
+
+
+class Settlement(_Model):
+    """R12, R20: payment for service delivered before the contractor was removed."""
+
+    amount: Decimal
+    reason: str
+    by: str
+    at: datetime
+
+
+class Supervisors(_Model):
+    """The bodies that supervise a project at the purchaser's level; escalations go to them."""
+
+    #: 本级人民政府 approves the plan (R1) and receives the last escalation
+    government: str
+    #: 本级财政局 reviews the budget (R1) and pays (R7)
+    finance: str
+    #: 本级审计局 audits (001 §八(一))
+    audit: str
+    #: the organisation whose ``leader`` (分管领导) is the purchaser's supervisor
+    leader: str
 
 
 class Rectification(_Model):
@@ -133,6 +160,24 @@ class SubcontractRequest(_Model):
     share: Decimal
     status: Literal["requested", "approved", "rejected", "executed"] = "requested"
     reason: str = ""
+
+
+class PriorContract(_Model):
+    """A contract ended by ``reprocure`` (R12): kept in the project, out of the live fields."""
+
+    contractor_id: int | None
+    contractor_name: str | None
+    contract: Contract | None
+    reviews: list[Review] = []
+    staff: list[StaffMember] = []
+    dispatched_on: date | None = None
+    payments: list[Payment] = []
+    settlements: list[Settlement] = []
+    evaluations: list[Evaluation] = []
+    rectifications: list[Rectification] = []
+    subcontract_requests: list[SubcontractRequest] = []
+    removal_reason: str | None = None
+    ended_on: date
 
 
 class Deadline(_Model):
@@ -166,6 +211,8 @@ class Project(_Model):
     title: str
     purchaser: str
     policy: str
+    #: R1, R7, notices: the bodies supervising this project (government, finance, audit, leader)
+    supervisors: Supervisors | None = None
     state: ProjectState = ProjectState.DRAFT
     items: list[ServiceItem] = []
     budget: Decimal = Decimal(0)
@@ -175,6 +222,8 @@ class Project(_Model):
     notice: str | None = None
     reviews: list[Review] = []
     contractor_id: int | None = None
+    #: the awarded contractor's registered name: the only organisation that acts as contractor
+    contractor_name: str | None = None
     contract: Contract | None = None
     staff: list[StaffMember] = []
     dispatched_on: date | None = None
@@ -184,12 +233,25 @@ class Project(_Model):
     rectifications: list[Rectification] = []
     subcontract_requests: list[SubcontractRequest] = []
     removal_reason: str | None = None
+    settlements: list[Settlement] = []
+    #: R12: contracts ended by a removal and a new procurement (``reprocure``)
+    prior_contracts: list[PriorContract] = []
     termination_reason: str | None = None
     accepted_on: date | None = None
     deadlines: list[Deadline] = []
 
     def paid_total(self) -> Decimal:
-        return sum((p.amount for p in self.payments), Decimal(0))
+        """Paid under the live contract: tranches and settlements (R7, R12)."""
+        return sum((p.amount for p in self.payments), Decimal(0)) + sum(
+            (s.amount for s in self.settlements), Decimal(0)
+        )
+
+    def prior_paid(self) -> Decimal:
+        """Paid under contracts ended by ``reprocure`` (R12): it counts against the budget."""
+        paid = sum((p.amount for c in self.prior_contracts for p in c.payments), Decimal(0))
+        return paid + sum(
+            (s.amount for c in self.prior_contracts for s in c.settlements), Decimal(0)
+        )
 
     def deadline(self, key: str) -> Deadline | None:
         for d in self.deadlines:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -35,33 +35,22 @@ from states.enums import (
 )
 from states.errors import InvalidInput
 from states.model import ServiceItem, StaffMember
+from states.types import (
+    MAX_CANDIDATES,
+    MAX_CRITERIA,
+    MAX_EVALUATORS,
+    MAX_ITEMS,
+    MAX_REVIEWERS,
+    MAX_STAFF,
+    Money,
+    Name,
+    Note,
+    Score,
+    Text,
+    exact_decimal,
+)
 
-
-def _exact_decimal(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("must be a Decimal, an integer or a decimal string, not a float")
-    if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation as exc:
-            raise ValueError("is not a decimal number") from exc
-        return parsed
-    return value
-
-
-def _finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be a finite number")
-    return value
-
-
-#: an amount of money in yuan, exact to the fen
-Money = Annotated[
-    Decimal, BeforeValidator(_exact_decimal), Field(ge=0, max_digits=18, decimal_places=2)
-]
-#: a score or a percentage, 0..100
-Score = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=0, le=100)]
-Text = Annotated[str, Field(min_length=1, max_length=4000)]
+_exact_decimal = exact_decimal
 
 
 class Payload(BaseModel):
@@ -72,28 +61,42 @@ class Empty(Payload):
     pass
 
 
+Items = Annotated[list[ServiceItem], Field(max_length=MAX_ITEMS)]
+
+
+class SupervisorsData(Payload):
+    """The bodies supervising a project (government, finance, audit, the purchaser's leader)."""
+
+    government: Name
+    finance: Name
+    audit: Name
+    #: the organisation whose leader (分管领导) supervises the purchaser; default the purchaser
+    leader: Name | None = None
+
+
 class ProjectPlan(Payload):
     """Data of ``create_project`` (R1)."""
 
-    title: Text
-    purchaser: Text
+    title: Name
+    purchaser: Name
     budget: Money
-    items: list[ServiceItem] = []
+    items: Items = []
+    supervisors: SupervisorsData | None = None
 
 
 class RevisePlan(Payload):
-    title: Text | None = None
+    title: Name | None = None
     budget: Money | None = None
-    items: list[ServiceItem] | None = None
+    items: Items | None = None
 
 
 class ReviewBudget(Payload):
     approved: Annotated[bool, Field(strict=True)]
-    note: str = ""
+    note: Note = ""
 
 
 class Approve(Payload):
-    note: str = ""
+    note: Note = ""
 
 
 class Reason(Payload):
@@ -106,9 +109,12 @@ class PublishNotice(Payload):
 
 
 class RecordReview(Payload):
-    reviewers: Annotated[list[Text], Field(min_length=1)]
-    criteria: Annotated[dict[str, Score], Field(min_length=1)]
-    scores: Annotated[dict[str, Score], Field(min_length=1)]
+    """An expert review (评审, R5): weighted criteria (``quality``, ``price``, …) summing to 100,
+    and a score 0–100 for each candidate, by registered contractor id."""
+
+    reviewers: Annotated[list[Name], Field(min_length=1, max_length=MAX_REVIEWERS)]
+    criteria: Annotated[dict[Name, Score], Field(min_length=1, max_length=MAX_CRITERIA)]
+    scores: Annotated[dict[str, Score], Field(min_length=1, max_length=MAX_CANDIDATES)]
 
     @field_validator("scores", mode="before")
     @classmethod
@@ -117,9 +123,27 @@ class RecordReview(Payload):
             return {str(k): v for k, v in value.items()}
         return value
 
+    @field_validator("scores")
+    @classmethod
+    def _ids(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for key in value:
+            if not key.isascii() or not key.isdigit() or int(key) < 1 or len(key) > 18:
+                raise ValueError(f"{key!r} is not a contractor id")
+        return {str(int(k)): v for k, v in value.items()}
+
+    @field_validator("criteria")
+    @classmethod
+    def _weights(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        total = sum(value.values(), Decimal(0))
+        if total != 100:
+            raise ValueError(f"the weights sum to {total}, not 100 (R5)")
+        return value
+
 
 class Award(Payload):
     contractor_id: Annotated[int, Field(strict=True, ge=1)]
+    #: R5: why a candidate other than the review's first is chosen (e.g. the first declined)
+    reason: Text | None = None
 
 
 class SignContract(Payload):
@@ -128,7 +152,7 @@ class SignContract(Payload):
     price: Money
     form: ContractForm
     term_months: Annotated[int, Field(strict=True, ge=1, le=120)]
-    terms: dict[str, str]
+    terms: Annotated[dict[Name, Text], Field(max_length=30)]
     sme_payment_days: Annotated[int, Field(strict=True, ge=1, le=60)] | None = None
 
     @model_validator(mode="after")
@@ -142,7 +166,7 @@ class SignContract(Payload):
 
 class DispatchStaff(Payload):
     on: date
-    staff: Annotated[list[StaffMember], Field(min_length=1)]
+    staff: Annotated[list[StaffMember], Field(min_length=1, max_length=MAX_STAFF)]
 
     @field_validator("staff")
     @classmethod
@@ -173,7 +197,7 @@ class Evaluate(Payload):
     score: Score
     satisfaction: Score
     on: date
-    evaluators: Annotated[list[EvaluatorRole], Field(min_length=1)]
+    evaluators: Annotated[list[EvaluatorRole], Field(min_length=1, max_length=MAX_EVALUATORS)]
 
 
 class OrderRectification(Payload):
@@ -187,13 +211,30 @@ class OnDate(Payload):
 
 class RequestSubcontract(Payload):
     part: Text
-    to: Text
-    share: Annotated[Decimal, BeforeValidator(_exact_decimal), Field(gt=0, le=1)]
+    to: Name
+    share: Annotated[
+        Decimal, BeforeValidator(_exact_decimal), Field(gt=0, le=1, max_digits=6, decimal_places=4)
+    ]
 
 
 class SubcontractDecision(Payload):
     request_id: Annotated[int, Field(strict=True, ge=1)]
-    reason: str = ""
+    reason: Note = ""
+
+
+class Settle(Payload):
+    """R12, R20: pay for the service delivered before the contractor's removal."""
+
+    amount: Money
+    reason: Text
+    on: date
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
 
 
 class SubcontractRef(Payload):
@@ -206,7 +247,7 @@ class Terminate(Payload):
 
 
 class RegisterContractor(Payload):
-    name: Text
+    name: Name
     org_type: OrgType
     sme: Annotated[bool, Field(strict=True)] = False
     qualifications: dict[str, Annotated[bool, Field(strict=True)]]
@@ -224,7 +265,7 @@ class CorrectDeadline(Payload):
     """Correct a deadline's anchor day (the event's date was recorded wrong) or set its due day
     (an evaluation date agreed anew); the ladder moves and the next notice says so."""
 
-    key: Text
+    key: Name
     reason: Text
     anchor_on: date | None = None
     due: date | None = None
@@ -240,34 +281,6 @@ class BanContractor(Payload):
     until: date
     reason: Text
 
-
-#: event name → payload model. The keys are the public event names (a contract).
-EVENT_PAYLOADS: dict[str, type[Payload]] = {
-    "revise_plan": RevisePlan,
-    "submit": Empty,
-    "review_budget": ReviewBudget,
-    "approve": Approve,
-    "reject": Reason,
-    "publish_notice": PublishNotice,
-    "record_review": RecordReview,
-    "award": Award,
-    "fail_procurement": Reason,
-    "sign_contract": SignContract,
-    "dispatch_staff": DispatchStaff,
-    "pay": Pay,
-    "evaluate": Evaluate,
-    "order_rectification": OrderRectification,
-    "complete_rectification": OnDate,
-    "request_subcontract": RequestSubcontract,
-    "approve_subcontract": SubcontractDecision,
-    "reject_subcontract": SubcontractDecision,
-    "subcontract": SubcontractRef,
-    "remove_contractor": Reason,
-    "terminate": Terminate,
-    "accept": OnDate,
-    "close": Empty,
-    "correct_deadline": CorrectDeadline,
-}
 
 #: fields holding a business date that may not lie after the day the event is recorded
 ON_OR_BEFORE_AT = ("on", "signed_on")
@@ -303,13 +316,35 @@ _MESSAGES_ZH = {
     "string_type": "须为文本",
     "list_type": "须为列表",
     "dict_type": "须为对象",
+    "string_too_long": "过长",
+    "too_long": "条目过多",
+    "decimal_max_digits": "位数过多",
+    "decimal_whole_digits": "位数过多",
+    "bool_parsing": "须为布尔值 true/false",
+    "int_parsing": "须为整数",
+    "model_type": "须为对象",
 }
+
+#: Chinese for the English messages of gpw's own validators (substring → message)
+_VALUE_ERRORS_ZH = (
+    ("not a float", "须为精确的十进制数（不接受浮点数）"),
+    ("not a plain decimal", "须为普通十进制数（不接受科学计数法、全角数字）"),
+    ("two decimal places", "金额最多两位小数（精确到分）"),
+    ("control character", "含有控制字符"),
+    ("weights sum to", "评审权重之和须为 100"),
+    ("not a contractor id", "不是承接主体编号"),
+    ("finite", "须为有限数"),
+    ("greater than 0", "须大于 0"),
+)
 
 
 #: the rule a field's value is checked against, for errors that name it
 FIELD_RULES = {
     "items": "R1",
     "budget": "R1",
+    "supervisors": "R1",
+    "scores": "R5",
+    "reviewers": "R5",
     "method": "R3",
     "criteria": "R5",
     "qualifications": "R4",
@@ -341,7 +376,7 @@ def validation_error(exc: ValidationError, *, what: str, rule: str | None = None
         rule = FIELD_RULES.get(field.split(".")[0].split("[")[0])
     zh = _MESSAGES_ZH.get(str(err["type"]), "取值无效")
     if err["type"] == "value_error":
-        zh = "取值无效"
+        zh = next((z for en, z in _VALUE_ERRORS_ZH if en in msg), "取值无效")
     return InvalidInput(
         f"{what}：字段 {field or '?'} {zh}",
         f"{what}: field {field or '?'}: {msg}",
@@ -364,13 +399,25 @@ def parse_model(
         raise validation_error(exc, what=what, rule=rule) from exc
 
 
+def __getattr__(name: str) -> Any:
+    # EVENT_PAYLOADS is derived from the one event table (states.machine.EVENTS)
+    if name == "EVENT_PAYLOADS":
+        from states.machine import EVENTS
+
+        return {event: spec.payload for event, spec in EVENTS.items()}
+    raise AttributeError(name)
+
+
 def parse_payload(event: str, data: Mapping[str, Any]) -> Payload:
     """Validate an event's data. Unknown events and bad data raise :class:`InvalidInput`."""
-    model = EVENT_PAYLOADS.get(event)
+    from states.machine import EVENTS
+
+    spec = EVENTS.get(event) if isinstance(event, str) else None
+    model = spec.payload if spec is not None else None
     if model is None:
         raise InvalidInput(
             f"未知事件 {event!r}",
-            f"unknown event {event!r}; known: {', '.join(EVENT_PAYLOADS)}",
+            f"unknown event {event!r}; known: {', '.join(EVENTS)}",
             field="event",
         )
     return parse_model(model, data, what=f"事件 {event} 的数据 / data of {event}")

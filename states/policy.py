@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from states.enums import EDUCATION_LEVELS, EvaluatorRole
+from states.enums import EDUCATION_LEVELS, EvaluationKind, EvaluatorRole
 from states.errors import InvalidInput
 
 DEFAULT_POLICY = "dawukou-2019"
@@ -119,8 +119,33 @@ class NoticePolicy(BaseModel):
         return self
 
 
+class EvaluationRule(BaseModel):
+    """One kind of evaluation a policy holds (R10), and who must take part in it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: who must take part; extra evaluators are welcome, never a reason to refuse
+    evaluators: tuple[EvaluatorRole, ...] = Field(min_length=1)
+
+
+#: what a provenance says: ``seed:<file clause>``, ``law:<regulation article>``, ``default``
+#: (gpw's own choice, no text sets it, optionally ``default:<why>``) or ``inherited:<parent>``
+PROVENANCE_KINDS = ("seed", "law", "default", "inherited")
+
+
+def provenance_kind(value: str) -> str:
+    """``seed:001 §七.4`` → ``seed``; ``default (why)`` → ``default``."""
+    head = value.strip()
+    for kind in PROVENANCE_KINDS:
+        if head == kind or head.startswith((f"{kind}:", f"{kind} ")):
+            return kind
+    return ""
+
+
 class Policy(BaseModel):
-    """One region's numbers. Every field has the meaning the rule next to it gives."""
+    """One region's numbers. Every field has the meaning the rule next to it gives, and
+    ``provenance`` says where each value comes from (a seed clause, a law, gpw's default, or the
+    parent profile)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -133,8 +158,17 @@ class Policy(BaseModel):
     tranches: tuple[Tranche, ...] = Field(min_length=1)
     #: R8 staff dispatched within this many working days of signing
     dispatch_window_working_days: int = Field(ge=0)
-    #: R10 evaluation cadence, calendar months from the contract's effect
+    #: R10 evaluation cadence (the period of ``semiannual`` evaluations), calendar months
     evaluation_interval_months: int = Field(ge=1, le=36)
+    #: R10 the evaluations this policy holds (semiannual, midterm, final) and their evaluators
+    evaluations: dict[EvaluationKind, EvaluationRule] = Field(min_length=1)
+    #: R10 a midterm is accepted from the term's midpoint less this many calendar days, a final
+    #: from the contract's end less this many (gpw default 30)
+    evaluation_window_days: int = Field(ge=0, le=365)
+    #: R5 the price criterion weighs at most this much of 100 (gpw default 50)
+    max_price_weight: Decimal = Field(ge=0, lt=100)
+    #: R9 a subcontract request, and all of a project's together, at most this share (gpw 0.5)
+    max_subcontract_share: Decimal = Field(gt=0, lt=1)
     #: R10 an evaluation passes when score and satisfaction are both at least these
     pass_score: Decimal = Field(ge=0, le=100)
     pass_satisfaction: Decimal = Field(ge=0, le=100)
@@ -142,8 +176,6 @@ class Policy(BaseModel):
     low_satisfaction: Decimal = Field(ge=0, le=100)
     #: R11 this many consecutive low reviews remove the contractor
     consecutive_low_limit: int = Field(ge=1)
-    #: R10 who must take part in every evaluation
-    required_evaluators: tuple[EvaluatorRole, ...] = Field(min_length=1)
     #: R8 minimum education of dispatched staff
     min_education: str
     #: R8 pay floor, as a multiple of the local minimum wage
@@ -159,10 +191,16 @@ class Policy(BaseModel):
     #: R20 an SME is paid within this many calendar days; a contract may set up to the max
     sme_payment_days: int = Field(ge=1)
     sme_payment_days_max: int = Field(ge=1)
-    #: the region's authorities that notices are escalated to, by role
-    authorities: dict[str, str]
+    #: default supervising bodies (government, finance, audit) for purchasers whose name starts
+    #: with one of ``authorities_apply_to``; any other purchaser names its own (no default sends a
+    #: county's or street office's escalation to a city or a province)
+    authorities: dict[str, str] = {}
+    authorities_apply_to: tuple[str, ...] = ()
     #: the notice ladder (issue 3)
     notices: NoticePolicy
+    #: field → where its value comes from: ``seed:001 §七.4``, ``law:…``, ``default``,
+    #: ``inherited:dawukou-2019`` (the loader fills inherited ones)
+    provenance: dict[str, str] = {}
     #: names of the fields this profile inherited from its parent (filled by the loader)
     inherited_fields: tuple[str, ...] = ()
 
@@ -182,11 +220,43 @@ class Policy(BaseModel):
             raise ValueError(
                 "tranches: the last tranche must be unlocked by the final evaluation (R7)"
             )
+        held = {
+            Unlock.MIDTERM_PASSED: EvaluationKind.MIDTERM,
+            Unlock.FINAL_PASSED: EvaluationKind.FINAL,
+        }
+        for i, tranche in enumerate(self.tranches):
+            kind = held.get(tranche.unlocked_by)
+            if kind is not None and kind not in self.evaluations:
+                raise ValueError(
+                    f"tranches[{i}].unlocked_by: waits for a {kind.value} evaluation that the "
+                    f"policy never holds (evaluations: {', '.join(self.evaluations)}) (R7, R10)"
+                )
         if self.sme_payment_days > self.sme_payment_days_max:
             raise ValueError("sme_payment_days exceeds sme_payment_days_max (R20)")
-        missing = [r for r in ("government", "finance", "audit") if r not in self.authorities]
-        if missing:
-            raise ValueError(f"authorities: no {missing[0]} named")
+        if self.authorities:
+            missing = [r for r in ("government", "finance", "audit") if r not in self.authorities]
+            if missing:
+                raise ValueError(f"authorities: no {missing[0]} named")
+            if not self.authorities_apply_to:
+                raise ValueError(
+                    "authorities_apply_to: default supervising bodies need the purchasers they "
+                    "apply to"
+                )
+        for key, value in self.provenance.items():
+            if key not in type(self).model_fields or key in _OWN_FIELDS:
+                raise ValueError(f"provenance: unknown field {key!r}")
+            if provenance_kind(value) not in PROVENANCE_KINDS:
+                raise ValueError(
+                    f"provenance.{key}: must start with one of {', '.join(PROVENANCE_KINDS)}"
+                )
+        unexplained = [
+            f for f in type(self).model_fields if f not in _OWN_FIELDS and f not in self.provenance
+        ]
+        if unexplained:
+            raise ValueError(
+                f"provenance.{unexplained[0]}: no source given (seed:<clause>, law:<article>, "
+                "default or inherited)"
+            )
         if self.sme_payment_days_max > 60:
             raise ValueError("sme_payment_days_max may not exceed 60 days (R20)")
         return self
@@ -194,8 +264,36 @@ class Policy(BaseModel):
     def is_inherited(self, field: str) -> bool:
         return field in self.inherited_fields
 
+    def source_of(self, field: str) -> str:
+        """Where a value comes from: ``seed:…``, ``law:…``, ``default`` or ``inherited:…``."""
+        return self.provenance.get(field, "")
 
-_OWN_FIELDS = {"name", "inherits", "title_zh", "title_en", "source", "inherited_fields"}
+    def holds(self, kind: EvaluationKind) -> bool:
+        return kind in self.evaluations
+
+    def evaluators(self, kind: EvaluationKind) -> tuple[EvaluatorRole, ...]:
+        rule = self.evaluations.get(kind)
+        return rule.evaluators if rule is not None else ()
+
+    def default_supervisors(self, purchaser: str) -> dict[str, str] | None:
+        """The policy's supervising bodies for ``purchaser``, or None when the policy has none at
+        that purchaser's level (the purchaser must then name its own)."""
+        if not self.authorities:
+            return None
+        if not any(purchaser.startswith(prefix) for prefix in self.authorities_apply_to):
+            return None
+        return {k: self.authorities[k] for k in ("government", "finance", "audit")}
+
+
+_OWN_FIELDS = {
+    "name",
+    "inherits",
+    "title_zh",
+    "title_en",
+    "source",
+    "inherited_fields",
+    "provenance",
+}
 
 
 def _validation_to_invalid(exc: ValidationError, source: str) -> InvalidInput:
@@ -251,6 +349,12 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> P
             if key not in raw and key not in _OWN_FIELDS:
                 raw[key] = value
                 inherited.append(key)
+        own = raw.get("provenance")
+        provenance = dict(own) if isinstance(own, Mapping) else {}
+        for key in inherited:
+            # authorities_apply_to goes with authorities: both inherited or both own
+            provenance[key] = f"inherited:{parent_name}"
+        raw["provenance"] = provenance
     raw["inherited_fields"] = tuple(inherited)
     try:
         return Policy.model_validate(raw)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,21 +32,30 @@ from support import (
 
 from states.enums import ProjectState
 from states.machine import EVENTS
+from states.model import Actor
 from states.policy import load_policy
 from workflow import Workflow, WorkflowError
 
 POLICY = load_policy("dawukou-2019")
-ACTORS = [CLERK, FINANCE, GOV, EVALUATOR, CONTRACTOR, SUPERVISOR]
+#: a clerk of another organisation: every event it tries is refused (acting for an organisation)
+IMPOSTOR = Actor(id="imp", role="purchaser", org="南阳市民政局")
+ACTORS = [CLERK, FINANCE, GOV, EVALUATOR, CONTRACTOR, SUPERVISOR, IMPOSTOR]
+#: the engine's clock, far after every `at` the walk records (events are dated in the past)
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class ProjectMachine(RuleBasedStateMachine):
     @initialize()
     def open(self) -> None:
         self.dir = tempfile.TemporaryDirectory()
-        self.wf = Workflow.open(f"sqlite:///{Path(self.dir.name) / 'h.db'}")
+        self.wf = Workflow.open(f"sqlite:///{Path(self.dir.name) / 'h.db'}", clock=lambda: FAR)
         self.now = at("2025-07-01")
         self.good = self.wf.register_contractor(
-            actor=CLERK, name="好", org_type="enterprise", qualifications=QUALIFIED, at=self.now
+            actor=CLERK,
+            name=CONTRACTOR.org,
+            org_type="enterprise",
+            qualifications=QUALIFIED,
+            at=self.now,
         )
         self.bad = self.wf.register_contractor(
             actor=CLERK,
@@ -58,10 +67,13 @@ class ProjectMachine(RuleBasedStateMachine):
         self.pid = self.wf.create_project(
             actor=CLERK,
             title="随机",
-            purchaser="民政局",
+            purchaser=CLERK.org,
             budget="1000000.00",
             items=[{"name": "核查", "quantity": 1}],
             at=self.now,
+        )
+        self.other = self.wf.register_contractor(
+            actor=CLERK, name="另一家", org_type="enterprise", qualifications=QUALIFIED, at=self.now
         )
         self.entries = 1
         self.writes = 1
@@ -92,11 +104,42 @@ class ProjectMachine(RuleBasedStateMachine):
         if event == "record_review":
             return {
                 "reviewers": ["甲"],
-                "criteria": draw(st.sampled_from([{"quality": 70, "price": 30}, {"price": 100}])),
-                "scores": {str(self.good): 90, str(self.bad): 95},
+                "criteria": draw(
+                    st.sampled_from(
+                        [
+                            {"quality": 70, "price": 30},
+                            {"quality": 50, "price": 50},
+                            {"price": 100},
+                            {"quality": 1, "price": 99},
+                            {"quality": 60, "price": 30},
+                        ]
+                    )
+                ),
+                "scores": draw(
+                    st.sampled_from(
+                        [
+                            {str(self.good): 90, str(self.bad): 95},
+                            {str(self.good): 80, str(self.other): 95},
+                            {str(self.good): 95, str(self.other): 80},
+                        ]
+                    )
+                ),
             }
         if event == "award":
-            return {"contractor_id": draw(st.sampled_from([self.good, self.bad]))}
+            reason = draw(st.sampled_from([None, "第一名放弃"]))
+            return {"contractor_id": draw(st.sampled_from([self.good, self.bad, self.other]))} | (
+                {"reason": reason} if reason else {}
+            )
+        if event == "settle":
+            left = price - sum(Decimal(p["amount"]) for p in view.data["payments"])
+            amount = draw(st.sampled_from([left, left / 2, left + 1, Decimal("1.00")]))
+            return {
+                "amount": str(max(amount.quantize(Decimal("0.01")), Decimal("0.01"))),
+                "reason": "已提供的服务",
+                "on": today.isoformat(),
+            }
+        if event == "reprocure":
+            return {"reason": "重新采购"}
         if event == "sign_contract":
             return {
                 "signed_on": today.isoformat(),
@@ -137,7 +180,8 @@ class ProjectMachine(RuleBasedStateMachine):
         if event in {"complete_rectification", "accept"}:
             return {"on": today.isoformat()}
         if event == "request_subcontract":
-            return {"part": "部分", "to": "乙", "share": draw(st.sampled_from(["0.2", "1"]))}
+            share = draw(st.sampled_from(["0.2", "0.3", "0.5", "0.99", "1"]))
+            return {"part": "部分", "to": "乙", "share": share}
         if event in {"approve_subcontract", "reject_subcontract", "subcontract"}:
             return {"request_id": draw(st.integers(1, 3))}
         if event == "correct_deadline":
@@ -187,7 +231,13 @@ class ProjectMachine(RuleBasedStateMachine):
             ],
             "rectifying": [(CLERK, "complete_rectification"), (EVALUATOR, "evaluate")],
             "accepted": [(FINANCE, "pay"), (CLERK, "close")],
-            "takeover": [(FINANCE, "pay"), (CLERK, "terminate")],
+            "takeover": [
+                (FINANCE, "pay"),
+                (FINANCE, "settle"),
+                (CLERK, "reprocure"),
+                (CLERK, "reprocure"),
+                (CLERK, "terminate"),
+            ],
         }
         choices = options.get(view.state, [])
         if choices:
@@ -232,6 +282,23 @@ class ProjectMachine(RuleBasedStateMachine):
                     e["kind"] == kind and e["passed"] and e["on"] <= p.on.isoformat()
                     for e in evaluations
                 ), (p, evaluations)
+        # R9: pending, approved and executed shares never reach the policy's limit, let alone 1
+        live = [r for r in view.data["subcontract_requests"] if r["status"] != "rejected"]
+        assert sum((Decimal(r["share"]) for r in live), Decimal(0)) <= POLICY.max_subcontract_share
+        # R10: one semiannual evaluation per period; R11: removal only after two periods in a row
+        periods = [e["period"] for e in evaluations if e["kind"] == "semiannual"]
+        assert len(periods) == len(set(periods))
+        if view.data["removal_reason"] and "R11" in view.data["removal_reason"]:
+            lows = {e["period"] for e in evaluations if e["low"]}
+            assert any(p + 1 in lows for p in lows)
+        # R5, R4: the awarded contractor is registered, qualified and acts under its own name
+        if view.contractor_id is not None:
+            assert view.contractor_id in (self.good, self.other)
+            assert view.data["contractor_name"] in (CONTRACTOR.org, "另一家")
+        # R12: payments and settlements never exceed the price
+        if contract:
+            settled = sum((Decimal(x["amount"]) for x in view.data["settlements"]), Decimal(0))
+            assert paid + settled <= Decimal(contract["price"])
         assert self.wf.verify().ok
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from drivers import CAL, POLICY, Driver, evaluate, pay, refused
 from support import (
     ALL_EVALUATORS,
     CLERK,
@@ -18,73 +19,15 @@ from support import (
     QUALIFIED,
     STAFF,
     SUPERVISOR,
-    advance,
     at,
     sign_data,
 )
 
-from states.calendar import WorkingDayCalendar
 from states.enums import OrgType, ProjectState
-from states.errors import Forbidden, GuardRefused, IllegalTransition, InvalidInput
-from states.machine import EVENTS, Context, available_events, fire, machine
-from states.model import Actor, Ban, Contractor, Project
-from states.payloads import check_dates, parse_payload
-from states.policy import load_policy
-
-CAL = WorkingDayCalendar.official()
-POLICY = load_policy("dawukou-2019")
-
-
-class Driver:
-    """A project in memory, fired on the pure domain exactly as the facade does."""
-
-    def __init__(self, contractor: Contractor | None = None, **plan: Any) -> None:
-        data: dict[str, Any] = {
-            "title": "入户核查",
-            "purchaser": "大武口区民政局",
-            "policy": "dawukou-2019",
-            "budget": Decimal("1200000"),
-            "items": ITEMS,
-        }
-        data.update(plan)
-        self.project = Project.model_validate(data)
-        self.project.id = 1
-        self.contractor = contractor or Contractor(
-            id=7, name="星海", org_type=OrgType.SOCIAL_ORGANIZATION, qualifications=QUALIFIED
-        )
-        self.records: list[Any] = []
-
-    def fire(self, event: str, *, actor: Actor, at: datetime, **data: Any) -> Project:
-        payload = parse_payload(event, data)
-        from states.deadlines import business_date
-
-        check_dates(payload, business_date(at))
-        ctx = Context(policy=POLICY, calendar=CAL, contractor=self.contractor)
-        outcome = fire(self.project, event, payload, actor=actor, at=at, ctx=ctx)
-        self.project = outcome.project
-        self.records.extend(outcome.records)
-        self.bans = outcome.bans
-        return self.project
-
-    def to(self, state: str) -> Driver:
-        advance(self.fire, state, contractor_id=7)
-        return self
-
-    @property
-    def state(self) -> str:
-        return self.project.state.value
-
-
-def refused(
-    rule: str, driver: Driver, event: str, actor: Actor, when: datetime, **data: Any
-) -> GuardRefused:
-    before = driver.project.model_copy(deep=True)
-    with pytest.raises(GuardRefused) as err:
-        driver.fire(event, actor=actor, at=when, **data)
-    assert err.value.rule == rule, err.value.message
-    assert driver.project == before  # a refusal changes nothing
-    return err.value
-
+from states.errors import Forbidden, IllegalTransition, InvalidInput
+from states.machine import EVENTS, Context, available_events, machine
+from states.model import Ban, Contractor
+from states.payloads import parse_payload
 
 # -- the machine itself -------------------------------------------------------------------------
 
@@ -412,23 +355,6 @@ def test_R8_dispatch_on_time_is_not_late() -> None:
 # -- R7 payments --------------------------------------------------------------------------------
 
 
-def pay(d: Driver, tranche: int, amount: str, on: str, actor: Actor = FINANCE) -> None:
-    d.fire("pay", actor=actor, at=at(on), tranche=tranche, amount=amount, on=on)
-
-
-def evaluate(d: Driver, kind: str, on: str, score: int = 80, satisfaction: int = 80) -> None:
-    d.fire(
-        "evaluate",
-        actor=EVALUATOR,
-        at=at(on),
-        kind=kind,
-        score=score,
-        satisfaction=satisfaction,
-        on=on,
-        evaluators=ALL_EVALUATORS,
-    )
-
-
 def test_R7_first_tranche_is_30_percent_after_the_contract_takes_effect() -> None:
     d = Driver().to("contracted")
     refused(
@@ -460,6 +386,21 @@ def test_R7_second_tranche_needs_a_passed_midterm() -> None:
     refused(
         "R7", d, "pay", FINANCE, at("2026-03-23"), tranche=2, amount="300000.00", on="2026-03-23"
     )
+    # a failed mid-term is held again only after a rectification (R10, R11)
+    refused(
+        "R10",
+        d,
+        "evaluate",
+        EVALUATOR,
+        at("2026-03-23"),
+        kind="midterm",
+        score=75,
+        satisfaction=80,
+        on="2026-03-23",
+        evaluators=ALL_EVALUATORS,
+    )
+    d.fire("order_rectification", actor=CLERK, at=at("2026-03-23"), due="2026-03-31", findings="x")
+    d.fire("complete_rectification", actor=CLERK, at=at("2026-03-24"), on="2026-03-24")
     evaluate(d, "midterm", "2026-03-24", score=75)
     p2 = d.project.deadline("payment_2")
     assert p2 is not None and p2.due == date(2026, 4, 15)  # 15 working days, 清明 04-04..06
@@ -629,7 +570,7 @@ def test_R9_a_share_above_one_is_invalid() -> None:
 # -- R10, R11 evaluation, rectification, removal ------------------------------------------------
 
 
-def test_R10_evaluators_must_include_purchaser_recipients_and_third_party() -> None:
+def test_R10_dawukou_evaluators_are_the_bureau_the_street_offices_and_the_recipients() -> None:
     d = Driver().to("in_service")
     err = refused(
         "R10",
@@ -641,9 +582,9 @@ def test_R10_evaluators_must_include_purchaser_recipients_and_third_party() -> N
         score=80,
         satisfaction=80,
         on="2026-03-20",
-        evaluators=["purchaser"],
+        evaluators=["purchaser", "third_party"],
     )
-    assert "third_party" in err.message
+    assert "street_office" in err.message and "recipients" in err.message
 
 
 def test_R10_an_evaluation_meets_the_open_evaluation_deadline_and_opens_the_next() -> None:
@@ -657,21 +598,29 @@ def test_R10_an_evaluation_meets_the_open_evaluation_deadline_and_opens_the_next
 
 def test_R11_two_consecutive_low_reviews_remove_the_contractor_by_themselves() -> None:
     d = Driver().to("in_service")
-    evaluate(d, "semiannual", "2025-12-01", satisfaction=55)
+    evaluate(d, "semiannual", "2025-12-01", satisfaction=55)  # period 1
     assert d.state == "in_service"
-    evaluate(d, "semiannual", "2026-03-20", satisfaction=50)
+    evaluate(d, "semiannual", "2026-04-20", satisfaction=50)  # period 2
     assert d.state == "takeover"
     assert [r.event for r in d.records[-2:]] == ["evaluate", "remove_contractor"]
     assert d.records[-1].actor.role == "system"
     assert not d.project.open_deadlines("dispatch") and not d.project.open_deadlines("evaluation")
 
 
+def two_year_contract() -> Driver:
+    d = Driver().to("awarded")
+    d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(term_months=24))
+    d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-20"), on="2025-10-20", staff=STAFF)
+    return d
+
+
 def test_R11_a_good_review_between_two_low_ones_resets_the_count() -> None:
-    d = Driver().to("in_service")
-    evaluate(d, "semiannual", "2025-12-01", satisfaction=55)
-    evaluate(d, "semiannual", "2026-01-05", satisfaction=85)
-    evaluate(d, "semiannual", "2026-03-20", satisfaction=50)
+    d = two_year_contract()
+    evaluate(d, "semiannual", "2025-12-01", satisfaction=55)  # period 1 low
+    evaluate(d, "semiannual", "2026-05-05", satisfaction=85)  # period 2 good
+    evaluate(d, "semiannual", "2026-10-12", satisfaction=50)  # period 3 low
     assert d.state == "in_service"
+    assert [e.period for e in d.project.evaluations] == [1, 2, 3]
 
 
 def test_R11_rectification_round_trip_meets_its_deadline() -> None:
@@ -737,6 +686,7 @@ def test_terminated_and_closed_are_final() -> None:
 def test_R13_acceptance_needs_a_passed_final_evaluation() -> None:
     d = Driver().to("in_service")
     refused("R13", d, "accept", CLERK, at("2026-09-01"), on="2026-09-01")
+    evaluate(d, "midterm", "2026-03-20")
     evaluate(d, "final", "2026-09-01", score=59)
     refused("R13", d, "accept", CLERK, at("2026-09-02"), on="2026-09-02")
 

@@ -51,7 +51,12 @@ def test_a_host_file_inheriting_dawukou_loads(tmp_path: Path) -> None:
     p = load_policy(
         _write(
             tmp_path,
-            {"name": "host", "inherits": "dawukou-2019", "dispatch_window_working_days": 10},
+            {
+                "name": "host",
+                "inherits": "dawukou-2019",
+                "dispatch_window_working_days": 10,
+                "provenance": {"dispatch_window_working_days": "seed:host text §3"},
+            },
         )
     )
     assert p.dispatch_window_working_days == 10
@@ -110,8 +115,64 @@ def test_an_unknown_policy_name_is_refused() -> None:
     assert err.value.field == "policy"
 
 
-def test_each_profile_escalates_to_its_own_authorities() -> None:
-    assert load_policy("dawukou-2019").authorities["government"] == "大武口区人民政府"
-    assert load_policy("nanyang-2019").authorities["finance"] == "南阳市财政局"
-    assert not load_policy("xiamen-2015").is_inherited("authorities")
+def test_only_dawukou_has_default_supervising_bodies_and_only_for_its_own_offices() -> None:
+    dawukou = load_policy("dawukou-2019")
+    assert dawukou.default_supervisors("大武口区民政局") == {
+        "government": "大武口区人民政府",
+        "finance": "大武口区财政局",
+        "audit": "大武口区审计局",
+    }
+    assert dawukou.default_supervisors("人民路街道办事处") is not None
+    assert dawukou.default_supervisors("惠农区民政局") is None
+    # no default sends a county's or street office's escalation to a city or a province
+    for name in ("nanyang-2019", "shanghai", "jilin-2017", "xiamen-2015"):
+        assert load_policy(name).default_supervisors("卧龙区民政局") is None
+        assert not load_policy(name).is_inherited("authorities")
     assert load_policy("xiamen-2015").is_inherited("notices")
+
+
+@pytest.mark.parametrize("name", BUILTIN_POLICIES)
+def test_every_value_says_where_it_comes_from(name: str) -> None:
+    from states.policy import Policy, provenance_kind
+
+    p = load_policy(name)
+    own = {"name", "inherits", "title_zh", "title_en", "source", "inherited_fields", "provenance"}
+    for field in Policy.model_fields:
+        if field in own:
+            continue
+        kind = provenance_kind(p.source_of(field))
+        assert kind in {"seed", "law", "default", "inherited"}, field
+        assert (kind == "inherited") == p.is_inherited(field), field
+        if kind == "seed":
+            assert p.source_of(field).split(":", 1)[1].strip()[:3].isdigit(), field
+
+
+def test_the_texts_decide_what_they_set() -> None:
+    jilin = load_policy("jilin-2017")
+    assert jilin.min_education == "大专" and jilin.source_of("min_education").startswith("seed:000")
+    shanghai = load_policy("shanghai")
+    assert [k.value for k in shanghai.evaluations] == ["final"]
+    assert shanghai.source_of("evaluations").startswith("seed:002 三(五)4")
+    assert [t.unlocked_by.value for t in shanghai.tranches] == [
+        "contract_effective",
+        "final_passed",
+    ]
+    xiamen = load_policy("xiamen-2015")
+    assert [k.value for k in xiamen.evaluations] == ["midterm", "final"]
+    assert all(r.evaluators == ("third_party",) for r in xiamen.evaluations.values())
+    dawukou = load_policy("dawukou-2019")
+    assert set(dawukou.evaluators(next(iter(dawukou.evaluations)))) == {
+        "purchaser",
+        "street_office",
+        "recipients",
+    }
+    assert dawukou.source_of("pass_score").startswith("default")
+
+
+def test_a_host_file_must_say_where_its_numbers_come_from(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, {"name": "host", "inherits": "dawukou-2019", "dispatch_window_working_days": 10}
+    )
+    with pytest.raises(InvalidInput) as err:
+        load_policy(path)
+    assert err.value.field == "provenance.dispatch_window_working_days"
