@@ -15,11 +15,20 @@ CLERK = Actor(id="clerk", role="purchaser", org="大武口区民政局")
 FINANCE = Actor(id="fin", role="finance", org="大武口区财政局")
 GOV = Actor(id="gov", role="government", org="大武口区人民政府")
 EVALUATOR = Actor(id="eval", role="evaluator", org="第三方评估机构")
-CONTRACTOR = Actor(id="ngo", role="contractor", org="星海社工")
+CONTRACTOR = Actor(id="ngo", role="contractor", org="星海社会工作服务中心")
 SUPERVISOR = Actor(id="sup", role="supervisor", org="大武口区审计局")
 ADMIN = Actor(id="admin", role="admin", org="信息中心")
 
-ALL_EVALUATORS = ["purchaser", "recipients", "third_party"]
+#: every kind of evaluator: extra ones are never a reason to refuse (R10)
+ALL_EVALUATORS = ["purchaser", "street_office", "recipients", "third_party"]
+#: Dawukou's own: 区民政局牵头、街道办事处和社会救助对象参与 (001 §八(二))
+DAWUKOU_EVALUATORS = ["purchaser", "street_office", "recipients"]
+SUPERVISORS = {
+    "government": "大武口区人民政府",
+    "finance": "大武口区财政局",
+    "audit": "大武口区审计局",
+    "leader": "大武口区民政局",
+}
 QUALIFIED = dict.fromkeys(QUALIFICATIONS, True)
 TERMS = {
     "scope": "入户核查",
