@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB ?= gpw-demo.db
 
-.PHONY: run test lint typecheck unit bench install clean
+.PHONY: run test fuzz lint typecheck unit bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,15 @@ run: $(STAMP)
 	$(BIN)/gpw --db $(DEMO_DB) demo
 	GPW_CHANNELS=inbox,log $(BIN)/gpw --db $(DEMO_DB) worker --tick-seconds 30 --relay-seconds 5
 
-## Every test, plus lint and type checks.
+## Every test, plus lint and type checks. Hypothesis is derandomized: the same examples each run.
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
+
+## The property and stateful tests with random seeds and many more examples (slower; run it
+## now and then, or with FUZZ_ARGS="--hypothesis-seed=N" to replay one run).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q $(FUZZ_ARGS) \
+		$$(grep -rl --include='test_*.py' hypothesis tests)
 
 lint: $(STAMP)
 	$(BIN)/ruff check states workflow notifications tests benchmarks
