@@ -231,3 +231,107 @@ def test_escalations_go_to_the_projects_own_supervising_bodies(db_path: Path, cl
     assert "南阳市卧龙区人民政府" in orgs and "南阳市卧龙区审计局" in orgs
     assert not any(o.startswith("南阳市人民政府") or o == "南阳市财政局" for o in orgs)
     wf.close()
+
+
+def dump(db_path: Path) -> list[Any]:
+    """Every row of every gpw table: what "the database unchanged" means."""
+    with sqlite3.connect(db_path) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select name from sqlite_master where type = 'table' and name like 'gpw_%'"
+            )
+        ]
+        return [(t, sorted(map(repr, conn.execute(f"select * from {t}")))) for t in sorted(tables)]
+
+
+EVAL = {"score": 90, "satisfaction": 90, "evaluators": ["purchaser", "street_office", "recipients"]}
+NANYANG_CLERK = Actor(id="ny", role="purchaser", org="南阳市民政局")
+
+
+@pytest.mark.parametrize(
+    ("state", "event", "actor", "data", "error", "rule"),
+    [
+        (
+            "procuring",
+            "record_review",
+            CLERK,
+            {"reviewers": ["甲"], "criteria": {"quality": 1, "price": 99}, "scores": {"1": 90}},
+            GuardRefused,
+            "R5",
+        ),
+        (
+            "procuring",
+            "record_review",
+            CLERK,
+            {"reviewers": ["甲"], "criteria": {"quality": 50, "price": 30}, "scores": {"1": 90}},
+            InvalidInput,
+            "R5",
+        ),
+        (
+            "in_service",
+            "request_subcontract",
+            Actor(id="c", role="contractor", org="星海社会工作服务中心"),
+            {"part": "全部", "to": "乙", "share": "0.99"},
+            GuardRefused,
+            "R9",
+        ),
+        (
+            "in_service",
+            "evaluate",
+            CLERK,
+            {"kind": "midterm", "on": "2025-10-23", **EVAL},
+            GuardRefused,
+            "R10",
+        ),
+        (
+            "in_service",
+            "evaluate",
+            CLERK,
+            {"kind": "final", "on": "2025-10-23", **EVAL},
+            GuardRefused,
+            "R10",
+        ),
+        (
+            "in_service",
+            "evaluate",
+            CLERK,
+            {"kind": "semiannual", "on": "2025-10-23", **EVAL, "evaluators": ["third_party"]},
+            GuardRefused,
+            "R10",
+        ),
+        ("in_service", "terminate", NANYANG_CLERK, {"reason": "x"}, Forbidden, None),
+        ("in_service", "accept", CLERK, {"on": "2025-10-23"}, GuardRefused, "R13"),
+    ],
+)
+def test_each_loophole_is_refused_with_its_rule_and_writes_nothing(
+    wf: Workflow,
+    db_path: Path,
+    state: str,
+    event: str,
+    actor: Actor,
+    data: dict[str, Any],
+    error: type[Exception],
+    rule: str | None,
+) -> None:
+    pid, _ = project_in(wf, state)
+    before = dump(db_path)
+    with pytest.raises(error) as err:
+        wf.fire(pid, event, actor=actor, at=at("2025-10-23"), **data)
+    assert getattr(err.value, "rule", None) == rule
+    assert dump(db_path) == before
+
+
+def test_six_evaluations_on_one_day_write_one(wf: Workflow, db_path: Path) -> None:
+    pid, _ = project_in(wf, "in_service")
+    data = {"kind": "semiannual", "on": "2025-12-01", **EVAL, "satisfaction": 40}
+    wf.fire(pid, "evaluate", actor=CLERK, at=at("2025-12-01"), **data)
+    before = dump(db_path)
+    for _ in range(5):
+        with pytest.raises(GuardRefused) as err:
+            wf.fire(pid, "evaluate", actor=CLERK, at=at("2025-12-01"), **data)
+        assert err.value.rule == "R10"
+    assert dump(db_path) == before
+    view = wf.project(pid)
+    assert view.state == "in_service"  # one low review: no removal (R11)
+    assert [d.status for d in view.deadlines if d.kind == "evaluation"] == ["met", "open"]
