@@ -40,7 +40,9 @@ class Rendered:
     html: str
 
 
-def _deadline_label(kind: str, lang: str) -> str:
+def _deadline_label(kind: str, lang: str, key: str = "") -> str:
+    """The deadline as a notice names it: ``payment_2`` → 第2期资金拨付, ``evaluation#1`` →
+    第1次绩效评价 (the number from the deadline's key, where it has one)."""
     group = kind_group(kind)
     if group == "payment":
         n = kind.removeprefix("payment_")
@@ -59,7 +61,11 @@ def _deadline_label(kind: str, lang: str) -> str:
             "contract_end": "end of term",
         },
     }
-    return labels[lang].get(group, kind)
+    label = labels[lang].get(group, kind)
+    _, hash_, n = key.partition("#")
+    if hash_ and n.isdigit() and group in ("evaluation", "rectification"):
+        return f"第{n}次{label}" if lang == "zh" else f"{label} #{n}"
+    return label
 
 
 def role_label(role: str, lang: str) -> str:
@@ -129,7 +135,9 @@ class Renderer:
         kind, stage = ctx["deadline"]["kind"], ctx["stage"]
         out = dict(ctx)
         out.setdefault("stage_label", stage_label(stage, self.lang))
-        out.setdefault("deadline_label", _deadline_label(kind, self.lang))
+        out.setdefault(
+            "deadline_label", _deadline_label(kind, self.lang, str(ctx["deadline"].get("key", "")))
+        )
         out.setdefault("obligation", OBLIGATIONS[self.lang].get(kind_group(kind), kind))
         out["recipients"] = [
             {**r, "name": r.get("name") or role_label(r["role"], self.lang)}
@@ -183,8 +191,30 @@ class Renderer:
                 self.render(sample_context(kind, stage))
 
 
+#: the rule each kind of deadline enforces (the samples only; a real notice has its row's)
+SAMPLE_RULES = {
+    "dispatch": "R8",
+    "payment": "R7",
+    "evaluation": "R10",
+    "rectification": "R11",
+    "contract_end": "R13",
+}
+
+
 def sample_context(kind: str, stage: str) -> dict[str, Any]:
-    """A complete notice context, as ``tick`` builds it (also documents the variables)."""
+    """A complete notice context, as ``tick`` builds it (also documents the variables).
+
+    Consistent with its stage: a reminder has working days left and folds nothing in; a later
+    stage is late and folds in the stage before it (as after downtime); the last stage, and
+    ``contract_end``'s one reminder, have no next step. ``evaluation`` and ``rectification``
+    get the key of their first (``#1``).
+    """
+    group = kind_group(kind)
+    index = STAGE_NAMES.index(stage) if stage in STAGE_NAMES else 0
+    # contract_end has a single stage (its reminder): nothing follows it
+    last = group == "contract_end" or index + 1 == len(STAGE_NAMES)
+    following = None if last else STAGE_NAMES[index + 1]
+    late = index > 0
     return {
         "key": f"1:{stage}:1",
         "stage": stage,
@@ -192,21 +222,23 @@ def sample_context(kind: str, stage: str) -> dict[str, Any]:
         "contractor": "星海社会工作服务中心",
         "deadline": {
             "kind": kind,
-            "key": kind,
+            "key": f"{kind}#1" if group in ("evaluation", "rectification") else kind,
             "due": "2026-10-15",
             "provisional": True,
-            "rule": "R7",
+            "rule": SAMPLE_RULES.get(group, "R7"),
             "owner": "purchaser",
             "anchor_event": "sign_contract",
             "anchor_on": "2026-09-18",
         },
-        "working_days_left": -2,
-        "calendar_days_late": 3,
+        "working_days_left": -2 if late else 3,
+        "calendar_days_late": 3 if late else 0,
         "moved_from": "2026-10-14",
-        "skipped": ["reminder"],
+        "skipped": [STAGE_NAMES[index - 1]] if late else [],
         "recipients": [{"org": "大武口区民政局", "role": "purchaser", "name": ""}],
-        "next_step": {
-            "stage": "escalation_2",
+        "next_step": None
+        if following is None
+        else {
+            "stage": following,
             "day": "2026-10-22",
             "recipients": [{"org": "大武口区人民政府", "role": "government"}],
         },

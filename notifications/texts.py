@@ -21,14 +21,14 @@ OBLIGATIONS = {
     "zh": {
         "dispatch": "承接主体应在合同签订之日起15个工作日内完成人员招聘、培训并派遣到岗",
         "payment": "购买主体应按合同约定在期限内拨付本期服务资金",
-        "evaluation": "购买主体应组织购买主体、服务对象及第三方开展绩效评价（满意度测评）",
+        "evaluation": "购买主体应按期牵头组织绩效评价（含服务对象满意度测评）",
         "rectification": "承接主体应在限期内完成整改",
         "contract_end": "服务期即将届满：请决定续签，或重新组织采购",
     },
     "en": {
         "dispatch": "the contractor must recruit, train and dispatch the staff within the window",
         "payment": "the purchaser must pay this tranche within the window",
-        "evaluation": "the purchaser must hold the evaluation with recipients and a third party",
+        "evaluation": "the purchaser must hold the evaluation, recipients' satisfaction included",
         "rectification": "the contractor must complete the rectification by the due day",
         "contract_end": "the term ends soon: decide to renew or procure again",
     },
