@@ -1,8 +1,26 @@
 """``gpw``: the command line. Thin: parse, call the facade, print. Only this module reads GPW_*.
 
-Exit codes: 0 done; 2 usage; 3 invalid input; 4 refused (illegal transition, forbidden, guard);
-5 not found; 6 conflict (concurrent update); 7 the audit trail does not verify; 8 bad
-configuration (channels, SMTP, templates), refused at start.
+Exit codes:
+
+* 0 done;
+* 1 an unexpected internal error (a bug: the message names it; no traceback is printed);
+* 2 usage (an unknown command or option, a value of the wrong type);
+* 3 invalid input (a field, a JSON text, a number out of range, an unknown filter value);
+* 4 refused (illegal transition, forbidden, a guard R1–R20);
+* 5 not found (a project, notice, contractor, person, a database file or its folder, a file);
+* 6 conflict (concurrent update);
+* 7 the audit trail does not verify;
+* 8 bad configuration or database: channels, SMTP, templates, a missing database driver, a file
+  that is not a gpw database (foreign, empty, damaged, not SQLite; left byte-for-byte unchanged),
+  a read-only file for a write command, ``gpw demo`` on a database it did not make;
+* 9 ``gpw health``: unhealthy (a dead or undeliverable notice, tick or relay not run within its
+  threshold, a due stage waiting longer than its threshold).
+
+Read commands (``project show|list|history``, ``events``, ``verify``, ``notices list|show``,
+``inbox``, ``directory list``, ``contractor show``, ``calendar show|check``, ``health``) open the
+database read-only and never create or alter one. Numbers on the command line (``key=value``,
+``--data``, ``--items-json``) are read as decimals, never floats. ``--json`` may come before or
+after the subcommand.
 """
 
 from __future__ import annotations
@@ -15,12 +33,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import typer
 
-from states.calendar import YearSchedule
-from states.enums import QUALIFICATIONS
+from states.enums import QUALIFICATIONS, ProjectState
 from states.errors import (
     ConcurrentUpdate,
     ConfigurationError,
@@ -34,8 +52,19 @@ from states.errors import (
 from states.model import Actor
 from states.policy import BUILTIN_POLICIES, Policy, load_policy
 
+EXIT_INTERNAL, EXIT_USAGE = 1, 2
 EXIT_INVALID, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNVERIFIED = 3, 4, 5, 6, 7
-EXIT_CONFIG = 8
+EXIT_CONFIG, EXIT_UNHEALTHY = 8, 9
+
+#: the largest id SQLite and PostgreSQL store (a larger one would overflow the driver)
+MAX_ID = 2**63 - 1
+#: the default number of rows a list command shows
+DEFAULT_LIMIT = 100
+#: top-level commands whose ``_wf()`` opens the database read-only by default (the others write;
+#: group commands say which they need)
+READ_COMMANDS = frozenset({"verify", "events", "health", "inbox"})
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+NONE_TEXT = "无 / none"
 
 app = typer.Typer(
     name="gpw",
@@ -59,17 +88,25 @@ class _State:
     json: bool = False
     policy: str = "dawukou-2019"
     notices: str | None = None
+    command: str | None = None
 
 
 STATE = _State()
 
 
 def _url(db: str) -> str:
+    if not db.strip():
+        raise ConfigurationError(
+            "--db 为空：请给出 SQLite 文件或数据库 URL",
+            "--db is empty: give an SQLite file or a database URL",
+            field="db",
+        )
     return db if "://" in db else f"sqlite:///{db}"
 
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     db: Annotated[
         str,
         typer.Option(
@@ -89,15 +126,21 @@ def _options(
     ] = None,
 ) -> None:
     STATE.db = _url(db)
-    STATE.json = as_json
+    STATE.json = STATE.json or as_json
     STATE.policy = policy
     STATE.notices = notices
+    STATE.command = ctx.invoked_subcommand
 
 
-def _wf() -> Any:
+def _wf(mode: Literal["read", "write"] | None = None) -> Any:
+    """The workflow on ``--db``. ``read``: an existing gpw database, opened read-only (a missing
+    file exits 5, another kind of file 8, unchanged); ``write``: may create a new file. Without
+    ``mode``: read for the commands in READ_COMMANDS, write otherwise."""
     from notifications.channels import NoticeConfig
     from workflow.core import Workflow
 
+    if mode is None:
+        mode = "read" if STATE.command in READ_COMMANDS else "write"
     # only the CLI reads the environment (everything else is injected)
     config = (
         NoticeConfig.from_file(STATE.notices)
@@ -109,7 +152,69 @@ def _wf() -> Any:
         policy=STATE.policy,
         notices=config,
         channels=config.build_channels(echo=typer.echo),
+        mode=mode,
     )
+
+
+def _shown_db() -> str:
+    from workflow.persistence import safe_url
+
+    return safe_url(STATE.db)
+
+
+def _check_id(value: int | None, field: str) -> None:
+    """Ids are 1 … 2**63−1: a larger one would overflow the database driver."""
+    if value is not None and not 1 <= value <= MAX_ID:
+        raise InvalidInput(
+            f"{field} 超出范围（1 至 {MAX_ID}）：{value}",
+            f"{field} is out of range (1 to {MAX_ID}): {value}",
+            field=field,
+        )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _json_text(text: str, field: str) -> Any:
+    """Parse a JSON option; numbers with a point are Decimal (never float); NaN is refused."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field} 不是有效的 JSON：{exc}",
+            f"{field} is not valid JSON: {exc}",
+            field=field.lstrip("-").replace("-", "_"),
+        ) from exc
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= 100_000:
+        raise InvalidInput(
+            f"--limit 须在 1 至 100000 之间：{limit}",
+            f"--limit must be between 1 and 100000: {limit}",
+            field="limit",
+        )
+    return limit
+
+
+def _listing(rows: Sequence[Any], limit: int, lines: Sequence[str], empty: str) -> None:
+    """Print a list cut at ``limit`` (the caller fetched ``limit + 1`` rows to tell):
+    JSON ``{"items", "truncated", "limit"}``; text with a line saying it was cut."""
+    truncated = len(rows) > limit
+    shown = [r.to_dict() if hasattr(r, "to_dict") else r for r in rows[:limit]]
+    text = "\n".join(lines[:limit]) or empty
+    if truncated:
+        text += (
+            f"\n（仅显示前 {limit} 条，还有更多；可用 --limit 调整）"
+            f" / (showing the first {limit}; there are more: use --limit)"
+        )
+    _out({"items": shown, "truncated": truncated, "limit": limit}, text)
+
+
+LimitOpt = Annotated[
+    int, typer.Option(help=f"最多显示条数 / at most this many rows (default {DEFAULT_LIMIT})")
+]
 
 
 def _jsonable(value: Any) -> Any:
@@ -155,8 +260,8 @@ def _parse_at(at: str | None) -> datetime | None:
 @app.command()
 def init() -> None:
     """建库 / create the database tables."""
-    wf = _wf()
-    _out({"db": STATE.db, "ok": True}, f"已初始化 / initialised: {STATE.db}")
+    wf = _wf("write")
+    _out({"db": _shown_db(), "ok": True}, f"已初始化 / initialised: {_shown_db()}")
     wf.close()
 
 
@@ -185,8 +290,8 @@ def project_create(
     at: AtOpt = None,
 ) -> None:
     """立项 / draft a purchase plan (R1)."""
-    items = json.loads(items_json) if items_json else [_item(s) for s in item or []]
-    wf = _wf()
+    items = _json_text(items_json, "--items-json") if items_json else [_item(s) for s in item or []]
+    wf = _wf("write")
     pid = wf.create_project(
         actor=_actor(actor, role, org),
         title=title,
@@ -215,27 +320,38 @@ def _project_text(view: Any) -> str:
 @project_app.command("show")
 def project_show(project_id: int) -> None:
     """项目详情 / show a project: state, version, deadlines, payments."""
-    view = _wf().project(project_id)
+    _check_id(project_id, "project_id")
+    view = _wf("read").project(project_id)
     _out(view.to_dict(), _project_text(view))
 
 
 @project_app.command("list")
 def project_list(
     state: Annotated[str | None, typer.Option(help="按状态筛选 / filter by state")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
-    """项目列表 / list projects."""
-    rows = _wf().projects(state=state)
-    _out(
+    """项目列表 / list projects, newest first."""
+    allowed = [s.value for s in ProjectState]
+    if state is not None and state not in allowed:
+        raise InvalidInput(
+            f"--state 取值未知：{state!r}（可用：{', '.join(allowed)}）",
+            f"--state: unknown state {state!r}; allowed: {', '.join(allowed)}",
+            field="state",
+        )
+    rows = _wf("read").projects(state=state, limit=_limit(limit) + 1)
+    _listing(
         rows,
-        "\n".join(f"#{r['id']} [{r['state']}] v{r['version']} {r['title']}" for r in rows)
-        or "（无项目 / no projects）",
+        limit,
+        [f"#{r['id']} [{r['state']}] v{r['version']} {r['title']}" for r in rows],
+        "（无项目 / no projects）",
     )
 
 
 @project_app.command("history")
 def project_history(project_id: int) -> None:
     """留痕 / a project's audit trail."""
-    entries = _wf().history(project_id)
+    _check_id(project_id, "project_id")
+    entries = _wf("read").history(project_id)
     _out(
         [e.to_dict() for e in entries],
         "\n".join(
@@ -246,23 +362,122 @@ def project_history(project_id: int) -> None:
     )
 
 
+def _schema_type(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[str, list[Any]]:
+    """A JSON-schema property as (type text, allowed values)."""
+    if "$ref" in prop:
+        return _schema_type(defs.get(prop["$ref"].rsplit("/", 1)[-1], {}), defs)
+    if "enum" in prop:
+        return prop.get("type", "string"), list(prop["enum"])
+    if "anyOf" in prop:
+        kinds: list[str] = []
+        allowed: list[Any] = []
+        for option in prop["anyOf"]:
+            kind, values = _schema_type(option, defs)
+            if kind not in kinds and kind != "null":
+                kinds.append(kind)
+            allowed += [v for v in values if v not in allowed]
+        if {"number", "string"} <= set(kinds):  # Decimal: a number or a decimal string
+            kinds = ["decimal"] + [k for k in kinds if k not in ("number", "string")]
+        return " | ".join(kinds) or "any", allowed
+    kind = prop.get("type", "object" if "properties" in prop else "any")
+    if kind == "string" and prop.get("format") in ("date", "date-time"):
+        return prop["format"], []
+    if kind == "array":
+        item, values = _schema_type(prop.get("items", {}), defs)
+        return f"list[{item}]", values
+    if kind == "object" and isinstance(prop.get("additionalProperties"), dict):
+        value, values = _schema_type(prop["additionalProperties"], defs)
+        return f"object[{value}]", values
+    if kind == "object" and "properties" in prop:
+        return "object{" + ", ".join(prop["properties"]) + "}", []
+    return str(kind), []
+
+
+def event_fields(event: str) -> list[dict[str, Any]]:
+    """An event's data fields from its payload model: name, type, required, allowed values."""
+    from states.payloads import EVENT_PAYLOADS
+
+    model = EVENT_PAYLOADS.get(event)
+    if model is None:
+        return []
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        kind, allowed = _schema_type(prop, defs)
+        out.append({"name": name, "type": kind, "required": name in required, "allowed": allowed})
+    return out
+
+
+def _fields_text(event: str, fields: list[dict[str, Any]]) -> str:
+    if not fields:
+        return f"{event}: （无字段 / no fields）"
+    lines = [f"{event}:"]
+    for f in fields:
+        need = "必填 / required" if f["required"] else "可选 / optional"
+        allowed = f"  取值 / allowed: {', '.join(map(str, f['allowed']))}" if f["allowed"] else ""
+        lines.append(f"  {f['name']:<18} {f['type']:<22} {need}{allowed}")
+    return "\n".join(lines)
+
+
 @app.command()
 def events(
     project_id: int,
     actor: ActorOpt = "cli",
     role: RoleOpt = "purchaser",
     org: OrgOpt = "",
+    fields: Annotated[
+        bool,
+        typer.Option(
+            "--fields", help="列出每个操作的字段、类型与取值 / each event's fields and types"
+        ),
+    ] = False,
 ) -> None:
-    """可执行的操作 / events this role may fire now."""
-    names = _wf().available_events(project_id, _actor(actor, role, org))
-    _out(names, " ".join(names) or "（无 / none）")
+    """可执行的操作 / events this role may fire now (--fields: with their data fields)."""
+    _check_id(project_id, "project_id")
+    names = _wf("read").available_events(project_id, _actor(actor, role, org))
+    if not fields:
+        _out(names, " ".join(names) or NONE_TEXT)
+        return
+    described = [{"event": name, "fields": event_fields(name)} for name in names]
+    _out(
+        described,
+        "\n".join(_fields_text(d["event"], d["fields"]) for d in described) or NONE_TEXT,
+    )
 
 
 def _coerce(value: str) -> Any:
+    """A ``key=value`` value: JSON if it parses (numbers with a point as Decimal, never float),
+    else the text itself."""
     try:
-        return json.loads(value)
-    except json.JSONDecodeError:
+        return json.loads(value, parse_float=Decimal, parse_constant=_refuse_constant)
+    except ValueError:
         return value
+
+
+#: ``fire``'s own parameters: never event data (each names the option to use instead)
+_RESERVED_KEYS = {
+    "actor": "--actor",
+    "at": "--at",
+    "expected_version": "--expected-version",
+    "project_id": "PROJECT_ID",
+    "event": "EVENT",
+}
+
+
+def _check_key(key: str, source: str) -> None:
+    if not key:
+        raise InvalidInput(
+            f"{source}：字段名为空", f"{source}: a field name is empty", field="fields"
+        )
+    if key in _RESERVED_KEYS:
+        use = _RESERVED_KEYS[key]
+        raise InvalidInput(
+            f"{source}：{key} 不是事件数据，请用 {use}",
+            f"{source}: {key} is not event data; use {use}",
+            field=key,
+        )
 
 
 @app.command()
@@ -281,16 +496,33 @@ def fire(
     org: OrgOpt = "",
     at: AtOpt = None,
 ) -> None:
-    """执行操作 / fire an event: gpw fire 1 pay tranche=1 amount='"30000.00"' on=2026-05-06"""
-    payload: dict[str, Any] = json.loads(data) if data else {}
+    """执行操作 / fire an event: gpw fire 1 pay tranche=1 amount=30000.00 on=2026-05-06
+
+    Values are JSON when they parse (numbers are exact decimals), else text; --data takes the
+    whole event data as one JSON object. See each event's fields: gpw events ID --fields."""
+    _check_id(project_id, "project_id")
+    _check_id(expected_version, "expected_version")
+    payload: dict[str, Any] = {}
+    if data:
+        parsed = _json_text(data, "--data")
+        if not isinstance(parsed, dict):
+            raise InvalidInput(
+                "--data 须为 JSON 对象（{...}）",
+                "--data must be a JSON object ({...})",
+                field="data",
+            )
+        for key in parsed:
+            _check_key(str(key), "--data")
+        payload.update(parsed)
     for spec in fields or []:
         key, sep, value = spec.partition("=")
         if not sep:
             raise InvalidInput(
                 f"参数须为 key=value：{spec}", f"expected key=value: {spec}", field=spec
             )
-        payload[key] = _coerce(value) if key not in {"amount", "price", "budget"} else value
-    view = _wf().fire(
+        _check_key(key.strip(), "key=value")
+        payload[key.strip()] = _coerce(value)
+    view = _wf("write").fire(
         project_id,
         event,
         actor=_actor(actor, role, org),
@@ -339,7 +571,7 @@ def contractor_register(
     quals = {q: q in met for q in QUALIFICATIONS}
     unknown = met - set(QUALIFICATIONS)
     quals.update({q: True for q in unknown})
-    cid = _wf().register_contractor(
+    cid = _wf("write").register_contractor(
         actor=_actor(actor, role, org),
         name=name,
         org_type=org_type,
@@ -353,7 +585,8 @@ def contractor_register(
 @contractor_app.command("show")
 def contractor_show(contractor_id: int) -> None:
     """承接主体与信用记录 / a contractor and its credit record."""
-    view = _wf().contractor(contractor_id)
+    _check_id(contractor_id, "contractor_id")
+    view = _wf("read").contractor(contractor_id)
     _out(view.to_dict(), json.dumps(view.to_dict(), ensure_ascii=False, indent=2))
 
 
@@ -368,13 +601,14 @@ def contractor_ban(
     at: AtOpt = None,
 ) -> None:
     """记录禁入 / ban a contractor (R12)."""
+    _check_id(contractor_id, "contractor_id")
     try:
         day = date.fromisoformat(until)
     except ValueError as exc:
         raise InvalidInput(
             f"until 须为日期：{until}", f"until is not a date: {until}", field="until"
         ) from exc
-    view = _wf().ban_contractor(
+    view = _wf("write").ban_contractor(
         contractor_id, actor=_actor(actor, role, org), until=day, reason=reason, at=_parse_at(at)
     )
     _out(view.to_dict(), f"已禁入至 / banned until {day}")
@@ -386,7 +620,7 @@ def contractor_ban(
 @calendar_app.command("show")
 def calendar_show(year: int) -> None:
     """一年的放假与调休 / a year's days off and make-up working days."""
-    wf = _wf()
+    wf = _wf("read")
     sched = wf.calendar.schedule(year)
     info = sched.to_dict() | {"provisional": sched.provisional}
     flag = "（暂定：尚无国务院办公厅通知 / provisional: no official notice yet）"
@@ -413,7 +647,7 @@ def calendar_add_year(
     at: AtOpt = None,
 ) -> None:
     """加载一年的工作日安排 / load a year's schedule; provisional deadlines are recomputed."""
-    changes = _wf().calendar.add_year(
+    changes = _wf("write").calendar.add_year(
         file, actor=_actor(actor, role, org), at=_parse_at(at), replace=replace
     )
     _out(
@@ -430,13 +664,17 @@ def calendar_check(
 ) -> None:
     """检查日历覆盖范围，或校验一个年份文件 / show coverage, or validate a year file."""
     if file is not None:
-        sched = YearSchedule.from_dict(json.loads(file.read_text(encoding="utf-8")))
+        from workflow.core import _read_schedule_file
+
+        if not file.is_file():
+            raise NotFound(f"日历文件不存在：{file}", f"no calendar file at {file}", field="file")
+        sched = _read_schedule_file(file)
         _out(
             sched.to_dict(),
             f"OK: {sched.year}，放假 {len(sched.holidays)} 天，调休上班 {len(sched.workdays)} 天",
         )
         return
-    years = _wf().calendar.known_years()
+    years = _wf("read").calendar.known_years()
     last = max(years)
     info = {"first": min(years), "last": last, "provisional_from": last + 1}
     _out(
@@ -500,7 +738,7 @@ def _notice_line(n: Any) -> str:
 @app.command()
 def tick(at: AtOpt = None) -> None:
     """写出到期的通知（一次）/ write every notice now due into the outbox, once (for cron)."""
-    created = _wf().tick(_parse_at(at))
+    created = _wf("write").tick(_parse_at(at))
     _out(
         [n.to_dict() for n in created],
         "\n".join(_notice_line(n) for n in created) or "（无到期通知 / nothing due）",
@@ -515,10 +753,17 @@ LeaseOpt = Annotated[
 @app.command()
 def relay(at: AtOpt = None, lease_seconds: LeaseOpt = 300) -> None:
     """投递待发通知（一次）/ deliver pending notices, once (for cron)."""
-    report = _wf().relay(_parse_at(at), lease_seconds=lease_seconds)
+    if lease_seconds < 1:
+        raise InvalidInput(
+            f"--lease-seconds 须为正数：{lease_seconds}",
+            f"--lease-seconds must be positive: {lease_seconds}",
+            field="lease_seconds",
+        )
+    report = _wf("write").relay(_parse_at(at), lease_seconds=lease_seconds)
     _out(
         report.to_dict(),
-        f"已发送 sent {report.sent}，失败 failed {report.failed}，放弃 dead {report.dead}",
+        f"已发送 sent {report.sent}，失败 failed {report.failed}，放弃 dead {report.dead}，"
+        f"无人可送达 undeliverable {report.undeliverable}",
     )
 
 
@@ -537,7 +782,14 @@ def worker(
 
     from workflow.scheduler import Worker
 
-    wf = _wf()
+    for name, value in (("tick_seconds", tick_seconds), ("relay_seconds", relay_seconds)):
+        if not value > 0:
+            raise InvalidInput(
+                f"--{name.replace('_', '-')} 须为正数：{value}",
+                f"--{name.replace('_', '-')} must be positive: {value}",
+                field=name,
+            )
+    wf = _wf("write")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -546,7 +798,7 @@ def worker(
     )
     runner.start()
     typer.echo(
-        f"gpw worker: {STATE.db}; tick 每 {tick_seconds:g} 秒, relay 每 "
+        f"gpw worker: {_shown_db()}; tick 每 {tick_seconds:g} 秒, relay 每 "
         f"{relay_seconds:g} 秒；Ctrl-C 停止 / to stop"
     )
     try:
@@ -556,44 +808,96 @@ def worker(
         typer.echo(f"gpw worker stopped after {runner.passes} pass(es)")
 
 
+def _local(iso: str | None) -> str:
+    """An ISO instant as Asia/Shanghai local time ("2026-11-24 16:05:00 +08:00"), or 无 / none."""
+    if not iso:
+        return NONE_TEXT
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is None:
+        return iso
+    local = when.astimezone(LOCAL_TZ)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return NONE_TEXT
+    return f"{value:g} s" if value < 3600 else f"{value:g} s（{value / 3600:.1f} h）"
+
+
 @app.command()
-def health(at: AtOpt = None) -> None:
-    """运行状况 / the engine's health: oldest due stage waiting, outbox, last tick and relay."""
-    info = _wf().health(_parse_at(at))
-    n = info["notices"]
-    _out(
-        info,
-        "\n".join(
-            [
-                f"最早待处理期限等待 / oldest due stage waiting: "
-                f"{info['oldest_due_stage_waiting_seconds'] or 0} s",
-                f"通知 / notices: pending {n['pending']}, failed {n['failed']}, sent {n['sent']}, "
-                f"dead {n['dead']}",
-                f"最早未送达 / oldest undelivered: {info['oldest_undelivered_seconds'] or 0} s",
-                f"上次 tick / last tick: {info['last_tick'] or '—'}; 上次 relay / last relay: "
-                f"{info['last_relay'] or '—'}",
-            ]
-        ),
+def health(
+    at: AtOpt = None,
+    max_tick_age: Annotated[
+        float, typer.Option(help="tick 最长未运行秒数 / max seconds since the last tick")
+    ] = 600.0,
+    max_relay_age: Annotated[
+        float, typer.Option(help="relay 最长未运行秒数 / max seconds since the last relay")
+    ] = 600.0,
+    max_due_wait: Annotated[
+        float,
+        typer.Option(help="到期阶段最长等待秒数 / max seconds a due stage may wait"),
+    ] = 900.0,
+) -> None:
+    """运行状况 / health: exit 9 when a notice is dead or undeliverable, tick or relay has not
+    run within its threshold, or a due stage has waited longer than its threshold."""
+    info = _wf("read").health(
+        _parse_at(at),
+        max_tick_age=max_tick_age,
+        max_relay_age=max_relay_age,
+        max_due_wait=max_due_wait,
     )
+    n = info["notices"]
+    lines = [
+        "状态 / status: " + ("正常 / ok" if info["ok"] else "异常 / UNHEALTHY"),
+        f"现在 / now: {_local(info['now'])}",
+        f"最早待处理期限等待 / oldest due stage waiting: "
+        f"{_seconds(info['oldest_due_stage_waiting_seconds'])}",
+        f"通知 / notices: pending {n['pending']}, failed {n['failed']}, sent {n['sent']}, "
+        f"dead {n['dead']}, undeliverable {n['undeliverable']}",
+        f"最早未送达 / oldest undelivered: {_seconds(info['oldest_undelivered_seconds'])}",
+        f"上次 tick / last tick: {_local(info['last_tick'])}",
+        f"上次 relay / last relay: {_local(info['last_relay'])}",
+    ]
+    if info["problems"]:
+        lines.append("问题 / problems:")
+        lines += [f"  - {p['message_zh']} / {p['message_en']}" for p in info["problems"]]
+    _out(info, "\n".join(lines))
+    if not info["ok"]:
+        raise typer.Exit(EXIT_UNHEALTHY)
 
 
 @notices_app.command("list")
 def notices_list(
-    status: Annotated[str | None, typer.Option(help="pending|sent|failed|dead")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending|sent|failed|dead|undeliverable")
+    ] = None,
     project: Annotated[int | None, typer.Option(help="项目编号 / project id")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
-    """通知记录 / the notice log."""
-    rows = _wf().notices(status=status, project_id=project)
-    _out(
-        [n.to_dict() for n in rows],
-        "\n".join(_notice_line(n) for n in rows) or "（无通知 / no notices）",
-    )
+    """通知记录 / the notice log, oldest first."""
+    from workflow.notices import NOTICE_STATUSES
+
+    if status is not None and status not in NOTICE_STATUSES:
+        raise InvalidInput(
+            f"--status 取值未知：{status!r}（可用：{', '.join(NOTICE_STATUSES)}）",
+            f"--status: unknown status {status!r}; allowed: {', '.join(NOTICE_STATUSES)}",
+            field="status",
+        )
+    _check_id(project, "project")
+    rows = _wf("read").notices(status=status, project_id=project, limit=_limit(limit) + 1)
+    _listing(rows, limit, [_notice_line(n) for n in rows], "（无通知 / no notices）")
 
 
 @notices_app.command("show")
 def notices_show(notice_id: int) -> None:
     """一条通知及其投递记录 / a notice with its deliveries."""
-    wf = _wf()
+    _check_id(notice_id, "notice_id")
+    wf = _wf("read")
     notice = wf.notice(notice_id)
     deliveries = wf.deliveries(notice_id)
     _out(
@@ -618,7 +922,8 @@ def notices_resend(
     at: AtOpt = None,
 ) -> None:
     """重发 / send a notice again (audited)."""
-    notice = _wf().resend(notice_id, actor=_actor(actor, role, org), at=_parse_at(at))
+    _check_id(notice_id, "notice_id")
+    notice = _wf("write").resend(notice_id, actor=_actor(actor, role, org), at=_parse_at(at))
     _out(notice.to_dict(), f"已排队重发 / queued again: {_notice_line(notice)}")
 
 
@@ -626,13 +931,11 @@ def notices_resend(
 def inbox(
     org: Annotated[str, typer.Option(help="单位 / organisation")],
     role: Annotated[str, typer.Option(help="角色 / role")],
+    limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
-    """收件箱 / notices addressed to an organisation and role."""
-    rows = _wf().inbox(org=org, role=role)
-    _out(
-        [n.to_dict() for n in rows],
-        "\n".join(_notice_line(n) for n in rows) or "（收件箱为空 / inbox empty）",
-    )
+    """收件箱 / notices addressed to an organisation and role, newest first."""
+    rows = _wf("read").inbox(org=org, role=role, limit=_limit(limit) + 1)
+    _listing(rows, limit, [_notice_line(n) for n in rows], "（收件箱为空 / inbox empty）")
 
 
 @directory_app.command("add")
@@ -644,46 +947,88 @@ def directory_add(
     webhook: Annotated[str | None, typer.Option(help="webhook URL")] = None,
 ) -> None:
     """添加联系人 / add a person."""
-    person = _wf().directory.add(org=org, role=role, name=name, email=email, webhook=webhook)
+    person = _wf("write").directory.add(org=org, role=role, name=name, email=email, webhook=webhook)
     _out({"id": person.id}, f"联系人 / person {person.id}: {org} {role} {name}")
 
 
 @directory_app.command("list")
 def directory_list(
     org: Annotated[str | None, typer.Option(help="单位 / organisation")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
     """通讯录 / list people."""
-    people = _wf().directory.people(org=org)
-    _out(
+    people = _wf("read").directory.people(org=org, limit=_limit(limit) + 1)
+    _listing(
         [dataclasses.asdict(p) for p in people],
-        "\n".join(
-            f"{p.id} {p.org} {p.role} {p.name} {p.email or ''} {p.webhook or ''}" for p in people
-        )
-        or "（空 / empty）",
+        limit,
+        [f"{p.id} {p.org} {p.role} {p.name} {p.email or ''} {p.webhook or ''}" for p in people],
+        "（空 / empty）",
     )
 
 
 @directory_app.command("remove")
 def directory_remove(person_id: int) -> None:
     """停用联系人 / remove a person."""
-    _wf().directory.remove(person_id)
+    _check_id(person_id, "person_id")
+    _wf("write").directory.remove(person_id)
     _out({"removed": person_id}, f"已停用 / removed {person_id}")
+
+
+def _clear_for_demo(replace: bool) -> None:
+    """Make room for the demo: nothing there, an empty database, or one ``gpw demo`` made (it
+    is replaced); anything else only with ``--replace``."""
+    from workflow.persistence import drop_schema, inspect_database, make_engine, sqlite_file
+
+    try:
+        info = inspect_database(STATE.db)
+    except ConfigurationError:
+        if not replace:  # damaged, not SQLite, unreachable: left alone
+            raise
+        info = None
+    if info is not None and info.status in ("missing", "empty"):
+        return
+    if info is not None and not info.demo and not replace:
+        raise ConfigurationError(
+            f"{_shown_db()} 已存在且不是演示库：未做任何改动（确需覆盖请加 --replace）",
+            f"{_shown_db()} exists and is not a demo database: nothing was changed "
+            "(pass --replace to overwrite it)",
+            field="db",
+        )
+    path = info.path if info is not None else sqlite_file(STATE.db)
+    if path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    engine = make_engine(STATE.db)
+    try:
+        drop_schema(engine)
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def demo(
-    fresh: Annotated[
-        bool, typer.Option(help="先删除已有的演示库 / delete the demo DB first")
-    ] = True,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            help="覆盖已有的非演示库（删除其中全部数据）/ overwrite an existing database that "
+            "gpw demo did not make (its data is deleted)"
+        ),
+    ] = False,
 ) -> None:
-    """演示：大武口项目的完整生命周期 / walk a Dawukou project through its lifecycle."""
-    from workflow.demo import run_demo
+    """演示：大武口项目的完整生命周期 / walk a Dawukou project through its lifecycle.
 
-    if fresh and STATE.db.startswith("sqlite:///"):
-        path = Path(STATE.db.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    run_demo(_wf(), echo=typer.echo, as_json=STATE.json)
+    A database made by gpw demo is replaced; any other existing one is refused (exit 8) unless
+    --replace is given."""
+    from workflow.demo import run_demo
+    from workflow.notices import upsert_meta
+    from workflow.persistence import DEMO_MARK
+
+    _clear_for_demo(replace)
+    wf = _wf("write")
+    with wf.engine.begin() as conn:  # marked first: a demo stopped half-way is still one
+        upsert_meta(conn, DEMO_MARK, "gpw demo")
+    run_demo(wf, echo=typer.echo, as_json=STATE.json)
 
 
 def _exit_code(exc: WorkflowError) -> int:
@@ -700,16 +1045,37 @@ def _exit_code(exc: WorkflowError) -> int:
     return 1
 
 
+def _report(exc: WorkflowError) -> None:
+    if STATE.json:
+        typer.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False), err=True)
+    else:
+        typer.echo(f"错误 / error [{exc.code}]: {exc.message}", err=True)
+
+
+def _json_first(args: list[str]) -> list[str]:
+    """``--json`` anywhere before ``--`` is the global option: moved to the front, so that
+    ``gpw project show 1 --json`` works like ``gpw --json project show 1``."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--json" not in args[:end]:
+        return args
+    rest = [a for a in args[:end] if a != "--json"]
+    return ["--json", *rest, *args[end:]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (also the process's, from the console script)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run the CLI; returns the exit code (also the process's, from the console script).
+
+    Every failure is a message in Chinese then English and an exit code (see the module's
+    docstring), never a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    args = _json_first(list(sys.argv[1:] if argv is None else argv))
+    vars(STATE).clear()  # each run starts from the defaults (tests call main() repeatedly)
+    STATE.json = "--json" in args[:1]
     try:
         code = app(args=args, prog_name="gpw", standalone_mode=False)
     except WorkflowError as exc:
-        if STATE.json:
-            typer.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False), err=True)
-        else:
-            typer.echo(f"错误 / error [{exc.code}]: {exc.message}", err=True)
+        _report(exc)
         return _exit_code(exc)
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -717,8 +1083,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except typer.TyperException as exc:
         typer.echo(f"用法错误 / usage: {exc.format_message()}", err=True)
-        return 2
+        return EXIT_USAGE
+    except OverflowError as exc:
+        _report(
+            InvalidInput(
+                f"数值超出数据库可存的范围：{exc}",
+                f"a number is out of the range the database can store: {exc}",
+                field="value",
+            )
+        )
+        return EXIT_INVALID
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        _report(
+            ConfigurationError(
+                f"数据库错误（{_db_label()}）：{reason}",
+                f"database error ({_db_label()}): {reason}",
+                field="db",
+            )
+        )
+        return EXIT_CONFIG
+    except OSError as exc:
+        where = exc.filename or _db_label()
+        _report(
+            ConfigurationError(
+                f"文件或系统错误（{where}）：{exc.strerror or exc}",
+                f"file or system error ({where}): {exc.strerror or exc}",
+                field="file",
+            )
+        )
+        return EXIT_CONFIG
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        _report(
+            WorkflowError(
+                f"内部错误：{type(exc).__name__}: {exc}",
+                f"internal error: {type(exc).__name__}: {exc}",
+            )
+        )
+        return EXIT_INTERNAL
     return code if isinstance(code, int) else 0
+
+
+def _db_label() -> str:
+    try:
+        return _shown_db()
+    except Exception:  # the label of an error must not fail itself
+        return "--db"
 
 
 def entry() -> None:

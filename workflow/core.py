@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -56,7 +56,7 @@ from workflow.persistence import (
     create_schema,
     deadline_t,
     head_t,
-    make_engine,
+    open_engine,
     prepare_engine,
     project_t,
     utcnow,
@@ -256,6 +256,8 @@ class Workflow:
         create: create the tables if missing (SQLite's embedded default; use Alembic elsewhere).
         notices: channels, SMTP, webhook secret, language, templates (default: inbox only).
         channels: channel objects to use instead of the ones ``notices`` configures.
+        mode: ``"write"`` (default) or ``"read"``: a reader never creates tables (and
+            :meth:`open` opens an SQLite file read-only, refusing a missing or foreign one).
     """
 
     def __init__(
@@ -268,7 +270,15 @@ class Workflow:
         create: bool = True,
         notices: NoticeConfig | None = None,
         channels: Sequence[Channel] | None = None,
+        mode: Literal["read", "write"] = "write",
     ) -> None:
+        if mode not in ("read", "write"):
+            raise InvalidInput(
+                f"mode 须为 read 或 write：{mode!r}",
+                f"mode is read or write: {mode!r}",
+                field="mode",
+            )
+        self.mode = mode
         self.engine = prepare_engine(engine)
         self.clock = clock
         self._listeners: list[Callable[[datetime], None]] = []
@@ -276,7 +286,7 @@ class Workflow:
         self.policy = self.register_policy(policy)
         for extra in policies:
             self.register_policy(extra)
-        if create:
+        if create and mode == "write":
             create_schema(self.engine)
         self.calendar = CalendarService(self)
         self.directory = Directory(self)
@@ -296,9 +306,21 @@ class Workflow:
         create: bool = True,
         notices: NoticeConfig | None = None,
         channels: Sequence[Channel] | None = None,
+        mode: Literal["read", "write"] = "write",
     ) -> Workflow:
-        """Open a workflow on a database URL (``sqlite:///gpw.db``) or an existing engine."""
-        engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        """Open a workflow on a database URL (``sqlite:///gpw.db``) or an existing engine.
+
+        The URL is checked before anything touches it (:func:`~workflow.persistence.
+        check_database`): ``mode="read"`` needs an existing gpw database (``NotFound`` for a
+        missing file, ``ConfigurationError`` for another kind of file) and opens an SQLite file
+        read-only; ``mode="write"`` may create a new file but never writes into a file that is
+        not SQLite, is damaged, read-only or another program's database (``ConfigurationError``).
+        """
+        engine = (
+            open_engine(url_or_engine, mode=mode)
+            if isinstance(url_or_engine, str)
+            else url_or_engine
+        )
         return cls(
             engine=engine,
             policy=policy,
@@ -307,6 +329,7 @@ class Workflow:
             create=create,
             notices=notices,
             channels=channels,
+            mode=mode,
         )
 
     def close(self) -> None:
@@ -778,9 +801,11 @@ class Workflow:
         """
         return self._notices.relay(self._at(now), lease_seconds=lease_seconds, batch=batch)
 
-    def health(self, now: datetime | None = None) -> dict[str, Any]:
-        """The engine's health: oldest due stage waiting, outbox by status, last tick/relay."""
-        return self._notices.health(self._at(now))
+    def health(self, now: datetime | None = None, **thresholds: float) -> dict[str, Any]:
+        """The engine's health: oldest due stage waiting, outbox by status, last tick/relay,
+        and ``ok``/``problems`` against ``max_tick_age``, ``max_relay_age``, ``max_due_wait``
+        (seconds; see :meth:`workflow.notices.NoticeEngine.health`)."""
+        return self._notices.health(self._at(now), **thresholds)
 
     def notices(
         self,
@@ -799,7 +824,12 @@ class Workflow:
         return self._notices.deliveries(notice_id)
 
     def inbox(
-        self, person: Person | None = None, *, org: str | None = None, role: str | None = None
+        self,
+        person: Person | None = None,
+        *,
+        org: str | None = None,
+        role: str | None = None,
+        limit: int = 200,
     ) -> list[Notice]:
         """Notices addressed to a person's organisation and role (or to ``org``/``role``)."""
         if person is not None:
@@ -808,7 +838,7 @@ class Workflow:
             raise InvalidInput(
                 "收件箱需要单位和角色", "the inbox needs an org and a role", field="org"
             )
-        return self._notices.inbox(org, role)
+        return self._notices.inbox(org, role, limit=limit)
 
     def resend(self, notice_id: int, *, actor: Actor, at: datetime | None = None) -> Notice:
         _check_actor(actor)

@@ -7,6 +7,11 @@ claims pending notices with a lease, resolves recipients through the directory a
 delivers on every channel, records each delivery, retries with exponential backoff and parks a
 notice as a dead letter after the policy's attempts. Delivery is at least once; a redelivery
 carries the same Message-ID / notice key so receivers can de-duplicate.
+
+A notice none of whose recipients (organisation, role) resolves to anybody reachable on a
+person-addressed channel (email, webhook, log, …) is ``undeliverable``, never ``sent``: it still
+reaches the inbox, and ``health`` reports it until the directory is completed and it is resent.
+With the inbox as the only channel the inbox *is* the delivery, so such a notice is ``sent``.
 """
 
 from __future__ import annotations
@@ -58,10 +63,18 @@ _RECIPIENTS = {
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
+#: a notice's status: waiting, delivered, retrying, given up, nobody to deliver it to
+NOTICE_STATUSES = ("pending", "sent", "failed", "dead", "undeliverable")
+#: ``health`` thresholds (seconds): last tick, last relay, the oldest due stage's wait
+DEFAULT_MAX_TICK_AGE = 600.0
+DEFAULT_MAX_RELAY_AGE = 600.0
+DEFAULT_MAX_DUE_WAIT = 900.0
+
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A notice as the outbox holds it. ``status``: pending, sent, failed or dead."""
+    """A notice as the outbox holds it. ``status``: pending, sent, failed, dead or
+    undeliverable (nobody in the directory to deliver it to)."""
 
     id: int
     key: str
@@ -124,6 +137,7 @@ class RelayReport:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    undeliverable: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -131,6 +145,7 @@ class RelayReport:
             "sent": self.sent,
             "failed": self.failed,
             "dead": self.dead,
+            "undeliverable": self.undeliverable,
         }
 
 
@@ -148,7 +163,8 @@ def _insert_ignore(
     return conn.execute(stmt.returning(table.c.id)).scalar()
 
 
-def _upsert_meta(conn: Connection, key: str, value: str) -> None:
+def upsert_meta(conn: Connection, key: str, value: str) -> None:
+    """Set a ``gpw_meta`` fact (last tick, last relay, the demo mark)."""
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     stmt = dialect.insert(meta_t).values(key=key, value=value)
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
@@ -161,6 +177,13 @@ def _aware(when: datetime) -> datetime:
 def _claim(query: Any, conn: Connection) -> Any:
     # PostgreSQL: workers skip rows another worker holds; SQLite: BEGIN IMMEDIATE serializes
     return query.with_for_update(skip_locked=True) if conn.dialect.name != "sqlite" else query
+
+
+def _nobody(recipients: Sequence[dict[str, str]]) -> str:
+    who = ", ".join(f"{r['org']}/{r['role']}" for r in recipients) or "—"
+    return (
+        f"通讯录中没有可送达的收件人：{who} / no recipient in the directory can be reached: {who}"
+    )[:2000]
 
 
 class Directory:
@@ -262,8 +285,12 @@ class Directory:
                 data={"id": person_id},
             )
 
-    def people(self, *, org: str | None = None, role: str | None = None) -> list[Person]:
+    def people(
+        self, *, org: str | None = None, role: str | None = None, limit: int | None = None
+    ) -> list[Person]:
         query = select(person_t).where(person_t.c.active.is_(True)).order_by(person_t.c.id)
+        if limit is not None:
+            query = query.limit(limit)
         if org is not None:
             query = query.where(person_t.c.org == org)
         if role is not None:
@@ -485,7 +512,7 @@ class NoticeEngine:
 
     def relay(self, now: datetime, *, batch: int = 200, lease_seconds: int = 300) -> RelayReport:
         token = uuid.uuid4().hex
-        claimed = sent = failed = dead = 0
+        claimed = sent = failed = dead = undeliverable = 0
         while True:
             with self._wf._write() as conn:
                 query = (
@@ -525,10 +552,13 @@ class NoticeEngine:
                 sent += outcome == "sent"
                 failed += outcome == "failed"
                 dead += outcome == "dead"
+                undeliverable += outcome == "undeliverable"
             if len(ids) < batch:
                 break
         self._stamp("last_relay", now)
-        return RelayReport(claimed=claimed, sent=sent, failed=failed, dead=dead)
+        return RelayReport(
+            claimed=claimed, sent=sent, failed=failed, dead=dead, undeliverable=undeliverable
+        )
 
     def _record_delivery(
         self,
@@ -571,6 +601,8 @@ class NoticeEngine:
         token: str,
     ) -> list[str]:
         results: dict[int, list[dict[str, Any]]] = {n.id: [] for n in notices}
+        #: notices with at least one recipient reachable on a person-addressed channel
+        reachable: set[int] = set()
         for channel in self.channels:
             with channel.session():
                 for n in notices:
@@ -588,7 +620,10 @@ class NoticeEngine:
                     for r in n.recipients:
                         for person in people.get((r["org"], r["role"]), []):
                             address = channel.address(person)
-                            if not address or (n.id, channel.name, address) in done:
+                            if not address:
+                                continue
+                            reachable.add(n.id)
+                            if (n.id, channel.name, address) in done:
                                 continue
                             error = None
                             try:
@@ -639,7 +674,15 @@ class NoticeEngine:
                 ]
                 attempts = current[n.id].attempts + 1
                 values: dict[str, Any] = {"b_id": n.id, "b_attempts": attempts}
-                if not errors:
+                if self.channels and n.id not in reachable:
+                    # nobody to deliver it to: the inbox has it, health reports it
+                    values.update(
+                        b_status="undeliverable",
+                        b_sent_at=None,
+                        b_last_error=_nobody(n.recipients),
+                        b_next_attempt_at=now,
+                    )
+                elif not errors:
                     values.update(
                         b_status="sent", b_sent_at=now, b_last_error=None, b_next_attempt_at=now
                     )
@@ -678,11 +721,35 @@ class NoticeEngine:
 
     def _stamp(self, key: str, now: datetime) -> None:
         with self._wf._write() as conn:
-            _upsert_meta(conn, key, now.isoformat())
+            upsert_meta(conn, key, now.isoformat())
 
-    def health(self, now: datetime) -> dict[str, Any]:
+    def health(
+        self,
+        now: datetime,
+        *,
+        max_tick_age: float = DEFAULT_MAX_TICK_AGE,
+        max_relay_age: float = DEFAULT_MAX_RELAY_AGE,
+        max_due_wait: float = DEFAULT_MAX_DUE_WAIT,
+    ) -> dict[str, Any]:
         """What an operator watches: how long the oldest due stage has waited, the outbox by
-        status, the oldest undelivered notice, and when tick and relay last ran."""
+        status, the oldest undelivered notice, and when tick and relay last ran.
+
+        ``ok`` is False, and ``problems`` says why (each with a code and a message in Chinese
+        then English), when a notice is dead or undeliverable, when tick or relay has never
+        run or not within ``max_tick_age`` / ``max_relay_age`` seconds, or when a due stage has
+        waited longer than ``max_due_wait`` seconds.
+        """
+        for name, limit in (
+            ("max_tick_age", max_tick_age),
+            ("max_relay_age", max_relay_age),
+            ("max_due_wait", max_due_wait),
+        ):
+            if not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0:
+                raise InvalidInput(
+                    f"{name} 须为正数（秒）：{limit!r}",
+                    f"{name} must be a positive number of seconds: {limit!r}",
+                    field=name,
+                )
         with self._wf._read() as conn:
             oldest_due = conn.execute(
                 select(func.min(deadline_t.c.next_fire_at)).where(
@@ -704,13 +771,67 @@ class NoticeEngine:
         def age(when: datetime | None) -> float | None:
             return None if when is None else round((now - _aware(when)).total_seconds(), 1)
 
+        def stamp_age(key: str) -> float | None:
+            value = meta.get(key)
+            try:
+                return age(datetime.fromisoformat(value)) if value else None
+            except ValueError:
+                return None
+
+        counts = {s: int(by_status.get(s, 0)) for s in NOTICE_STATUSES}
+        waiting = age(oldest_due)
+        problems: list[dict[str, Any]] = []
+
+        def problem(code: str, zh: str, en: str) -> None:
+            problems.append({"code": code, "message_zh": zh, "message_en": en})
+
+        if counts["dead"]:
+            problem(
+                "dead_notices",
+                f"{counts['dead']} 条通知投递失败已放弃（dead），请检查后 gpw notices resend",
+                f"{counts['dead']} notice(s) are dead (gave up); check and gpw notices resend",
+            )
+        if counts["undeliverable"]:
+            problem(
+                "undeliverable_notices",
+                f"{counts['undeliverable']} 条通知在通讯录中找不到可送达的收件人（undeliverable）",
+                f"{counts['undeliverable']} notice(s) are undeliverable: no recipient in the "
+                "directory",
+            )
+        for key, limit, name in (
+            ("last_tick", max_tick_age, "tick"),
+            ("last_relay", max_relay_age, "relay"),
+        ):
+            ran = stamp_age(key)
+            if ran is None:
+                problem(f"{name}_never_ran", f"{name} 从未运行", f"{name} has never run")
+            elif ran > limit:
+                problem(
+                    f"{name}_stale",
+                    f"{name} 已 {ran:g} 秒未运行（阈值 {limit:g} 秒）",
+                    f"{name} last ran {ran:g} s ago (threshold {limit:g} s)",
+                )
+        if waiting is not None and waiting > max_due_wait:
+            problem(
+                "due_stage_waiting",
+                f"最早到期的通知阶段已等待 {waiting:g} 秒（阈值 {max_due_wait:g} 秒）",
+                f"the oldest due notice stage has waited {waiting:g} s "
+                f"(threshold {max_due_wait:g} s)",
+            )
         return {
             "now": now.isoformat(),
-            "oldest_due_stage_waiting_seconds": age(oldest_due),
-            "notices": {s: int(by_status.get(s, 0)) for s in ("pending", "failed", "sent", "dead")},
+            "oldest_due_stage_waiting_seconds": waiting,
+            "notices": counts,
             "oldest_undelivered_seconds": age(oldest_unsent),
             "last_tick": meta.get("last_tick"),
             "last_relay": meta.get("last_relay"),
+            "thresholds": {
+                "max_tick_age": max_tick_age,
+                "max_relay_age": max_relay_age,
+                "max_due_wait": max_due_wait,
+            },
+            "ok": not problems,
+            "problems": problems,
         }
 
     # -- reading and operator actions -----------------------------------------------------------
@@ -723,6 +844,12 @@ class NoticeEngine:
         stage: str | None = None,
         limit: int = 1000,
     ) -> list[Notice]:
+        if status is not None and status not in NOTICE_STATUSES:
+            raise InvalidInput(
+                f"未知的通知状态 {status!r}（可用：{', '.join(NOTICE_STATUSES)}）",
+                f"unknown notice status {status!r}; allowed: {', '.join(NOTICE_STATUSES)}",
+                field="status",
+            )
         query = select(notice_t).order_by(notice_t.c.id).limit(limit)
         if project_id is not None:
             query = query.where(notice_t.c.project_id == project_id)

@@ -12,10 +12,17 @@ from support import TERMS
 
 from workflow.cli import main
 
+PURCHASER = "大武口区民政局"
+FINANCE = "大武口区财政局"
+GOVERNMENT = "大武口区人民政府"
+#: the organisation each role acts for in these tests (the domain checks it)
+ORG = {"purchaser": PURCHASER, "finance": FINANCE, "government": GOVERNMENT}
+
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
     return code, out.out, out.err
 
 
@@ -49,16 +56,28 @@ def test_project_lifecycle_and_exit_codes(
         "100000.00",
         "--item",
         "入户核查:16",
+        "--org",
+        PURCHASER,
         "--at",
         "2025-08-01T10:00:00+08:00",
     )
     assert code == 0
     pid = str(json.loads(out)["id"])
-    code, out, _ = run(capsys, "--db", db, "events", pid)
+    code, out, _ = run(capsys, "--db", db, "events", pid, "--org", PURCHASER)
     assert code == 0 and "submit" in out
-    assert (
-        run(capsys, "--db", db, "fire", pid, "submit", "--at", "2025-08-01T11:00:00+08:00")[0] == 0
+    code, _, err = run(
+        capsys,
+        "--db",
+        db,
+        "fire",
+        pid,
+        "submit",
+        "--org",
+        PURCHASER,
+        "--at",
+        "2025-08-01T11:00:00+08:00",
     )
+    assert code == 0, err
     # refused: approval before the finance review (R1) → exit 4
     code, _, err = run(
         capsys,
@@ -69,6 +88,8 @@ def test_project_lifecycle_and_exit_codes(
         "approve",
         "--role",
         "government",
+        "--org",
+        GOVERNMENT,
         "--at",
         "2025-08-02T10:00:00+08:00",
     )
@@ -115,6 +136,8 @@ def test_project_lifecycle_and_exit_codes(
         "approved=true",
         "--role",
         "finance",
+        "--org",
+        FINANCE,
         "--expected-version",
         "1",
         "--at",
@@ -127,6 +150,9 @@ def test_project_lifecycle_and_exit_codes(
     assert code == 0 and json.loads(out)["ok"] is True
     code, out, _ = run(capsys, "--db", db, "project", "list")
     assert "pending_approval" in out
+    code, out, _ = run(capsys, "--db", db, "project", "list", "--json")
+    listed = json.loads(out)
+    assert listed["truncated"] is False and [p["id"] for p in listed["items"]] == [int(pid)]
 
 
 def test_verify_exits_7_when_the_trail_was_altered(
@@ -144,6 +170,9 @@ def test_verify_exits_7_when_the_trail_was_altered(
 
 def test_calendar_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "cal.db")
+    assert run(capsys, "--db", db, "calendar", "show", "2026")[0] == 5  # no database yet
+    assert not Path(db).exists()
+    assert run(capsys, "--db", db, "init")[0] == 0
     code, out, _ = run(capsys, "--db", db, "calendar", "show", "2026")
     assert code == 0 and "2026-02-14" in out  # make-up Saturday
     code, out, _ = run(capsys, "--db", db, "--json", "calendar", "show", "2027")
@@ -165,6 +194,8 @@ def test_calendar_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
     code, _, err = run(capsys, "--db", db, "calendar", "add-year", str(bad), "--role", "admin")
     assert code == 3 and "holidays" in err
+    code, _, err = run(capsys, "--db", db, "calendar", "check", str(tmp_path / "2029.json"))
+    assert code == 5 and "2029.json" in err and "日历文件不存在" in err
 
 
 def test_policy_show_marks_inherited_values(capsys: pytest.CaptureFixture[str]) -> None:
@@ -265,6 +296,8 @@ def _contracted(db: str, capsys: pytest.CaptureFixture[str]) -> str:
         "1000000.00",
         "--item",
         "入户核查:16",
+        "--org",
+        PURCHASER,
         "--at",
         "2025-08-01T10:00:00+08:00",
     )
@@ -277,7 +310,11 @@ def _contracted(db: str, capsys: pytest.CaptureFixture[str]) -> str:
         (
             "record_review",
             "purchaser",
-            ['reviewers=["甲"]', 'criteria={"quality": 70}', f'scores={{"{cid}": 90}}'],
+            [
+                'reviewers=["甲"]',
+                'criteria={"quality": 70, "price": 30}',
+                f'scores={{"{cid}": 90}}',
+            ],
         ),
         ("award", "purchaser", [f"contractor_id={cid}"]),
         (
@@ -304,6 +341,8 @@ def _contracted(db: str, capsys: pytest.CaptureFixture[str]) -> str:
             *fields,
             "--role",
             role,
+            "--org",
+            ORG[role],
             "--at",
             "2025-09-26T10:00:00+08:00",
         )
@@ -348,9 +387,9 @@ def test_tick_relay_notices_inbox_and_directory(
     code, out, _ = run(
         capsys, "--db", db, "--json", "inbox", "--org", "大武口区民政局", "--role", "purchaser"
     )
-    assert len(json.loads(out)) == 2
+    assert len(json.loads(out)["items"]) == 2
     code, out, _ = run(capsys, "--db", db, "--json", "notices", "list", "--status", "sent")
-    first = json.loads(out)[0]["id"]
+    first = json.loads(out)["items"][0]["id"]
     code, out, _ = run(capsys, "--db", db, "notices", "show", str(first))
     assert code == 0 and "【提醒】" in out and "inbox" not in out.split("\n")[0]
     code, out, _ = run(capsys, "--db", db, "--json", "notices", "resend", str(first))
@@ -404,8 +443,26 @@ def test_worker_runs_for_a_while_and_stops(
 def test_health_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "h.db")
     _contracted(db, capsys)
+    # nothing has ticked: the reminders have waited 49 h, tick and relay never ran → exit 9
     code, out, _ = run(capsys, "--db", db, "--json", "health", "--at", "2025-10-22T10:00:00+08:00")
-    assert code == 0 and json.loads(out)["oldest_due_stage_waiting_seconds"] == 49 * 3600.0
+    info = json.loads(out)
+    assert code == 9 and info["oldest_due_stage_waiting_seconds"] == 49 * 3600.0
+    assert info["ok"] is False
+    assert {p["code"] for p in info["problems"]} == {
+        "tick_never_ran",
+        "relay_never_ran",
+        "due_stage_waiting",
+    }
     run(capsys, "--db", db, "tick", "--at", "2025-10-22T10:00:00+08:00")
+    code, out, _ = run(capsys, "--db", db, "health", "--at", "2025-10-22T10:03:00+08:00")
+    assert code == 9 and "pending 2" in out and "relay 从未运行 / relay has never run" in out
+    assert "上次 tick / last tick: 2025-10-22 10:00:00 +08:00" in out
+    assert "上次 relay / last relay: 无 / none" in out
+    run(capsys, "--db", db, "relay", "--at", "2025-10-22T10:05:00+08:00")
+    code, out, _ = run(capsys, "--db", db, "health", "--at", "2025-10-22T10:06:00+08:00")
+    assert code == 0 and "正常 / ok" in out and "sent 2" in out, out
+    # 30 minutes later tick is stale (threshold 600 s) unless the threshold says otherwise
     code, out, _ = run(capsys, "--db", db, "health", "--at", "2025-10-22T10:30:00+08:00")
-    assert code == 0 and "pending 2" in out and "2025-10-22T10:00:00+08:00" in out
+    assert code == 9 and "tick 已 1800 秒未运行" in out and "threshold 600 s" in out
+    late = ["--at", "2025-10-22T10:30:00+08:00", "--max-tick-age", "3600"]
+    assert run(capsys, "--db", db, "health", *late, "--max-relay-age", "3600")[0] == 0

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support import ADMIN, CLERK, STAFF, SUPERVISOR, at, project_in
 
-from notifications.channels import NoticeConfig
+from notifications.channels import NoticeConfig, Person
 from notifications.testing import RecordingChannel
-from workflow import ConfigurationError, Forbidden, Workflow
+from workflow import ConfigurationError, Forbidden, InvalidInput, Workflow
 
 # signed and effective 2025-09-26: dispatch and payment_1 due Thu 2025-10-23 (15 working days).
 # Ladder: reminder Mon 10-20, overdue Fri 10-24, escalation_1 Mon 10-27, escalation_2 Thu 10-30.
@@ -310,6 +310,7 @@ def test_a_corrected_deadline_moves_its_ladder_and_says_so(nwf: Workflow) -> Non
 
 def test_health_shows_waiting_work_outbox_and_last_runs(nwf: Workflow) -> None:
     project_in(nwf, "contracted")
+    nwf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
     before = nwf.health(at("2025-10-22"))
     # the reminders came due Mon 10-20 09:00 and nothing has ticked since: 49 hours
     assert before["oldest_due_stage_waiting_seconds"] == 49 * 3600.0
@@ -323,3 +324,91 @@ def test_health_shows_waiting_work_outbox_and_last_runs(nwf: Workflow) -> None:
     after = nwf.health(at("2025-10-22", 12))
     assert after["notices"]["sent"] == 2 and after["oldest_undelivered_seconds"] is None
     assert after["last_relay"] == at("2025-10-22", 11).isoformat()
+    # tick ran 2 h ago, relay 1 h ago: stale for the default 600 s, fine for 2 h
+    assert [p["code"] for p in after["problems"]] == ["tick_stale", "relay_stale"]
+    relaxed = nwf.health(at("2025-10-22", 12), max_tick_age=7200, max_relay_age=7200)
+    assert relaxed["ok"] is True and relaxed["problems"] == []
+    assert before["ok"] is False and {p["code"] for p in before["problems"]} == {
+        "tick_never_ran",
+        "relay_never_ran",
+        "due_stage_waiting",
+    }
+
+
+class _NoAddress(RecordingChannel):
+    """A channel that cannot reach anybody (like e-mail for people without an address)."""
+
+    def address(self, person: Person) -> str | None:
+        return None
+
+
+def test_a_notice_nobody_can_receive_is_undeliverable_not_sent(
+    nwf: Workflow, channel: RecordingChannel
+) -> None:
+    project_in(nwf, "contracted")
+    nwf.tick(at("2025-10-22"))
+    report = nwf.relay(at("2025-10-22", 10))
+    assert (report.sent, report.undeliverable) == (0, 2) and channel.sent == []
+    assert {n.status for n in nwf.notices()} == {"undeliverable"}
+    notice = nwf.notices(status="undeliverable")[0]
+    assert "大武口区民政局/purchaser" in (notice.last_error or "")
+    assert notice.sent_at is None
+    # the inbox still shows it, and health reports it
+    assert len(nwf.inbox(org="大武口区民政局", role="purchaser")) == 2
+    health = nwf.health(at("2025-10-22", 10), max_tick_age=3600, max_relay_age=3600)
+    assert health["notices"]["undeliverable"] == 2 and health["ok"] is False
+    assert [p["code"] for p in health["problems"]] == ["undeliverable_notices"]
+    assert nwf.relay(at("2025-10-22", 11)).claimed == 0  # not retried by itself
+    # once the directory knows somebody, a resend delivers it
+    nwf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
+    nwf.resend(notice.id, actor=ADMIN, at=at("2025-10-22", 12))
+    assert nwf.relay(at("2025-10-22", 12)).sent == 1
+    assert nwf.notice(notice.id).status == "sent" and len(channel.sent) == 1
+
+
+def test_a_person_no_channel_can_address_is_undeliverable(db_path: Path) -> None:
+    wf = Workflow.open(f"sqlite:///{db_path}", channels=[_NoAddress()])
+    project_in(wf, "contracted")
+    wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
+    wf.tick(at("2025-10-22"))
+    assert wf.relay(at("2025-10-22", 10)).undeliverable == 2
+    wf.close()
+
+
+def test_with_the_inbox_alone_the_inbox_is_the_delivery(db_path: Path) -> None:
+    wf = Workflow.open(f"sqlite:///{db_path}", channels=[])
+    project_in(wf, "contracted")
+    wf.tick(at("2025-10-22"))
+    report = wf.relay(at("2025-10-22", 10))
+    assert (report.sent, report.undeliverable) == (2, 0)
+    assert {n.status for n in wf.notices()} == {"sent"}
+    wf.close()
+
+
+def test_health_thresholds_dead_notices_and_stale_runs(db_path: Path) -> None:
+    flaky = RecordingChannel(fail_times=100)
+    wf = Workflow.open(f"sqlite:///{db_path}", channels=[flaky])
+    project_in(wf, "contracted")
+    wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
+    wf.tick(at("2025-10-22", 9))
+    now = at("2025-10-22", 9)
+    for _ in range(8):
+        wf.relay(now)
+        now += timedelta(hours=2)
+    assert {n.status for n in wf.notices()} == {"dead"}
+    wf.tick(now)
+    wf.relay(now)
+    fresh = wf.health(now)
+    assert fresh["notices"]["dead"] == 2
+    assert [p["code"] for p in fresh["problems"]] == ["dead_notices"]
+    stale = wf.health(now + timedelta(seconds=601))
+    assert [p["code"] for p in stale["problems"]] == ["dead_notices", "tick_stale", "relay_stale"]
+    relaxed = wf.health(now + timedelta(seconds=601), max_tick_age=700, max_relay_age=700)
+    assert [p["code"] for p in relaxed["problems"]] == ["dead_notices"]
+    with pytest.raises(InvalidInput) as err:
+        wf.health(now, max_due_wait=0)
+    assert err.value.field == "max_due_wait"
+    with pytest.raises(InvalidInput) as err:
+        wf.notices(status="lost")
+    assert err.value.field == "status" and "undeliverable" in err.value.message_en
+    wf.close()
