@@ -23,7 +23,8 @@ MAX_STEPS = 40
 
 def first_working_days(count: int) -> list[date]:
     """The first ``count`` working days of the data, by chinese-calendar (the oracle)."""
-    days, day = [], FIRST_DAY
+    days: list[date] = []
+    day = FIRST_DAY
     while len(days) < count:
         if chinese_calendar.is_workday(day):
             days.append(day)
