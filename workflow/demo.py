@@ -181,10 +181,12 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
     """
     now = wf.clock()
     if business_date(now) <= date.fromisoformat(WALK_ENDS):
-        raise InvalidInput(
-            f"演示流程截至 {WALK_ENDS}，时钟（{now.isoformat()}）须晚于该日 (clock)",
-            f"the demo's walk ends on {WALK_ENDS}: the clock ({now.isoformat()}) must be later",
+        raise InvalidInput(  # its steps would be records of the future (R15)
+            f"演示流程截至 {WALK_ENDS}，时钟（{now.isoformat()}）须晚于该日：不记录未来的事",
+            f"the demo's walk ends on {WALK_ENDS}: the clock ({now.isoformat()}) must be later, "
+            "the future is not recorded",
             field="clock",
+            rule="R15",
         )
     log: list[dict[str, Any]] = []
 

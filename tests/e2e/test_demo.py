@@ -132,7 +132,8 @@ def test_the_demo_refuses_a_clock_before_its_walk_ends(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidInput) as err:
         run_demo(wf, echo=lambda _: None)
-    assert err.value.field == "clock" and "2026-04-03" in err.value.message
+    assert (err.value.field, err.value.rule) == ("clock", "R15")
+    assert "2026-04-03" in err.value.message
     assert wf.projects() == []
 
 
