@@ -93,6 +93,7 @@ def bare(wf: Workflow, ids: list[int], at: datetime) -> None:
                     role="finance",
                     org="大武口区财政局",
                     at=at,
+                    recorded_at=at,
                     event="review_budget",
                     from_state=row.state,
                     to_state=row.state,

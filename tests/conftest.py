@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import settings
@@ -21,6 +23,14 @@ settings.register_profile(
 settings.register_profile("fuzz", max_examples=5000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+#: the clock of test workflows: fixed, and after every business date the tests record, so an
+#: event dated 2027 is not "in the future" whatever the real date is (no test reads the wall clock)
+FAR_AHEAD = datetime(2031, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def far_ahead() -> datetime:
+    return FAR_AHEAD
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
@@ -28,9 +38,15 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def clock() -> Callable[[], datetime]:
+    """The test clock, for tests that open their own workflow on dates after today's."""
+    return far_ahead
+
+
+@pytest.fixture
 def wf(db_path: Path) -> Iterator[Any]:
     from workflow import Workflow
 
-    workflow = Workflow.open(f"sqlite:///{db_path}")
+    workflow = Workflow.open(f"sqlite:///{db_path}", clock=far_ahead)
     yield workflow
     workflow.close()

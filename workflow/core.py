@@ -96,9 +96,16 @@ def _new_id(result: Any) -> int:
     return int(key[0])
 
 
-def _record_dict(rec: Record) -> dict[str, Any]:
+def _record_dict(
+    rec: Record, *, recorded_at: datetime, version: int, digest: str
+) -> dict[str, Any]:
+    """An audit record of a project event: what happened, when the engine wrote it, and the
+    project's version and data digest after the transaction (so the row can be replayed)."""
     return {
         "at": rec.at,
+        "recorded_at": recorded_at,
+        "version": version,
+        "digest": digest,
         "actor_id": rec.actor.id,
         "role": rec.actor.role,
         "org": rec.actor.org,
@@ -170,7 +177,7 @@ class CalendarService:
         in its project's trail. Returns the changes: project, key, old and new due day.
         """
         wf = self._wf
-        at = wf._at(at)
+        at = wf._record_at(at)
         _check_actor(actor)
         _require_role(actor, {Role.ADMIN, Role.GOVERNMENT}, "维护工作日历 / maintain the calendar")
         if isinstance(schedule, str | Path):
@@ -351,11 +358,45 @@ class Workflow:
     def _at(self, at: datetime | None) -> datetime:
         return check_aware(self.clock() if at is None else at, "at")
 
+    def _now(self) -> datetime:
+        """The engine's clock, checked: what every audit entry records as ``recorded_at``."""
+        return check_aware(self.clock(), "clock")
+
+    def _record_at(self, at: datetime | None) -> datetime:
+        """The business time of a write that records it (default: the clock's now). Aware, and
+        at most five minutes after the clock's now: the future is not recorded (R15)."""
+        now = self._now()
+        at = now if at is None else check_aware(at, "at")
+        audit.check_not_future(at, now)
+        return at
+
+    @staticmethod
+    def _check_after_last(conn: Connection, row: Any, at: datetime) -> None:
+        """A project event is not dated before the project's last audit entry (R15)."""
+        last = conn.execute(
+            select(audit_t.c.at).where(
+                audit_t.c.stream == f"project:{row.id}", audit_t.c.seq == row.audit_seq
+            )
+        ).scalar()
+        if last is not None and at < last:
+            raise InvalidInput(
+                f"字段 at（{at.isoformat()}）早于项目 {row.id} 上一条留痕的时间 "
+                f"{last.isoformat()}：不能倒填",
+                f"field at ({at.isoformat()}) is earlier than project {row.id}'s previous "
+                f"audit entry ({last.isoformat()}): entries cannot be backdated",
+                field="at",
+                rule="R15",
+            )
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             conn.info["gpw_earliest_fire"] = None
-            yield conn
+            conn.info[audit.CLOCK_KEY] = self._now  # recorded_at of non-project entries
+            try:
+                yield conn
+            finally:
+                conn.info.pop(audit.CLOCK_KEY, None)
             earliest = conn.info.pop("gpw_earliest_fire", None)
         # after commit only: a rolled-back change wakes nobody
         if earliest is not None:
@@ -386,7 +427,7 @@ class Workflow:
         at: datetime | None = None,
     ) -> int:
         """Draft a purchase plan (立项, R1). Returns the new project's id."""
-        at = self._at(at)
+        at = self._record_at(at)
         _check_actor(actor)
         plan = parse_model(
             ProjectPlan,
@@ -458,7 +499,7 @@ class Workflow:
             ProjectNotFound: no such project.
             ConcurrentUpdate: ``expected_version`` is stale, or another writer won the race.
         """
-        at = self._at(at)
+        at = self._record_at(at)
         _check_actor(actor)
         if expected_version is not None and (
             not isinstance(expected_version, int) or isinstance(expected_version, bool)
@@ -479,6 +520,7 @@ class Workflow:
                     field="expected_version",
                     details={"version": row.version},
                 )
+            self._check_after_last(conn, row, at)
             project = self._project(row)
             ctx = Context(
                 policy=self.policy_named(row.policy),
@@ -568,20 +610,26 @@ class Workflow:
         old_deadlines: dict[str, Deadline],
     ) -> None:
         assert project.id is not None
+        data = project.to_json()
+        after = 1 if created else version + 1
+        now, digest = self._now(), audit.data_digest(data)
         rows = audit.build_entries(
-            f"project:{project.id}", head, [_record_dict(r) for r in records], project_id=project.id
+            f"project:{project.id}",
+            head,
+            [_record_dict(r, recorded_at=now, version=after, digest=digest) for r in records],
+            project_id=project.id,
         )
         values = {
             "state": project.state.value,
             "title": project.title,
             "contractor_id": project.contractor_id,
-            "data": project.to_json(),
+            "data": data,
             "audit_seq": rows[-1]["seq"],
             "audit_head": rows[-1]["hash"],
             "updated_at": at,
         }
         if not created:
-            values["version"] = version + 1
+            values["version"] = after
         # compare-and-set on the version: a second writer that read the same version loses
         done = conn.execute(
             project_t.update()
@@ -780,10 +828,19 @@ class Workflow:
             )
             return [audit.row_to_entry(r) for r in rows]
 
-    def verify(self) -> audit.VerifyReport:
-        """Recompute every audit chain; report the first entry that was altered."""
+    def verify(self, anchor: Mapping[str, Any] | None = None) -> audit.VerifyReport:
+        """Recompute every audit chain and replay what it vouches for (project rows, deadline
+        rows); with an ``anchor`` from :meth:`anchor`, also check that the log still extends it.
+        ``report.problems`` lists every finding with its stream, project and entry."""
         with self._read() as conn:
-            return audit.verify(conn)
+            return audit.verify(conn, anchor)
+
+    def anchor(self) -> dict[str, Any]:
+        """The current head (seq, hash) of every audit stream and one digest over them, as a
+        JSON-able dict to keep outside the database (R15): ``verify(anchor=…)`` then finds a
+        chain cut back and its head rewritten."""
+        with self._read() as conn:
+            return audit.anchor(conn, self._now())
 
     # -- notices --------------------------------------------------------------------------------
 
@@ -843,7 +900,7 @@ class Workflow:
     def resend(self, notice_id: int, *, actor: Actor, at: datetime | None = None) -> Notice:
         _check_actor(actor)
         _require_role(actor, {Role.ADMIN, Role.PURCHASER}, "重发通知 / resend notices")
-        return self._notices.resend(notice_id, actor=actor, at=self._at(at))
+        return self._notices.resend(notice_id, actor=actor, at=self._record_at(at))
 
     # -- contractors ----------------------------------------------------------------------------
 
@@ -858,7 +915,7 @@ class Workflow:
         at: datetime | None = None,
     ) -> int:
         """Register a contractor (承接主体) with its R4 qualifications. Returns its id."""
-        at = self._at(at)
+        at = self._record_at(at)
         _check_actor(actor)
         reg = parse_model(
             RegisterContractor,
@@ -918,7 +975,7 @@ class Workflow:
     ) -> ContractorView:
         """Enter a ban in the contractor's credit record, from ``at``'s date until ``until``
         (R12). A banned contractor cannot be awarded (R4)."""
-        at = self._at(at)
+        at = self._record_at(at)
         _check_actor(actor)
         ban = parse_model(
             BanContractor,

@@ -224,6 +224,11 @@ class AuditRow(SQLModel, table=True):
     from_state: str | None = None
     to_state: str | None = None
     data: dict[str, Any] = _json()
+    #: the engine's clock when the entry was written (the business ``at`` is the caller's)
+    recorded_at: datetime = _aware()
+    #: project streams: the project's version and SHA-256 of its data after the transaction
+    version: int | None = None
+    digest: str | None = None
     prev_hash: str
     hash: str
 

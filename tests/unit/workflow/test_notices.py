@@ -23,8 +23,8 @@ def channel() -> RecordingChannel:
 
 
 @pytest.fixture
-def nwf(db_path: Path, channel: RecordingChannel) -> Any:
-    workflow = Workflow.open(f"sqlite:///{db_path}", channels=[channel])
+def nwf(db_path: Path, channel: RecordingChannel, clock: Any) -> Any:
+    workflow = Workflow.open(f"sqlite:///{db_path}", channels=[channel], clock=clock)
     yield workflow
     workflow.close()
 
