@@ -534,17 +534,92 @@ def fire(
 
 
 @app.command()
-def verify() -> None:
-    """核验留痕 / verify every audit chain."""
-    report = _wf().verify()
+def verify(
+    anchor_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="锚点文件（gpw anchor 保存的）：核验日志仍延续它 / an anchor file saved by gpw "
+            "anchor: check that the log still extends it",
+        ),
+    ] = None,
+) -> None:
+    """核验留痕 / verify every audit chain, the project and deadline rows it vouches for, and
+    (--anchor) that the log still extends a saved anchor (R15)."""
+    saved: Any = None
+    if anchor_file is not None:
+        try:
+            saved = json.loads(anchor_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(
+                f"无法读取锚点文件 {anchor_file}：{exc}",
+                f"cannot read the anchor file {anchor_file}: {exc}",
+                field="anchor",
+                rule="R15",
+            ) from exc
+    wf = _wf("read")
+    try:
+        report = wf.verify(anchor=saved)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"锚点文件 {anchor_file}：{exc.message_zh}",
+            f"anchor file {anchor_file}: {exc.message_en}",
+            field=exc.field,
+            rule=exc.rule,
+        ) from exc
+    finally:
+        wf.close()
+    lines = [
+        f"篡改 / ALTERED: {len(report.problems)} 处 / problem(s), 首处 / first {report.first_bad}"
+    ]
+    lines += [
+        f"  [{p['kind']}] {p['stream'] or 'anchor'} #{p['seq'] if p['seq'] is not None else '-'}"
+        f"{' ' + p['key'] if p.get('key') else ''}: {p['reason']}"
+        for p in report.problems
+    ]
     _out(
         report.to_dict(),
         f"OK: {report.entries} 条 / entries, {report.streams} 链 / chains"
+        + (f"；已核对锚点 / anchor checked: {anchor_file}" if anchor_file is not None else "")
         if report.ok
-        else f"篡改 / ALTERED: {report.first_bad} — {report.reason}",
+        else "\n".join(lines),
     )
     if not report.ok:
         raise typer.Exit(EXIT_UNVERIFIED)
+
+
+@app.command()
+def anchor(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="写入此文件（否则打印）/ write it to this file (else print)"),
+    ] = None,
+) -> None:
+    """留痕锚点 / the head of every audit stream and one digest over them: keep it outside the
+    database, then gpw verify --anchor FILE finds a chain cut back and its head rewritten."""
+    wf = _wf("read")
+    try:
+        saved = wf.anchor()
+    finally:
+        wf.close()
+    text = json.dumps(saved, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(
+            f"无法写入锚点文件 {out}：{exc}",
+            f"cannot write the anchor file {out}: {exc}",
+            field="out",
+            rule="R15",
+        ) from exc
+    streams, digest = len(saved["heads"]), saved["digest"]
+    _out(
+        {"file": str(out), "streams": streams, "digest": digest},
+        f"锚点已保存 / anchor saved: {out}（{streams} 链 / streams, digest {digest[:16]}…）",
+    )
 
 
 # -- contractors --------------------------------------------------------------------------------
