@@ -421,6 +421,7 @@ class _Stream:
     to_state: str | None = None
     version: int | None = None
     digest: str | None = None
+    at: datetime | None = None
     entries: int = 0
 
 
@@ -476,7 +477,7 @@ def _chain(
                 audit_id=row.id,
             )
         s.seq, s.hash = row.seq, row.hash
-        s.to_state, s.version, s.digest = row.to_state, row.version, row.digest
+        s.to_state, s.version, s.digest, s.at = row.to_state, row.version, row.digest, row.at
     return streams, at_wanted, count
 
 
@@ -567,8 +568,8 @@ def _heads(
 
 
 def _replay(found: _Findings, streams: dict[str, _Stream], projects: dict[int, Any]) -> None:
-    """The project row (state, version, data and the columns copied from it) is what its last
-    audit entry says the transaction left."""
+    """The project row (state, version, data, the columns copied from it, and ``updated_at``:
+    the last entry's ``at``) is what its last audit entry says the transaction left."""
     for pid, row in projects.items():
         stream = f"project:{pid}"
         s = streams.get(stream)
@@ -586,6 +587,8 @@ def _replay(found: _Findings, streams: dict[str, _Stream], projects: dict[int, A
             diffs.append(f"version {row.version} ≠ {s.version}")
         if s.digest != digest:
             diffs.append("data")
+        if s.at is not None and row.updated_at != s.at:
+            diffs.append(f"updated_at ≠ at of entry {s.seq}")
         for column in ("title", "purchaser", "policy", "state", "contractor_id"):
             if data.get(column) != getattr(row, column):
                 diffs.append(f"{column} ≠ data.{column}")

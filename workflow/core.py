@@ -371,13 +371,11 @@ class Workflow:
         return at
 
     @staticmethod
-    def _check_after_last(conn: Connection, row: Any, at: datetime) -> None:
-        """A project event is not dated before the project's last audit entry (R15)."""
-        last = conn.execute(
-            select(audit_t.c.at).where(
-                audit_t.c.stream == f"project:{row.id}", audit_t.c.seq == row.audit_seq
-            )
-        ).scalar()
+    def _check_after_last(row: Any, at: datetime) -> None:
+        """A project event is not dated before the project's last audit entry (R15). That
+        entry's ``at`` is the row's ``updated_at``: both are written by the same transaction
+        (and ``verify`` reports a row whose ``updated_at`` is not its last entry's ``at``)."""
+        last = row.updated_at
         if last is not None and at < last:
             raise InvalidInput(
                 f"字段 at（{at.isoformat()}）早于项目 {row.id} 上一条留痕的时间 "
@@ -520,7 +518,7 @@ class Workflow:
                     field="expected_version",
                     details={"version": row.version},
                 )
-            self._check_after_last(conn, row, at)
+            self._check_after_last(row, at)
             project = self._project(row)
             ctx = Context(
                 policy=self.policy_named(row.policy),

@@ -142,6 +142,17 @@ def test_changed_project_data_is_reported(wf: Workflow, db_path: Path) -> None:
     assert found and "data" in found[0]["reason"]
 
 
+def test_a_changed_updated_at_is_reported(wf: Workflow, db_path: Path) -> None:
+    pid, _ = project_in(wf, "contracted")
+    sql(
+        db_path,
+        "update gpw_project set updated_at = '1990-01-01 00:00:00.000000' where id = ?",
+        (pid,),
+    )
+    found = problems(wf.verify(), "project", f"project:{pid}")
+    assert found and "updated_at" in found[0]["reason"]
+
+
 def test_a_changed_version_is_reported(wf: Workflow, db_path: Path) -> None:
     pid, _ = project_in(wf, "contracted")
     sql(db_path, "update gpw_project set version = version + 5 where id = ?", (pid,))
