@@ -712,6 +712,12 @@ def calendar_show(year: int) -> None:
     )
 
 
+def _calendar_file(file: Path) -> Path:
+    if not file.is_file():
+        raise NotFound(f"日历文件不存在：{file}", f"no calendar file at {file}", field="file")
+    return file
+
+
 @calendar_app.command("add-year")
 def calendar_add_year(
     file: Path,
@@ -722,6 +728,7 @@ def calendar_add_year(
     at: AtOpt = None,
 ) -> None:
     """加载一年的工作日安排 / load a year's schedule; provisional deadlines are recomputed."""
+    _calendar_file(file)
     changes = _wf("write").calendar.add_year(
         file, actor=_actor(actor, role, org), at=_parse_at(at), replace=replace
     )
@@ -741,9 +748,7 @@ def calendar_check(
     if file is not None:
         from workflow.core import _read_schedule_file
 
-        if not file.is_file():
-            raise NotFound(f"日历文件不存在：{file}", f"no calendar file at {file}", field="file")
-        sched = _read_schedule_file(file)
+        sched = _read_schedule_file(_calendar_file(file))
         _out(
             sched.to_dict(),
             f"OK: {sched.year}，放假 {len(sched.holidays)} 天，调休上班 {len(sched.workdays)} 天",

@@ -375,6 +375,11 @@ def test_calendar_check_of_a_missing_or_bad_file(
     code, _, err = run(capsys, "calendar", "check", str(tmp_path / "2027.json"))
     assert code == 5
     bilingual(err, "2027.json", "日历文件不存在", "no calendar file")
+    db = tmp_path / "gpw.db"
+    assert run(capsys, "--db", str(db), "init")[0] == 0
+    code, _, err = run(capsys, "--db", str(db), "calendar", "add-year", str(tmp_path / "x.json"))
+    assert code == 5
+    bilingual(err, "x.json", "日历文件不存在")
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
     code, _, err = run(capsys, "calendar", "check", str(bad))

@@ -93,7 +93,11 @@ def _state(db_path: Path) -> tuple[int, int, int]:
     with engine.connect() as conn:
         notices = conn.execute(text("SELECT count(*) FROM gpw_notice")).scalar_one()
         unsent = conn.execute(
-            text("SELECT count(*) FROM gpw_notice WHERE status != 'sent'")
+            # contract_end goes to the purchaser, whom the directory does not know: undeliverable
+            text(
+                "SELECT count(*) FROM gpw_notice WHERE status != 'sent' AND NOT "
+                "(status = 'undeliverable' AND deadline_kind = 'contract_end')"
+            )
         ).scalar_one()
         waiting = conn.execute(
             text(
