@@ -31,10 +31,10 @@ from states.errors import (
     ProjectNotFound,
     WorkflowError,
 )
-from states.machine import Context, Outcome, Record
+from states.machine import EVENTS, Context, Outcome, Record
 from states.machine import available_events as _available
 from states.machine import fire as _fire
-from states.model import Actor, Ban, Contractor, Deadline, Project
+from states.model import Actor, Ban, Contractor, Deadline, Project, Supervisors
 from states.payloads import (
     BanContractor,
     Payload,
@@ -65,8 +65,6 @@ from workflow.views import ContractorView, ProjectView
 
 _LOGGER = logging.getLogger("gpw")
 
-#: events that consult a contractor's record (R4, R12, R20)
-_NEEDS_CONTRACTOR = frozenset({"award", "sign_contract", "terminate"})
 CALENDAR_STREAM = "calendar"
 
 
@@ -78,6 +76,29 @@ def _check_actor(actor: object) -> Actor:
             f"未知角色 {actor.role!r}", f"unknown role {actor.role!r}", field="actor.role"
         )
     return actor
+
+
+def _supervisors(plan: ProjectPlan, policy: Policy) -> Supervisors:
+    """The project's supervising bodies: given, or the policy's where they apply (R1, notices)."""
+    if plan.supervisors is not None:
+        given = plan.supervisors
+        return Supervisors(
+            government=given.government,
+            finance=given.finance,
+            audit=given.audit,
+            leader=given.leader or plan.purchaser,
+        )
+    default = policy.default_supervisors(plan.purchaser)
+    if default is None:
+        raise InvalidInput(
+            f"政策 {policy.name} 没有适用于 {plan.purchaser} 的默认监督机关：请在 supervisors 中"
+            "写明本级人民政府、财政局、审计局（government, finance, audit）",
+            f"policy {policy.name} has no default supervising bodies for {plan.purchaser}: give "
+            "supervisors (government, finance, audit) at the purchaser's level",
+            field="supervisors",
+            rule="R1",
+        )
+    return Supervisors(leader=plan.purchaser, **default)
 
 
 def _require_role(actor: Actor, roles: set[Role], what: str) -> None:
@@ -423,21 +444,43 @@ class Workflow:
         items: Sequence[Mapping[str, Any]] = (),
         policy: str | None = None,
         at: datetime | None = None,
+        supervisors: Mapping[str, Any] | None = None,
     ) -> int:
-        """Draft a purchase plan (立项, R1). Returns the new project's id."""
+        """Draft a purchase plan (立项, R1). Returns the new project's id.
+
+        ``supervisors`` names the bodies supervising the project at the purchaser's level
+        (``government``, ``finance``, ``audit`` and optionally ``leader``, the organisation whose
+        leader supervises the purchaser: by default the purchaser itself). Without it, the
+        policy's default bodies are used where they apply to the purchaser; otherwise it is
+        required (no default sends a county's escalation to a city or a province)."""
         at = self._record_at(at)
         _check_actor(actor)
         plan = parse_model(
             ProjectPlan,
-            {"title": title, "purchaser": purchaser, "budget": budget, "items": items},
+            {
+                "title": title,
+                "purchaser": purchaser,
+                "budget": budget,
+                "items": items,
+                "supervisors": supervisors,
+            },
             what="立项 / create_project",
         )
         chosen = self.policy if policy is None else self.policy_named(policy)
         _require_role(actor, {Role.PURCHASER}, "立项 / create a project")
+        if actor.org != plan.purchaser:
+            raise Forbidden(
+                f"{actor.org or '（未填单位）'} 不能代表 {plan.purchaser} 立项：只能为本单位操作",
+                f"{actor.org or '(no organisation)'} may not create a project for "
+                f"{plan.purchaser}: an actor acts only for its own organisation",
+                field="actor.org",
+            )
+        bodies = _supervisors(plan, chosen)
         project = Project(
             title=plan.title,
             purchaser=plan.purchaser,
             policy=chosen.name,
+            supervisors=bodies,
             budget=plan.budget,
             items=list(plan.items),
         )
@@ -520,10 +563,13 @@ class Workflow:
                 )
             self._check_after_last(row, at)
             project = self._project(row)
+            known = self._contractors_for(conn, project, event, payload)
+            cid = getattr(payload, "contractor_id", None) or project.contractor_id
             ctx = Context(
                 policy=self.policy_named(row.policy),
                 calendar=self.calendar.current(conn),
-                contractor=self._contractor_for(conn, project, event, payload),
+                contractor=known.get(cid) if cid is not None else None,
+                contractors=known,
             )
             try:
                 outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx)
@@ -543,16 +589,25 @@ class Workflow:
             outcome.project, version=row.version + 1, created_at=row.created_at, updated_at=at
         )
 
-    def _contractor_for(
+    def _contractors_for(
         self, conn: Connection, project: Project, event: str, payload: Payload
-    ) -> Contractor | None:
-        if event not in _NEEDS_CONTRACTOR:
-            return None
-        cid = getattr(payload, "contractor_id", None) or project.contractor_id
-        if cid is None:
-            return None
-        found = conn.execute(select(contractor_t).where(contractor_t.c.id == cid)).first()
-        return self._contractor(found) if found else None
+    ) -> dict[int, Contractor]:
+        """The register entries an event consults: the project's contractor, the candidate, the
+        contractors a review scores and those of the latest review (R4, R5, R12)."""
+        if not EVENTS[event].needs_contractor:
+            return {}
+        ids: set[int] = set()
+        for cid in (getattr(payload, "contractor_id", None), project.contractor_id):
+            if cid is not None:
+                ids.add(int(cid))
+        scored = [*getattr(payload, "scores", {})]
+        if event == "award" and project.reviews:
+            scored.extend(project.reviews[-1].scores)
+        ids.update(int(k) for k in scored if k.isdigit() and len(k) <= 18)
+        if not ids:
+            return {}
+        rows = conn.execute(select(contractor_t).where(contractor_t.c.id.in_(sorted(ids))))
+        return {r.id: self._contractor(r) for r in rows}
 
     def _load_row(self, conn: Connection, project_id: int) -> Any:
         if not isinstance(project_id, int) or isinstance(project_id, bool):
@@ -983,7 +1038,9 @@ class Workflow:
         )
         check_dates(ban, dl.business_date(at))
         _require_role(
-            actor, {Role.PURCHASER, Role.GOVERNMENT, Role.ADMIN}, "记录禁入 / ban contractors"
+            actor,
+            {Role.PURCHASER, Role.GOVERNMENT, Role.FINANCE, Role.ADMIN},
+            "记录禁入 / ban contractors",
         )
         with self._write() as conn:
             self._write_ban(

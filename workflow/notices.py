@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,6 @@ from states import ladder
 from states.deadlines import business_date
 from states.errors import InvalidInput, NotFound
 from states.model import SYSTEM_ACTOR, Actor
-from states.policy import Policy
 from workflow import audit
 from workflow.persistence import (
     contractor_t,
@@ -332,17 +331,24 @@ class NoticeEngine:
     # -- tick -----------------------------------------------------------------------------------
 
     def _recipients(
-        self, keys: Iterable[str], policy: Policy, purchaser: str, contractor: str | None
+        self,
+        keys: Iterable[str],
+        supervisors: Mapping[str, str] | None,
+        purchaser: str,
+        contractor: str | None,
     ) -> list[dict[str, str]]:
+        """Organisations and roles a stage is addressed to: the purchaser, the contractor, and
+        the project's own supervising bodies (recorded at 立项, at the purchaser's level)."""
         out: list[dict[str, str]] = []
+        bodies = supervisors or {}
         for key in keys:
             source, role = _RECIPIENTS[key]
             if source == "purchaser":
-                org: str | None = purchaser
+                org: str | None = bodies.get("leader", purchaser) if role == "leader" else purchaser
             elif source == "contractor":
                 org = contractor
             else:
-                org = policy.authorities.get(source)
+                org = bodies.get(source)
             if org:
                 entry = {"org": org, "role": role, "name": role_label(role, "zh")}
                 if entry not in out:
@@ -379,6 +385,7 @@ class NoticeEngine:
                     project_t.c.purchaser,
                     project_t.c.policy,
                     project_t.c.contractor_id,
+                    project_t.c.data,
                 ).where(project_t.c.id.in_({r.project_id for r in rows}))
             )
         }
@@ -432,7 +439,7 @@ class NoticeEngine:
                     "skipped": skipped,
                     "recipients": self._recipients(
                         ladder.recipients(row.kind, rung.stage, policy),
-                        policy,
+                        project.data.get("supervisors"),
                         project.purchaser,
                         contractor,
                     ),
@@ -443,7 +450,7 @@ class NoticeEngine:
                         "day": following.day.isoformat(),
                         "recipients": self._recipients(
                             ladder.recipients(row.kind, following.stage, policy),
-                            policy,
+                            project.data.get("supervisors"),
                             project.purchaser,
                             contractor,
                         ),

@@ -102,6 +102,7 @@ def test_deadline_rows_mirror_the_project(wf: Workflow, db_path: Path) -> None:
         "dispatch": "open",
         "payment_1": "open",
         "evaluation#1": "open",
+        "evaluation#2": "open",
         "contract_end": "open",
     }
 
@@ -301,7 +302,11 @@ def test_the_injected_clock_is_used_when_no_at_is_given(db_path: Path) -> None:
     fixed = at("2025-07-30")
     workflow = Workflow.open(f"sqlite:///{db_path}", clock=lambda: fixed)
     pid = workflow.create_project(
-        actor=CLERK, title="t", purchaser="p", budget="1.00", items=[{"name": "x", "quantity": 1}]
+        actor=CLERK,
+        title="t",
+        purchaser="大武口区民政局",
+        budget="1.00",
+        items=[{"name": "x", "quantity": 1}],
     )
     assert workflow.history(pid)[0].at == fixed
     workflow.close()
