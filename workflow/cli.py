@@ -147,13 +147,47 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
         if STATE.notices
         else NoticeConfig.from_env(os.environ)
     )
+    extra: dict[str, Any] = {}
+    clock = _env_clock(os.environ.get("GPW_NOW"))
+    if clock is not None:
+        extra["clock"] = clock
     return Workflow.open(
         STATE.db,
         policy=STATE.policy,
         notices=config,
         channels=config.build_channels(echo=typer.echo),
         mode=mode,
+        **extra,
     )
+
+
+def _env_clock(value: str | None) -> Any:
+    """``GPW_NOW`` (an aware ISO datetime): the process's clock starts there and runs on in real
+    time. For drills and tests that must not depend on today's date; never set in production."""
+    if not value:
+        return None
+    import time
+
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"GPW_NOW 不是 ISO 时间：{value}",
+            f"GPW_NOW is not an ISO datetime: {value}",
+            field="GPW_NOW",
+        ) from exc
+    if start.tzinfo is None:
+        raise ConfigurationError(
+            "GPW_NOW 须带时区", "GPW_NOW must carry a timezone", field="GPW_NOW"
+        )
+    began = time.monotonic()
+
+    def clock() -> datetime:
+        from datetime import timedelta
+
+        return start + timedelta(seconds=time.monotonic() - began)
+
+    return clock
 
 
 def _shown_db() -> str:

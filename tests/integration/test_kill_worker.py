@@ -1,8 +1,9 @@
 """The worker killed with SIGKILL again and again mid-batch: nothing lost, nothing doubled.
 
-Thousands of due deadlines, a real SMTP sink, `gpw worker` as a real process killed at random
-moments and restarted. Every expected e-mail arrives; no outbox key is written twice; duplicate
-e-mails (a send whose "sent" mark died with the process) are no more than the kills.
+Thousands of due deadlines (on a clock fixed far ahead, GPW_NOW), a real SMTP sink, `gpw worker`
+as a real process killed at random moments and restarted. Every expected e-mail arrives; no
+outbox key is written twice; duplicate e-mails (a send whose "sent" mark died with the process)
+are no more than the kills.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from servers import smtp_server
@@ -22,12 +24,18 @@ from support import project_in
 
 from workflow import Workflow
 
-CLONES = 500  # 501 projects × 4 deadlines = 2,004 due deadlines; 3 e-mails a project
+CLONES = 500
+#: a 12-month contract signed 2025-09-26: dispatch, payment_1, evaluation#1, evaluation#2 and
+#: contract_end, all long due at NOW; the government gets the last escalation of the first four
+DEADLINES = 5
+EMAILS = 4
+#: the workers' clock (GPW_NOW): fixed far ahead, so the test does not depend on today's date
+NOW = "2031-01-01T00:00:00+08:00"
 
 
 def _build(db_path: Path) -> int:
-    wf = Workflow.open(f"sqlite:///{db_path}")
-    project_in(wf, "contracted")  # 2025 deadlines: all four long due by the real clock
+    wf = Workflow.open(f"sqlite:///{db_path}", clock=lambda: datetime.fromisoformat(NOW))
+    project_in(wf, "contracted")
     person = wf.directory.add(
         org="大武口区人民政府", role="government", name="王区长", email="wang@example.org"
     )
@@ -66,6 +74,7 @@ def _start(db_path: Path, port: int) -> subprocess.Popen[bytes]:
         "GPW_SMTP_PORT": str(port),
         "GPW_SMTP_SECURITY": "none",
         "GPW_SMTP_FROM": "gpw@example.org",
+        "GPW_NOW": NOW,
     }
     return subprocess.Popen(
         [
@@ -102,8 +111,9 @@ def _state(db_path: Path) -> tuple[int, int, int]:
         waiting = conn.execute(
             text(
                 "SELECT count(*) FROM gpw_deadline WHERE status = 'open'"
-                " AND next_fire_at IS NOT NULL AND next_fire_at <= datetime('now')"
-            )
+                " AND next_fire_at IS NOT NULL AND next_fire_at <= :now"
+            ),
+            {"now": datetime.fromisoformat(NOW).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")},
         ).scalar_one()
     engine.dispose()
     return int(notices), int(unsent), int(waiting)
@@ -119,7 +129,7 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_little(db_path: Path) -> No
             proc = _start(db_path, port)
             time.sleep(rng.uniform(1.0, 2.5))  # start-up, then into the batch
             notices, unsent, waiting = _state(db_path)
-            mid_batch += notices < 4 * (CLONES + 1) or unsent > 0 or waiting > 0
+            mid_batch += notices < DEADLINES * (CLONES + 1) or unsent > 0 or waiting > 0
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             kills += 1
@@ -128,7 +138,7 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_little(db_path: Path) -> No
         try:
             while time.monotonic() < deadline:
                 notices, unsent, waiting = _state(db_path)
-                if notices == 4 * (CLONES + 1) and unsent == 0 and waiting == 0:
+                if notices == DEADLINES * (CLONES + 1) and unsent == 0 and waiting == 0:
                     break
                 time.sleep(0.5)
             else:
@@ -150,7 +160,7 @@ def test_sigkill_mid_batch_loses_nothing_and_doubles_little(db_path: Path) -> No
         ).all()
     engine.dispose()
     expected = {f"<gpw.{k.replace(':', '-')}.p{person_id}@gpw.local>" for k in keys}
-    assert len(expected) == 3 * (CLONES + 1)
+    assert len(expected) == EMAILS * (CLONES + 1)
     assert expected <= set(received), f"missing {len(expected - set(received))} e-mails"
     assert set(received) <= expected
     assert doubled == []
