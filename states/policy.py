@@ -344,7 +344,8 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> P
                 f"policy file {source}: inherits names an unknown policy {parent_name!r}",
                 field="inherits",
             )
-        parent = load_policy(parent_name).model_dump(mode="json")
+        parent_policy = load_policy(parent_name)
+        parent = parent_policy.model_dump(mode="json")
         for key, value in parent.items():
             if key not in raw and key not in _OWN_FIELDS:
                 raw[key] = value
@@ -353,7 +354,7 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> P
         provenance = dict(own) if isinstance(own, Mapping) else {}
         for key in inherited:
             # authorities_apply_to goes with authorities: both inherited or both own
-            provenance[key] = f"inherited:{parent_name}"
+            provenance[key] = f"inherited:{parent_name} ← {parent_policy.source_of(key)}"
         raw["provenance"] = provenance
     raw["inherited_fields"] = tuple(inherited)
     try:

@@ -806,11 +806,22 @@ def _policy_text(policy: Policy) -> str:
         f"{policy.name}: {policy.title_zh} / {policy.title_en}",
         f"  来源 / source: {policy.source}",
     ]
+    from states.policy import provenance_kind
+
+    labels = {
+        "seed": "政策原文 / seed",
+        "law": "法规 / law",
+        "default": "gpw 默认 / default",
+        "inherited": "继承 / inherited",
+    }
+    own = {"name", "title_zh", "title_en", "source", "inherited_fields", "inherits", "provenance"}
     for key, value in policy.model_dump(mode="json").items():
-        if key in {"name", "title_zh", "title_en", "source", "inherited_fields", "inherits"}:
+        if key in own:
             continue
-        mark = f"  （继承 / inherited from {policy.inherits}）" if policy.is_inherited(key) else ""
-        lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}{mark}")
+        where = policy.source_of(key)
+        label = labels.get(provenance_kind(where), "?")
+        lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
+        lines.append(f"      ← {label}: {where}")
     return "\n".join(lines)
 
 

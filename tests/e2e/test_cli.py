@@ -201,9 +201,15 @@ def test_calendar_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_policy_show_marks_inherited_values(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "policy", "show", "nanyang-2019")
     assert code == 0
-    lines = {line.split(":")[0].strip(): line for line in out.splitlines()}
-    assert "inherited" in lines["tranches"]
-    assert "inherited" not in lines["pay_floor_multiple"]
+    rows = out.splitlines()
+    source = {
+        row.split(":")[0].strip(): rows[i + 1]
+        for i, row in enumerate(rows[:-1])
+        if rows[i + 1].strip().startswith("←")
+    }
+    assert "inherited" in source["tranches"]
+    assert "inherited" not in source["pay_floor_multiple"]
+    assert "seed:003 第三十七条" in source["pay_floor_multiple"]
 
 
 def test_policy_validate_refuses_a_bad_file(
@@ -466,3 +472,11 @@ def test_health_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 9 and "tick 已 1800 秒未运行" in out and "threshold 600 s" in out
     late = ["--at", "2025-10-22T10:30:00+08:00", "--max-tick-age", "3600"]
     assert run(capsys, "--db", db, "health", *late, "--max-relay-age", "3600")[0] == 0
+
+
+def test_policy_show_says_where_each_value_comes_from(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "policy", "show", "jilin-2017")
+    assert code == 0
+    assert "min_education" in out and "seed:000 三(三)" in out
+    assert "inherited:dawukou-2019 ← seed:001 §七.4" in out  # tranches
+    assert "default" in out and "law:" in out
