@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB ?= gpw-demo.db
 
-.PHONY: run test fuzz lint typecheck unit bench install clean
+.PHONY: run test fuzz lint typecheck unit bench install clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ run: $(STAMP)
 	$(BIN)/gpw --db $(DEMO_DB) demo
 	GPW_CHANNELS=inbox,log $(BIN)/gpw --db $(DEMO_DB) worker --tick-seconds 30 --relay-seconds 5
 
-## Every test, plus lint and type checks. Hypothesis is derandomized: the same examples each run.
-test: $(STAMP) lint typecheck
+## The PostgreSQL server the tests start and stop themselves (tests/pg.py): installed from the
+## distribution's packages when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing postgresql (apt-get)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+## Every test, plus lint and type checks, on SQLite and on a real PostgreSQL server that the suite
+## starts and stops. Hypothesis is derandomized: the same examples each run.
+test: $(STAMP) postgres lint typecheck
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
 
 ## The property and stateful tests with random seeds and many more examples (slower; run it

@@ -1,7 +1,13 @@
-"""Fixtures: a workflow on a fresh SQLite file per test."""
+"""Fixtures: a workflow on a fresh database per test, on SQLite and on PostgreSQL.
+
+Every test that takes ``wf`` or ``db_url`` runs twice: on a SQLite file and on a fresh database of a
+real PostgreSQL server that the session starts (tests/pg.py) and stops. A test that also takes
+``db_path`` (it reads the SQLite file itself) runs on SQLite only.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -43,10 +49,53 @@ def clock() -> Callable[[], datetime]:
     return far_ahead
 
 
-@pytest.fixture
-def wf(db_path: Path) -> Iterator[Any]:
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize every database test by backend; SQLite only where the test reads the file."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    own = inspect.signature(metafunc.function).parameters
+    backends = ["sqlite"] if "db_path" in own else list(BACKENDS)
+    metafunc.parametrize("backend", backends, scope="function")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A real PostgreSQL server for the whole session, stopped at its end."""
+    import pg
+
+    with pg.running() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: Any) -> str:
+    """A database holding gpw's schema, cloned for each test (CREATE DATABASE … TEMPLATE)."""
     from workflow import Workflow
 
-    workflow = Workflow.open(f"sqlite:///{db_path}", clock=far_ahead)
+    name = str(pg_server.create_database())
+    Workflow.open(pg_server.url(name), clock=far_ahead).close()
+    return name
+
+
+@pytest.fixture
+def db_url(backend: str, db_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test's own database: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{db_path}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.create_database(template=request.getfixturevalue("pg_template"))
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def wf(db_url: str) -> Iterator[Any]:
+    from workflow import Workflow
+
+    workflow = Workflow.open(db_url, clock=far_ahead)
     yield workflow
     workflow.close()
