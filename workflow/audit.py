@@ -11,6 +11,11 @@ of the project's canonical JSON data) after its transaction, so the project row 
 rows are tied to the chain: :func:`verify` replays them. An *anchor* (:func:`anchor`) is the head
 of every stream and one digest over them, kept outside the database; ``verify(anchor=…)`` checks
 that the log still extends it, so cutting a chain and rewriting its head is found as well.
+
+Each entry says which formula hashed it (``hash_format``): 1, v0.1.0's (content and link, without
+``recorded_at``, ``version`` or ``digest``), kept for entries that release wrote; 2, today's, for
+every new entry. :func:`verify` recomputes each entry with its own format; a project's version and
+digest are checked from its first format-2 entry on.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ ANCHOR_FORMAT = "gpw-anchor-1"
 FUTURE_SLACK = timedelta(minutes=5)
 #: ``conn.info`` key under which a writing transaction finds the engine's clock
 CLOCK_KEY = "gpw_clock"
+#: the hash formula of v0.1.0's entries (no recorded_at, version, digest) and today's
+HASH_FORMAT_V1, HASH_FORMAT = 1, 2
+HASH_FORMATS = (HASH_FORMAT_V1, HASH_FORMAT)
 
 
 def canonical_json(value: Any) -> str:
@@ -97,9 +105,27 @@ class AuditEntry:
     #: project streams: the project's version and data digest after the transaction
     version: int | None = None
     digest: str | None = None
+    #: the formula that hashed it: 1 (v0.1.0's entries) or 2 (today's)
+    hash_format: int = HASH_FORMAT
 
     def recompute_hash(self) -> str:
-        """The hash this entry's content and link should have."""
+        """The hash this entry's content and link should have, by its own formula."""
+        if self.hash_format == HASH_FORMAT_V1:
+            return entry_hash_v1(
+                stream=self.stream,
+                seq=self.seq,
+                at=self.at,
+                actor_id=self.actor_id,
+                role=self.role,
+                org=self.org,
+                event=self.event,
+                from_state=self.from_state,
+                to_state=self.to_state,
+                data=self.data,
+                prev_hash=self.prev_hash,
+            )
+        if self.hash_format != HASH_FORMAT:
+            raise ValueError(f"unknown hash format {self.hash_format!r}")
         return entry_hash(
             stream=self.stream,
             seq=self.seq,
@@ -133,6 +159,7 @@ class AuditEntry:
             "version": self.version,
             "digest": self.digest,
             "hash": self.hash,
+            "hash_format": self.hash_format,
         }
 
 
@@ -174,6 +201,40 @@ def entry_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def entry_hash_v1(
+    *,
+    stream: str,
+    seq: int,
+    at: datetime,
+    actor_id: str,
+    role: str,
+    org: str,
+    event: str,
+    from_state: str | None,
+    to_state: str | None,
+    data: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """Format 1: how v0.1.0 hashed an entry (its content and link only). Never used to write;
+    entries that release wrote are verified with it."""
+    canonical = canonical_json(
+        {
+            "stream": stream,
+            "seq": seq,
+            "at": _iso(at),
+            "actor_id": actor_id,
+            "role": role,
+            "org": org,
+            "event": event,
+            "from": from_state,
+            "to": to_state,
+            "data": data,
+            "prev": prev_hash,
+        }
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def build_entries(
     stream: str,
     head: tuple[int, str],
@@ -198,6 +259,7 @@ def build_entries(
                 "project_id": project_id,
                 "prev_hash": prev,
                 "hash": digest,
+                "hash_format": HASH_FORMAT,
             }
         )
         prev = digest
@@ -274,6 +336,7 @@ def row_to_entry(row: Any) -> AuditEntry:
         recorded_at=row.recorded_at,
         version=row.version,
         digest=row.digest,
+        hash_format=row.hash_format,
     )
 
 
@@ -423,6 +486,8 @@ class _Stream:
     digest: str | None = None
     at: datetime | None = None
     entries: int = 0
+    #: the hash format of the last entry walked (None before the first)
+    hash_format: int | None = None
 
 
 def _chain(
@@ -459,6 +524,27 @@ def _chain(
                 audit_id=row.id,
             )
             s.broken = True
+        elif row.hash_format not in HASH_FORMATS:
+            found.add(
+                "content",
+                row.stream,
+                row.seq,
+                f"未知的哈希格式 {row.hash_format}",
+                f"unknown hash format {row.hash_format}",
+                audit_id=row.id,
+            )
+            s.broken = True
+        elif row.hash_format == HASH_FORMAT_V1 and s.hash_format == HASH_FORMAT:
+            # only entries v0.1.0 wrote are format 1: none can follow a format-2 entry
+            found.add(
+                "content",
+                row.stream,
+                row.seq,
+                "旧格式（v0.1.0）的条目不能出现在新格式条目之后",
+                "an entry of the old (v0.1.0) format cannot follow one of the current format",
+                audit_id=row.id,
+            )
+            s.broken = True
         elif row.hash != entry.recompute_hash():
             found.add(
                 "content", row.stream, row.seq, "内容被篡改", "content altered", audit_id=row.id
@@ -478,11 +564,14 @@ def _chain(
             )
         s.seq, s.hash = row.seq, row.hash
         s.to_state, s.version, s.digest, s.at = row.to_state, row.version, row.digest, row.at
+        s.hash_format = row.hash_format
     return streams, at_wanted, count
 
 
 def _order(found: _Findings, row: Any, s: _Stream) -> None:
-    """A project entry starts where the previous one ended; versions go up one a transaction."""
+    """A project entry starts where the previous one ended; versions go up one a transaction.
+    A format-1 entry (written by v0.1.0) holds no version or digest: only its from-state is
+    checked; versions are checked from the first format-2 entry on."""
     if _project_id(row.stream) is None:
         return
     expected = "draft" if row.seq == 1 else s.to_state
@@ -495,6 +584,8 @@ def _order(found: _Findings, row: Any, s: _Stream) -> None:
             f"from-state {row.from_state} is not the previous entry's to-state {expected}",
             audit_id=row.id,
         )
+    if row.hash_format == HASH_FORMAT_V1:
+        return
     if row.version is None or row.digest is None:
         found.add(
             "order",
@@ -505,6 +596,8 @@ def _order(found: _Findings, row: Any, s: _Stream) -> None:
             audit_id=row.id,
         )
         return
+    if row.seq > 1 and s.hash_format == HASH_FORMAT_V1:
+        return  # the first format-2 entry after v0.1.0's: there is no version to follow
     allowed = {1} if row.seq == 1 or s.version is None else {s.version, s.version + 1}
     if row.version not in allowed:
         found.add(
@@ -583,9 +676,10 @@ def _replay(found: _Findings, streams: dict[str, _Stream], projects: dict[int, A
         diffs: list[str] = []
         if s.to_state != row.state:
             diffs.append(f"state {row.state} ≠ {s.to_state}")
-        if s.version != row.version:
+        # an entry v0.1.0 wrote (format 1) vouches for no version or data
+        if s.hash_format != HASH_FORMAT_V1 and s.version != row.version:
             diffs.append(f"version {row.version} ≠ {s.version}")
-        if s.digest != digest:
+        if s.hash_format != HASH_FORMAT_V1 and s.digest != digest:
             diffs.append("data")
         if s.at is not None and row.updated_at != s.at:
             diffs.append(f"updated_at ≠ at of entry {s.seq}")

@@ -293,10 +293,66 @@ def _parse_at(at: str | None) -> datetime | None:
 
 @app.command()
 def init() -> None:
-    """建库 / create the database tables."""
-    wf = _wf("write")
-    _out({"db": _shown_db(), "ok": True}, f"已初始化 / initialised: {_shown_db()}")
-    wf.close()
+    """建库或升级 / create the database, or bring an older one to this release's schema."""
+    _upgrade_schema("已初始化 / initialised")
+
+
+db_app = typer.Typer(help="数据库结构 / the database schema (Alembic)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _revision_text(revision: str | None) -> str:
+    return revision or "无 / none"
+
+
+def _upgrade_schema(done: str) -> None:
+    """Upgrade ``--db`` (created if it is a new file; never a foreign, damaged or read-only one)
+    and say from which revision to which."""
+    from workflow import schema
+    from workflow.persistence import check_database
+
+    check_database(STATE.db, "write")
+    result = schema.upgrade(STATE.db)
+    before, after = _revision_text(result.before), result.after
+    text = (
+        f"{done}: {_shown_db()}\n数据库结构 / schema: {before} → {after}"
+        if result.changed
+        else f"{done}: {_shown_db()}\n数据库结构已是最新 / schema already current: {after}"
+    )
+    _out({"db": _shown_db(), "ok": True, **result.to_dict()}, text)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """升级数据库结构 / bring an empty or older database to this release's schema."""
+    _upgrade_schema("已升级 / upgraded")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """数据库结构版本 / the database's schema revision and this release's (reads only)."""
+    from workflow import schema
+    from workflow.persistence import check_database, make_engine
+
+    check_database(STATE.db, "read")
+    engine = make_engine(STATE.db, read_only=True)
+    try:
+        with engine.connect() as conn:
+            current = schema.current_revision(conn)
+    finally:
+        engine.dispose()
+    head = schema.head_revision()
+    if current == head:
+        state = "已是最新 / up to date"
+    elif current is not None and current not in schema.known_revisions():
+        state = "比本程序新：请升级 gpw / newer than this release: upgrade gpw"
+    else:
+        state = "过旧：请运行 gpw db upgrade / older: run gpw db upgrade"
+    _out(
+        {"db": _shown_db(), "current": current, "head": head, "up_to_date": current == head},
+        f"{_shown_db()}\n当前 / current: {_revision_text(current)}\n"
+        f"本程序 / this release: {head}\n{state}",
+    )
 
 
 # -- projects -----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -64,8 +65,12 @@ def _aware(nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(AwareDateTime(), nullable=nullable, index=index))
 
 
+#: JSON, stored as JSONB on PostgreSQL
+JSON_TYPE = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
 def _json() -> Any:
-    return Field(sa_column=Column(JSON, nullable=False))
+    return Field(sa_column=Column(JSON_TYPE, nullable=False))
 
 
 class ProjectRow(SQLModel, table=True):
@@ -136,7 +141,7 @@ class NoticeRow(SQLModel, table=True):
     deadline_kind: str
     deadline_key: str
     stage: str
-    recipients: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))
+    recipients: list[dict[str, str]] = Field(sa_column=Column(JSON_TYPE, nullable=False))
     subject: str
     body: str
     html: str
@@ -229,6 +234,10 @@ class AuditRow(SQLModel, table=True):
     #: project streams: the project's version and SHA-256 of its data after the transaction
     version: int | None = None
     digest: str | None = None
+    #: the formula that hashed the entry: 1 (entries gpw 0.1.0 wrote), 2 (today's; the default)
+    hash_format: int = Field(
+        default=2, sa_column=Column(Integer, nullable=False, default=2, server_default="2")
+    )
     prev_hash: str
     hash: str
 
