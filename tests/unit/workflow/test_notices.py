@@ -1,4 +1,5 @@
-"""The deadline ladder in time travel: explicit ``now``, a real SQLite file, no sleeping."""
+"""The deadline ladder in time travel: explicit ``now``, a real database (a SQLite file and
+PostgreSQL), no sleeping."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def channel() -> RecordingChannel:
 
 
 @pytest.fixture
-def nwf(db_path: Path, channel: RecordingChannel, clock: Any) -> Any:
-    workflow = Workflow.open(f"sqlite:///{db_path}", channels=[channel], clock=clock)
+def nwf(db_url: str, channel: RecordingChannel, clock: Any) -> Any:
+    workflow = Workflow.open(db_url, channels=[channel], clock=clock)
     yield workflow
     workflow.close()
 
@@ -157,9 +158,9 @@ def test_a_changed_leader_gets_the_next_escalation(
     assert new.name == "新领导"
 
 
-def test_failed_deliveries_retry_with_backoff_then_go_dead(db_path: Path) -> None:
+def test_failed_deliveries_retry_with_backoff_then_go_dead(db_url: str) -> None:
     flaky = RecordingChannel(fail_times=100)
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[flaky])
+    wf = Workflow.open(db_url, channels=[flaky])
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
     wf.tick(at("2025-10-22"))
@@ -185,9 +186,9 @@ def test_failed_deliveries_retry_with_backoff_then_go_dead(db_path: Path) -> Non
     wf.close()
 
 
-def test_recovery_after_failures_sends_once(db_path: Path) -> None:
+def test_recovery_after_failures_sends_once(db_url: str) -> None:
     flaky = RecordingChannel(fail_times=1)
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[flaky])
+    wf = Workflow.open(db_url, channels=[flaky])
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
     wf.tick(at("2025-10-22"))
@@ -234,29 +235,29 @@ def test_a_recomputed_deadline_says_it_moved(nwf: Workflow) -> None:
     ],
 )
 def test_bad_configuration_is_refused_at_start(
-    db_path: Path, kwargs: dict[str, Any], field: str
+    db_url: str, kwargs: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ConfigurationError) as err:
-        Workflow.open(f"sqlite:///{db_path}", notices=NoticeConfig(**kwargs))
+        Workflow.open(db_url, notices=NoticeConfig(**kwargs))
     assert err.value.field == field
 
 
 def test_a_template_with_an_unknown_variable_is_refused_at_start(
-    db_path: Path, tmp_path: Path
+    db_url: str, tmp_path: Path
 ) -> None:
     (tmp_path / "zh").mkdir()
     (tmp_path / "zh" / "dispatch.overdue.txt").write_text("{{ project.titel }}", encoding="utf-8")
     with pytest.raises(ConfigurationError) as err:
-        Workflow.open(f"sqlite:///{db_path}", notices=NoticeConfig(template_dir=str(tmp_path)))
+        Workflow.open(db_url, notices=NoticeConfig(template_dir=str(tmp_path)))
     assert "dispatch.overdue.txt" in err.value.message and "titel" in err.value.message
 
 
-def test_a_host_template_overrides_the_shipped_one(db_path: Path, tmp_path: Path) -> None:
+def test_a_host_template_overrides_the_shipped_one(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "zh").mkdir()
     (tmp_path / "zh" / "dispatch.subject.txt").write_text(
         "派遣提醒：{{ project.title }} {{ deadline.due }}", encoding="utf-8"
     )
-    wf = Workflow.open(f"sqlite:///{db_path}", notices=NoticeConfig(template_dir=str(tmp_path)))
+    wf = Workflow.open(db_url, notices=NoticeConfig(template_dir=str(tmp_path)))
     project_in(wf, "contracted")
     subjects = {n.deadline_kind: n.subject for n in wf.tick(at("2025-10-22"))}
     assert subjects["dispatch"] == "派遣提醒：入户核查员服务 2025-10-23"
@@ -273,10 +274,10 @@ def test_contract_end_reminds_60_days_before(nwf: Workflow) -> None:
     assert "续签" in notices[0].body
 
 
-def test_tick_without_now_reads_the_injected_clock_under_freezegun(db_path: Path) -> None:
+def test_tick_without_now_reads_the_injected_clock_under_freezegun(db_url: str) -> None:
     from freezegun import freeze_time
 
-    wf = Workflow.open(f"sqlite:///{db_path}")  # default clock: the real (frozen) time
+    wf = Workflow.open(db_url)  # default clock: the real (frozen) time
     project_in(wf, "contracted")
     with freeze_time("2025-10-22T02:00:00Z"):  # 10:00 Asia/Shanghai, the day before due
         assert kinds(wf.tick()) == {("dispatch", "reminder"), ("payment_1", "reminder")}
@@ -366,8 +367,8 @@ def test_a_notice_nobody_can_receive_is_undeliverable_not_sent(
     assert nwf.notice(notice.id).status == "sent" and len(channel.sent) == 1
 
 
-def test_a_person_no_channel_can_address_is_undeliverable(db_path: Path) -> None:
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[_NoAddress()])
+def test_a_person_no_channel_can_address_is_undeliverable(db_url: str) -> None:
+    wf = Workflow.open(db_url, channels=[_NoAddress()])
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
     wf.tick(at("2025-10-22"))
@@ -375,8 +376,8 @@ def test_a_person_no_channel_can_address_is_undeliverable(db_path: Path) -> None
     wf.close()
 
 
-def test_with_the_inbox_alone_the_inbox_is_the_delivery(db_path: Path) -> None:
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[])
+def test_with_the_inbox_alone_the_inbox_is_the_delivery(db_url: str) -> None:
+    wf = Workflow.open(db_url, channels=[])
     project_in(wf, "contracted")
     wf.tick(at("2025-10-22"))
     report = wf.relay(at("2025-10-22", 10))
@@ -385,9 +386,9 @@ def test_with_the_inbox_alone_the_inbox_is_the_delivery(db_path: Path) -> None:
     wf.close()
 
 
-def test_health_thresholds_dead_notices_and_stale_runs(db_path: Path) -> None:
+def test_health_thresholds_dead_notices_and_stale_runs(db_url: str) -> None:
     flaky = RecordingChannel(fail_times=100)
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[flaky])
+    wf = Workflow.open(db_url, channels=[flaky])
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
     wf.tick(at("2025-10-22", 9))

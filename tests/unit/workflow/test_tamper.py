@@ -1,49 +1,51 @@
-"""Tamper evidence (R15): each kind of edit to a file the real engine made is reported by
-``verify`` with its stream (project) and entry; an untouched file verifies; ``at`` is honest."""
+"""Tamper evidence (R15): each kind of edit to a database the real engine made (a SQLite file and
+PostgreSQL) is reported by ``verify`` with its stream (project) and entry; an untouched database
+verifies; ``at`` is honest. The edits go through SQLAlchemy Core on their own connection, as
+anybody with access to the database could make them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from dbtools import count, execute, row, rows
+from sqlalchemy import String, and_, literal, select
 from support import ADMIN, CLERK, GOV, at, contractor, lifecycle, new_project, project_in
 
 from workflow import InvalidInput, Workflow, audit
-from workflow.persistence import audit_t, head_t, project_t
+from workflow.persistence import audit_t, contractor_t, deadline_t, head_t, project_t
 
 #: a clock in the past of the real date, so "the future" below is deterministic
 NOW = at("2025-10-20", 12)
 
 
 @pytest.fixture
-def pinned(db_path: Path) -> Iterator[Workflow]:
-    workflow = Workflow.open(f"sqlite:///{db_path}", clock=lambda: NOW)
+def pinned(db_url: str) -> Iterator[Workflow]:
+    workflow = Workflow.open(db_url, clock=lambda: NOW)
     yield workflow
     workflow.close()
 
 
-def sql(db_path: Path, statement: str, params: tuple[Any, ...] = ()) -> None:
-    with closing(sqlite3.connect(db_path)) as conn, conn:
-        conn.execute(statement, params)
+def utc(text: str) -> datetime:
+    """A UTC instant as a tamperer would write it into a datetime column."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def rows(db_path: Path, statement: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(statement, params)]
+def of_project(pid: int) -> Any:
+    return project_t.c.id == pid
 
 
-def count(db_path: Path, table: str) -> int:
-    return int(rows(db_path, f"select count(*) as n from {table}")[0]["n"])
+def dispatch_of(pid: int) -> Any:
+    return and_(deadline_t.c.project_id == pid, deadline_t.c.key == "dispatch")
+
+
+def entry(stream: str, seq: int) -> Any:
+    return and_(audit_t.c.stream == stream, audit_t.c.seq == seq)
 
 
 def problems(report: audit.VerifyReport, kind: str, stream: str) -> list[dict[str, Any]]:
@@ -119,10 +121,10 @@ def test_every_entry_records_the_clock_and_the_project_after_it(wf: Workflow) ->
 # -- each kind of edit ----------------------------------------------------------------------------
 
 
-def test_a_changed_project_state_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_changed_project_state_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
     last = wf.history(pid)[-1].seq
-    sql(db_path, "update gpw_project set state = 'closed' where id = ?", (pid,))
+    execute(db_url, project_t.update().where(of_project(pid)).values(state="closed"))
     report = wf.verify()
     assert not report.ok
     found = problems(report, "project", f"project:{pid}")
@@ -131,58 +133,77 @@ def test_a_changed_project_state_is_reported(wf: Workflow, db_path: Path) -> Non
     assert report.first_bad == (f"project:{pid}", last)
 
 
-def test_changed_project_data_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_changed_project_data_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
-    sql(
-        db_path,
-        "update gpw_project set data = json_set(data, '$.budget', '9999999.00') where id = ?",
-        (pid,),
+    data = row(db_url, select(project_t.c.data).where(of_project(pid)))["data"]
+    execute(
+        db_url,
+        project_t.update().where(of_project(pid)).values(data={**data, "budget": "9999999.00"}),
     )
     found = problems(wf.verify(), "project", f"project:{pid}")
     assert found and "data" in found[0]["reason"]
 
 
-def test_a_changed_updated_at_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_changed_updated_at_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
-    sql(
-        db_path,
-        "update gpw_project set updated_at = '1990-01-01 00:00:00.000000' where id = ?",
-        (pid,),
+    execute(
+        db_url,
+        project_t.update().where(of_project(pid)).values(updated_at=utc("1990-01-01 00:00:00")),
     )
     found = problems(wf.verify(), "project", f"project:{pid}")
     assert found and "updated_at" in found[0]["reason"]
 
 
-def test_a_changed_version_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_changed_version_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
-    sql(db_path, "update gpw_project set version = version + 5 where id = ?", (pid,))
+    execute(
+        db_url, project_t.update().where(of_project(pid)).values(version=project_t.c.version + 5)
+    )
     found = problems(wf.verify(), "project", f"project:{pid}")
     assert found and "version" in found[0]["reason"]
+
+
+#: the columns the copied deadline row below is given (the others stay empty)
+COPIED = ("project_id", "key", "kind", "owner", "rule", "due", "due_at", "provisional", "status",
+          "late", "version", "stage_index", "updated_at")  # fmt: skip
+
+
+def _copy_of_dispatch(pid: int) -> Any:
+    source = [
+        literal("evaluation#9", String()).label("key") if c == "key" else deadline_t.c[c]
+        for c in COPIED
+    ]
+    return deadline_t.insert().from_select(list(COPIED), select(*source).where(dispatch_of(pid)))
 
 
 @pytest.mark.parametrize(
     ("statement", "words"),
     [
-        ("update gpw_deadline set due = '2026-03-31' where project_id = ? and key = 'dispatch'",
-         ["dispatch", "due"]),
-        ("update gpw_deadline set status = 'met' where project_id = ? and key = 'dispatch'",
-         ["dispatch", "status"]),
-        ("delete from gpw_deadline where project_id = ? and key = 'dispatch'",
-         ["dispatch", "no deadline row"]),
-        ("insert into gpw_deadline (project_id, key, kind, owner, rule, due, due_at, provisional,"
-         " status, late, version, stage_index, updated_at) select project_id, 'evaluation#9',"
-         " kind, owner, rule, due, due_at, provisional, status, late, version, stage_index,"
-         " updated_at from gpw_deadline where project_id = ? and key = 'dispatch'",
-         ["evaluation#9", "no counterpart"]),
+        pytest.param(
+            lambda pid: deadline_t.update().where(dispatch_of(pid)).values(due=date(2026, 3, 31)),
+            ["dispatch", "due"],
+            id="due",
+        ),
+        pytest.param(
+            lambda pid: deadline_t.update().where(dispatch_of(pid)).values(status="met"),
+            ["dispatch", "status"],
+            id="status",
+        ),
+        pytest.param(
+            lambda pid: deadline_t.delete().where(dispatch_of(pid)),
+            ["dispatch", "no deadline row"],
+            id="deleted",
+        ),
+        pytest.param(_copy_of_dispatch, ["evaluation#9", "no counterpart"], id="inserted"),
     ],
-)  # fmt: skip
+)
 def test_an_edited_deadline_row_is_reported(
-    wf: Workflow, db_path: Path, statement: str, words: list[str]
+    wf: Workflow, db_url: str, statement: Callable[[int], Any], words: list[str]
 ) -> None:
     pid, _ = project_in(wf, "contracted")
     last = wf.history(pid)[-1].seq
     assert wf.verify().ok
-    sql(db_path, statement, (pid,))
+    execute(db_url, statement(pid))
     report = wf.verify()
     assert not report.ok
     found = problems(report, "deadline", f"project:{pid}")
@@ -190,34 +211,31 @@ def test_an_edited_deadline_row_is_reported(
     assert all(w in found[0]["reason"] for w in words)
 
 
-def test_a_deadline_edited_in_both_row_and_data_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_deadline_edited_in_both_row_and_data_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
-    data = wf.project(pid).to_dict()
+    data = row(db_url, select(project_t.c.data).where(of_project(pid)))["data"]
     keys = [d["key"] for d in data["deadlines"]]
     i = keys.index("dispatch")
-    sql(db_path, "update gpw_deadline set due = '2026-03-31', due_at = '2026-03-31 16:00:00.000000'"
-        " where project_id = ? and key = 'dispatch'", (pid,))  # fmt: skip
-    sql(
-        db_path,
-        f"update gpw_project set data = json_set(data, '$.deadlines[{i}].due', '2026-03-31')"
-        " where id = ?",
-        (pid,),
+    data["deadlines"][i]["due"] = "2026-03-31"
+    execute(
+        db_url,
+        deadline_t.update()
+        .where(dispatch_of(pid))
+        .values(due=date(2026, 3, 31), due_at=utc("2026-03-31 16:00:00")),
+        project_t.update().where(of_project(pid)).values(data=data),
     )
     report = wf.verify()
     assert problems(report, "deadline", f"project:{pid}") == []  # the two agree …
     assert "data" in problems(report, "project", f"project:{pid}")[0]["reason"]  # … the chain not
 
 
-def test_a_whole_project_replaced_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_whole_project_replaced_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
     other = new_project(wf, title="另一个项目")
-    cols = "title, purchaser, policy, state, contractor_id, version, data, audit_seq, audit_head"
-    sql(
-        db_path,
-        f"update gpw_project set ({cols}) = (select {cols} from gpw_project where id = ?)"
-        " where id = ?",
-        (other, pid),
-    )
+    cols = ("title", "purchaser", "policy", "state", "contractor_id", "version", "data",
+            "audit_seq", "audit_head")  # fmt: skip
+    copied = row(db_url, select(*(project_t.c[c] for c in cols)).where(of_project(other)))
+    execute(db_url, project_t.update().where(of_project(pid)).values(**copied))
     report = wf.verify()
     assert not report.ok
     assert {p["project_id"] for p in report.problems} == {pid}
@@ -226,38 +244,42 @@ def test_a_whole_project_replaced_is_reported(wf: Workflow, db_path: Path) -> No
     assert problems(report, "deadline", f"project:{pid}")  # rows without a counterpart
 
 
-def test_a_deleted_project_row_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_deleted_project_row_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
-    sql(db_path, "delete from gpw_deadline where project_id = ?", (pid,))
-    sql(db_path, "delete from gpw_project where id = ?", (pid,))
+    execute(
+        db_url,
+        deadline_t.delete().where(deadline_t.c.project_id == pid),
+        project_t.delete().where(of_project(pid)),
+    )
     found = problems(wf.verify(), "project", f"project:{pid}")
     assert found and "no row" in found[0]["reason"]
 
 
-def test_a_project_row_without_entries_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_project_row_without_entries_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "approved")
-    sql(db_path, "delete from gpw_audit where stream = ?", (f"project:{pid}",))
+    execute(db_url, audit_t.delete().where(audit_t.c.stream == f"project:{pid}"))
     found = problems(wf.verify(), "project", f"project:{pid}")
     assert found and found[0]["seq"] == 1 and "no audit entries" in found[0]["reason"]
 
 
-def test_swapped_entries_are_reported(wf: Workflow, db_path: Path) -> None:
+def swap_entries_2_and_3(db_url: str, stream: str) -> None:
+    for a, b in ((2, -1), (3, 2), (-1, 3)):
+        execute(db_url, audit_t.update().where(entry(stream, a)).values(seq=b))
+
+
+def test_swapped_entries_are_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "approved")
     stream = f"project:{pid}"
-    for a, b in ((2, -1), (3, 2), (-1, 3)):
-        sql(db_path, "update gpw_audit set seq = ? where stream = ? and seq = ?", (b, stream, a))
+    swap_entries_2_and_3(db_url, stream)
     report = wf.verify()
     assert not report.ok and report.first_bad == (stream, 2)
     assert report.problems[0]["kind"] == "link" and report.problems[0]["project_id"] == pid
 
 
-def test_swapped_entries_rechained_are_reported_by_their_states(
-    wf: Workflow, db_path: Path
-) -> None:
+def test_swapped_entries_rechained_are_reported_by_their_states(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "approved")  # 1 create, 2 submit, 3 review_budget, 4 approve
     stream = f"project:{pid}"
-    for a, b in ((2, -1), (3, 2), (-1, 3)):
-        sql(db_path, "update gpw_audit set seq = ? where stream = ? and seq = ?", (b, stream, a))
+    swap_entries_2_and_3(db_url, stream)
     rechain(wf, stream)
     report = wf.verify()
     assert not report.ok
@@ -268,32 +290,24 @@ def test_swapped_entries_rechained_are_reported_by_their_states(
 
 
 def test_a_cut_chain_with_its_head_rewritten_is_found_by_the_anchor(
-    wf: Workflow, db_path: Path
+    wf: Workflow, db_url: str
 ) -> None:
     pid, cid = project_in(wf, "awarded")
-    before = rows(db_path, "select * from gpw_project where id = ?", (pid,))[0]
-    deadlines = rows(db_path, "select * from gpw_deadline where project_id = ?", (pid,))
+    before = row(db_url, select(project_t).where(of_project(pid)))
+    deadlines = rows(db_url, select(deadline_t).where(deadline_t.c.project_id == pid))
     fire_step(wf, pid, cid, "sign_contract")
     saved = wf.anchor()
     anchored = saved["heads"][f"project:{pid}"]["seq"]
     # roll the project back to before signing: cut the chain, rewrite its head and its rows
-    sql(
-        db_path,
-        "delete from gpw_audit where stream = ? and seq > ?",
-        (f"project:{pid}", before["audit_seq"]),
-    )
-    sql(db_path, "delete from gpw_deadline where project_id = ?", (pid,))
-    for d in deadlines:
-        sql(
-            db_path,
-            f"insert into gpw_deadline ({', '.join(d)}) values ({', '.join('?' for _ in d)})",
-            tuple(d.values()),
-        )
-    cols = [c for c in before if c != "id"]
-    sql(
-        db_path,
-        f"update gpw_project set {', '.join(f'{c} = ?' for c in cols)} where id = ?",
-        (*[before[c] for c in cols], pid),
+    cols = {c: v for c, v in before.items() if c != "id"}
+    execute(
+        db_url,
+        audit_t.delete().where(
+            audit_t.c.stream == f"project:{pid}", audit_t.c.seq > before["audit_seq"]
+        ),
+        deadline_t.delete().where(deadline_t.c.project_id == pid),
+        *(deadline_t.insert().values(**d) for d in deadlines),
+        project_t.update().where(of_project(pid)).values(**cols),
     )
     assert wf.verify().ok  # consistent in itself: only the anchor can tell
     report = wf.verify(anchor=saved)
@@ -304,70 +318,65 @@ def test_a_cut_chain_with_its_head_rewritten_is_found_by_the_anchor(
     assert report.first_bad == (f"project:{pid}", anchored)
 
 
-def test_a_cut_contractor_stream_is_found_by_the_anchor(wf: Workflow, db_path: Path) -> None:
+def test_a_cut_contractor_stream_is_found_by_the_anchor(wf: Workflow, db_url: str) -> None:
     cid = contractor(wf)
-    head = rows(db_path, "select * from gpw_audit_head where stream = ?", (f"contractor:{cid}",))
-    data = rows(db_path, "select data from gpw_contractor where id = ?", (cid,))[0]["data"]
+    stream = f"contractor:{cid}"
+    head = row(db_url, select(head_t).where(head_t.c.stream == stream))
+    data = row(db_url, select(contractor_t.c.data).where(contractor_t.c.id == cid))["data"]
     wf.ban_contractor(cid, actor=GOV, at=at("2025-08-01"), until=date(2026, 1, 1), reason="x")
     saved = wf.anchor()
-    sql(db_path, "delete from gpw_audit where stream = ? and seq = 2", (f"contractor:{cid}",))
-    sql(
-        db_path,
-        "update gpw_audit_head set seq = 1, hash = ? where stream = ?",
-        (head[0]["hash"], f"contractor:{cid}"),
+    execute(
+        db_url,
+        audit_t.delete().where(entry(stream, 2)),
+        head_t.update().where(head_t.c.stream == stream).values(seq=1, hash=head["hash"]),
+        contractor_t.update().where(contractor_t.c.id == cid).values(data=data, version=1),
     )
-    sql(db_path, "update gpw_contractor set data = ?, version = 1 where id = ?", (data, cid))
     assert wf.verify().ok
     found = problems(wf.verify(anchor=saved), "anchor", f"contractor:{cid}")
     assert found and found[0]["seq"] == 2 and found[0]["project_id"] is None
 
 
-def test_a_vanished_project_is_found_by_the_anchor(wf: Workflow, db_path: Path) -> None:
+def test_a_vanished_project_is_found_by_the_anchor(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
     saved = wf.anchor()
-    for statement in (
-        "delete from gpw_deadline where project_id = ?",
-        "delete from gpw_audit where project_id = ?",
-        "delete from gpw_project where id = ?",
-    ):
-        sql(db_path, statement, (pid,))
+    execute(
+        db_url,
+        deadline_t.delete().where(deadline_t.c.project_id == pid),
+        audit_t.delete().where(audit_t.c.project_id == pid),
+        project_t.delete().where(of_project(pid)),
+    )
     found = problems(wf.verify(anchor=saved), "anchor", f"project:{pid}")
     assert found and "vanished" in found[0]["reason"]
 
 
-def test_a_rewritten_anchored_entry_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_a_rewritten_anchored_entry_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "approved")
     saved = wf.anchor()
-    sql(
-        db_path,
-        "update gpw_audit set org = '别的单位' where stream = ? and seq = 4",
-        (f"project:{pid}",),
-    )
+    execute(db_url, audit_t.update().where(entry(f"project:{pid}", 4)).values(org="别的单位"))
     rechain(wf, f"project:{pid}")
     report = wf.verify(anchor=saved)
     found = problems(report, "anchor", f"project:{pid}")
     assert found and found[0]["seq"] == 4 and "rewritten" in found[0]["reason"]
 
 
-def test_an_entry_dated_after_it_was_recorded_is_reported(wf: Workflow, db_path: Path) -> None:
+def test_an_entry_dated_after_it_was_recorded_is_reported(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "approved")
-    sql(
-        db_path,
-        "update gpw_audit set at = '2099-01-01 00:00:00.000000' where stream = ? and seq = 4",
-        (f"project:{pid}",),
+    execute(
+        db_url,
+        audit_t.update().where(entry(f"project:{pid}", 4)).values(at=utc("2099-01-01 00:00:00")),
     )
     rechain(wf, f"project:{pid}")
     found = problems(wf.verify(), "at", f"project:{pid}")
     assert found and found[0]["seq"] == 4
 
 
-def test_an_altered_recorded_at_breaks_the_hash(wf: Workflow, db_path: Path) -> None:
+def test_an_altered_recorded_at_breaks_the_hash(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "approved")
-    sql(
-        db_path,
-        "update gpw_audit set recorded_at = '2030-01-01 00:00:00.000000' where stream = ? "
-        "and seq = 2",
-        (f"project:{pid}",),
+    execute(
+        db_url,
+        audit_t.update()
+        .where(entry(f"project:{pid}", 2))
+        .values(recorded_at=utc("2030-01-01 00:00:00")),
     )
     report = wf.verify()
     assert report.first_bad == (f"project:{pid}", 2) and "altered" in report.reason
@@ -425,7 +434,7 @@ def test_a_malformed_anchor_is_invalid_input(wf: Workflow, anchor: Any, field: s
 
 
 def test_an_at_more_than_five_minutes_after_the_clock_is_refused(
-    pinned: Workflow, db_path: Path
+    pinned: Workflow, db_url: str
 ) -> None:
     plan: dict[str, Any] = {"title": "t", "purchaser": CLERK.org, "budget": "1.00"}
     plan["items"] = [{"name": "x", "quantity": 1}]
@@ -433,7 +442,7 @@ def test_an_at_more_than_five_minutes_after_the_clock_is_refused(
         pinned.create_project(actor=CLERK, at=NOW + timedelta(minutes=5, seconds=1), **plan)
     assert (err.value.field, err.value.rule) == ("at", "R15")
     assert "5 分钟" in err.value.message_zh and "5 minutes" in err.value.message_en
-    assert count(db_path, "gpw_project") == 0
+    assert count(db_url, project_t) == 0
     pid = pinned.create_project(actor=CLERK, at=NOW + timedelta(minutes=5), **plan)
     with pytest.raises(InvalidInput) as err:
         pinned.fire(pid, "submit", actor=CLERK, at=at("2099-01-01"))
@@ -454,11 +463,11 @@ def test_an_at_before_the_projects_last_entry_is_refused(wf: Workflow) -> None:
     assert wf.project(pid).version == version + 1
 
 
-def test_every_writer_refuses_a_future_at(pinned: Workflow, db_path: Path) -> None:
+def test_every_writer_refuses_a_future_at(pinned: Workflow, db_url: str) -> None:
     cid = contractor(pinned)
     person = pinned.directory.add(org="大武口区民政局", role="purchaser", name="张", at=NOW)
     later = NOW + timedelta(hours=1)
-    entries = count(db_path, "gpw_audit")
+    entries = count(db_url, audit_t)
     attempts = [
         lambda: pinned.register_contractor(
             actor=CLERK, at=later, name="x", org_type="enterprise", qualifications={}
@@ -475,7 +484,7 @@ def test_every_writer_refuses_a_future_at(pinned: Workflow, db_path: Path) -> No
         with pytest.raises(InvalidInput) as err:
             attempt()
         assert err.value.field == "at"
-    assert count(db_path, "gpw_audit") == entries
+    assert count(db_url, audit_t) == entries
     assert len(pinned.directory.people()) == 1 and not pinned.contractor(cid).bans
 
 
