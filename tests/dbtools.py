@@ -128,7 +128,8 @@ def dump(target: Target) -> list[tuple[str, list[str]]]:
         reflected = MetaData()
         out: list[tuple[str, list[str]]] = []
         for name in names:
-            table = TABLES.get(name) or Table(name, reflected, autoload_with=conn)
+            known = TABLES.get(name)
+            table = known if known is not None else Table(name, reflected, autoload_with=conn)
             out.append((name, sorted(repr(tuple(r)) for r in conn.execute(select(table)))))
         return out
 

@@ -1,13 +1,14 @@
-"""The Workflow facade on a real SQLite file: one transaction per event, audit, versions."""
+"""The Workflow facade on a real database (a SQLite file and PostgreSQL): one transaction per
+event, audit, versions."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from dbtools import execute, fingerprint, row, rows
+from sqlalchemy import func, select
 from support import (
     ADMIN,
     CLERK,
@@ -34,6 +35,7 @@ from workflow import (
     ProjectNotFound,
     Workflow,
 )
+from workflow.persistence import audit_t, deadline_t
 
 
 def test_create_project_starts_in_draft_at_version_1(wf: Workflow) -> None:
@@ -90,15 +92,13 @@ def test_payments_show_in_the_view_as_decimal(wf: Workflow) -> None:
     assert wf.project(pid).payments == view.payments
 
 
-def test_deadline_rows_mirror_the_project(wf: Workflow, db_path: Path) -> None:
+def test_deadline_rows_mirror_the_project(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "contracted")
-    with sqlite3.connect(db_path) as conn:
-        rows = dict(
-            conn.execute(
-                "select key, status from gpw_deadline where project_id = ?", (pid,)
-            ).fetchall()
-        )
-    assert rows == {
+    found = rows(
+        db_url,
+        select(deadline_t.c.key, deadline_t.c.status).where(deadline_t.c.project_id == pid),
+    )
+    assert {r["key"]: r["status"] for r in found} == {
         "dispatch": "open",
         "payment_1": "open",
         "evaluation#1": "open",
@@ -174,10 +174,6 @@ def test_a_refused_event_writes_nothing(wf: Workflow) -> None:
     assert (wf.project(pid).to_dict(), [e.hash for e in wf.history(pid)]) == before
 
 
-def _files(db_path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in db_path.parent.glob(db_path.name + "*")}
-
-
 @pytest.mark.parametrize(
     ("event", "data"),
     [
@@ -199,47 +195,43 @@ def _files(db_path: Path) -> dict[str, bytes]:
     ],
 )
 def test_bad_input_leaves_the_database_byte_for_byte_unchanged(
-    wf: Workflow, db_path: Path, event: str, data: dict[str, Any]
+    wf: Workflow, db_url: str, event: str, data: dict[str, Any]
 ) -> None:
+    """SQLite: the file, its -wal and -shm byte for byte; PostgreSQL: every gpw row."""
     pid, _ = project_in(wf, "contracted")
-    before = _files(db_path)
+    before = fingerprint(db_url)
     with pytest.raises(InvalidInput):
         wf.fire(pid, event, actor=FINANCE, at=at("2025-10-09"), **data)
-    assert _files(db_path) == before
+    assert fingerprint(db_url) == before
 
 
-def test_verify_finds_the_first_altered_entry(wf: Workflow, db_path: Path) -> None:
+def test_verify_finds_the_first_altered_entry(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "awarded")
     assert wf.verify().ok
-    with sqlite3.connect(db_path) as conn:
-        conn.execute(
-            "update gpw_audit set data = json_set(data, '$.approved', json('false')) "
-            "where stream = ? and event = 'review_budget'",
-            (f"project:{pid}",),
-        )
+    review = (audit_t.c.stream == f"project:{pid}") & (audit_t.c.event == "review_budget")
+    data = row(db_url, select(audit_t.c.data).where(review))["data"]
+    execute(db_url, audit_t.update().where(review).values(data={**data, "approved": False}))
     report = wf.verify()
     assert not report.ok
     assert report.first_bad == (f"project:{pid}", 3)
     assert "altered" in report.reason
 
 
-def test_verify_finds_a_deleted_tail(wf: Workflow, db_path: Path) -> None:
+def test_verify_finds_a_deleted_tail(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "awarded")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute(
-            "delete from gpw_audit where stream = ? and seq = "
-            "(select max(seq) from gpw_audit where stream = ?)",
-            (f"project:{pid}", f"project:{pid}"),
-        )
+    stream = audit_t.c.stream == f"project:{pid}"
+    last = select(func.max(audit_t.c.seq)).where(stream).scalar_subquery()
+    execute(db_url, audit_t.delete().where(stream, audit_t.c.seq == last))
     report = wf.verify()
     assert not report.ok and report.first_bad is not None
     assert report.first_bad[0] == f"project:{pid}"
 
 
-def test_verify_finds_a_deleted_middle_entry(wf: Workflow, db_path: Path) -> None:
+def test_verify_finds_a_deleted_middle_entry(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "awarded")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("delete from gpw_audit where stream = ? and seq = 2", (f"project:{pid}",))
+    execute(
+        db_url, audit_t.delete().where(audit_t.c.stream == f"project:{pid}", audit_t.c.seq == 2)
+    )
     report = wf.verify()
     assert report.first_bad == (f"project:{pid}", 2)
 
@@ -298,9 +290,9 @@ def test_available_events_through_the_facade(wf: Workflow) -> None:
     assert wf.available_events(pid, SUPERVISOR, at=at("2025-10-01")) == []
 
 
-def test_the_injected_clock_is_used_when_no_at_is_given(db_path: Path) -> None:
+def test_the_injected_clock_is_used_when_no_at_is_given(db_url: str) -> None:
     fixed = at("2025-07-30")
-    workflow = Workflow.open(f"sqlite:///{db_path}", clock=lambda: fixed)
+    workflow = Workflow.open(db_url, clock=lambda: fixed)
     pid = workflow.create_project(
         actor=CLERK,
         title="t",
@@ -349,11 +341,11 @@ def test_calendar_add_year_needs_admin_or_government(wf: Workflow) -> None:
     ],
 )
 def test_create_project_refuses_bad_plans_naming_the_field(
-    wf: Workflow, db_path: Path, over: dict[str, Any], field: str
+    wf: Workflow, db_url: str, over: dict[str, Any], field: str
 ) -> None:
     new_project(wf)
-    before = _files(db_path)
+    before = fingerprint(db_url)
     with pytest.raises(InvalidInput) as err:
         new_project(wf, **over)
     assert err.value.field == field
-    assert _files(db_path) == before
+    assert fingerprint(db_url) == before
