@@ -1,13 +1,14 @@
-"""The guards through the facade, on a real SQLite file: what the pure tests prove holds when the
-contractor register, the supervising bodies and the notices come from the database."""
+"""The guards through the facade, on a real database (a SQLite file and PostgreSQL): what the pure
+tests prove holds when the contractor register, the supervising bodies and the notices come from
+the database."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
+from dbtools import count, dump, rows
+from sqlalchemy import select
 from support import (
     CLERK,
     FINANCE,
@@ -23,6 +24,7 @@ from support import (
 from notifications.testing import RecordingChannel
 from states.model import Actor
 from workflow import Forbidden, GuardRefused, InvalidInput, Workflow
+from workflow.persistence import audit_t, project_t
 
 NANYANG = {
     "government": "南阳市卧龙区人民政府",
@@ -32,12 +34,9 @@ NANYANG = {
 WOLONG_CLERK = Actor(id="wl", role="purchaser", org="南阳市卧龙区民政局")
 
 
-def snapshot(db_path: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db_path) as conn:
-        return [
-            *conn.execute("select id, state, version, data from gpw_project order by id"),
-            *conn.execute("select count(*) from gpw_audit"),
-        ]
+def snapshot(db_url: str) -> list[Any]:
+    projects = select(project_t.c.id, project_t.c.state, project_t.c.version, project_t.c.data)
+    return [*rows(db_url, projects.order_by(project_t.c.id)), count(db_url, audit_t)]
 
 
 def test_a_county_under_a_city_profile_must_name_its_own_supervisors(wf: Workflow) -> None:
@@ -67,9 +66,9 @@ def test_a_county_under_a_city_profile_must_name_its_own_supervisors(wf: Workflo
     assert wf.project(pid).data["budget"] == "500000.00"
 
 
-def test_nobody_creates_a_project_for_another_organisation(wf: Workflow, db_path: Path) -> None:
+def test_nobody_creates_a_project_for_another_organisation(wf: Workflow, db_url: str) -> None:
     new_project(wf)
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     with pytest.raises(Forbidden) as err:
         wf.create_project(
             actor=WOLONG_CLERK,
@@ -80,14 +79,14 @@ def test_nobody_creates_a_project_for_another_organisation(wf: Workflow, db_path
             at=at("2025-07-30"),
         )
     assert err.value.field == "actor.org"
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
 
 
 def test_a_purchaser_of_nanyang_cannot_terminate_a_dawukou_project(
-    wf: Workflow, db_path: Path
+    wf: Workflow, db_url: str
 ) -> None:
     pid, _ = project_in(wf, "in_service")
-    before = snapshot(db_path)
+    before = snapshot(db_url)
     with pytest.raises(Forbidden) as err:
         wf.fire(pid, "terminate", actor=WOLONG_CLERK, at=at("2025-11-03"), reason="x")
     assert "大武口区民政局" in err.value.message
@@ -102,7 +101,7 @@ def test_a_purchaser_of_nanyang_cannot_terminate_a_dawukou_project(
             amount="300000.00",
             on="2025-11-03",
         )
-    assert snapshot(db_path) == before
+    assert snapshot(db_url) == before
 
 
 def test_the_award_follows_the_ranking_loaded_from_the_register(wf: Workflow) -> None:
@@ -164,9 +163,9 @@ def test_a_review_may_not_score_an_unregistered_contractor(wf: Workflow) -> None
     assert err.value.rule == "R4" and "999" in err.value.message
 
 
-def test_escalations_go_to_the_projects_own_supervising_bodies(db_path: Path, clock: Any) -> None:
+def test_escalations_go_to_the_projects_own_supervising_bodies(db_url: str, clock: Any) -> None:
     channel = RecordingChannel()
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[channel], clock=clock)
+    wf = Workflow.open(db_url, channels=[channel], clock=clock)
     cid = wf.register_contractor(
         actor=WOLONG_CLERK,
         name="卧龙社工",
@@ -233,18 +232,6 @@ def test_escalations_go_to_the_projects_own_supervising_bodies(db_path: Path, cl
     wf.close()
 
 
-def dump(db_path: Path) -> list[Any]:
-    """Every row of every gpw table: what "the database unchanged" means."""
-    with sqlite3.connect(db_path) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select name from sqlite_master where type = 'table' and name like 'gpw_%'"
-            )
-        ]
-        return [(t, sorted(map(repr, conn.execute(f"select * from {t}")))) for t in sorted(tables)]
-
-
 EVAL = {"score": 90, "satisfaction": 90, "evaluators": ["purchaser", "street_office", "recipients"]}
 NANYANG_CLERK = Actor(id="ny", role="purchaser", org="南阳市民政局")
 
@@ -306,7 +293,7 @@ NANYANG_CLERK = Actor(id="ny", role="purchaser", org="南阳市民政局")
 )
 def test_each_loophole_is_refused_with_its_rule_and_writes_nothing(
     wf: Workflow,
-    db_path: Path,
+    db_url: str,
     state: str,
     event: str,
     actor: Actor,
@@ -315,23 +302,23 @@ def test_each_loophole_is_refused_with_its_rule_and_writes_nothing(
     rule: str | None,
 ) -> None:
     pid, _ = project_in(wf, state)
-    before = dump(db_path)
+    before = dump(db_url)
     with pytest.raises(error) as err:
         wf.fire(pid, event, actor=actor, at=at("2025-10-23"), **data)
     assert getattr(err.value, "rule", None) == rule
-    assert dump(db_path) == before
+    assert dump(db_url) == before
 
 
-def test_six_evaluations_on_one_day_write_one(wf: Workflow, db_path: Path) -> None:
+def test_six_evaluations_on_one_day_write_one(wf: Workflow, db_url: str) -> None:
     pid, _ = project_in(wf, "in_service")
     data = {"kind": "semiannual", "on": "2025-12-01", **EVAL, "satisfaction": 40}
     wf.fire(pid, "evaluate", actor=CLERK, at=at("2025-12-01"), **data)
-    before = dump(db_path)
+    before = dump(db_url)
     for _ in range(5):
         with pytest.raises(GuardRefused) as err:
             wf.fire(pid, "evaluate", actor=CLERK, at=at("2025-12-01"), **data)
         assert err.value.rule == "R10"
-    assert dump(db_path) == before
+    assert dump(db_url) == before
     view = wf.project(pid)
     assert view.state == "in_service"  # one low review: no removal (R11)
     assert [d.status for d in view.deadlines if d.kind == "evaluation"] == ["met", "open"]
