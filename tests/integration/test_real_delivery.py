@@ -1,11 +1,11 @@
-"""Delivery to a real SMTP server (aiosmtpd) and a real HTTP server, faults included."""
+"""Delivery to a real SMTP server (aiosmtpd) and a real HTTP server, faults included; the outbox
+on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,19 +18,19 @@ from workflow import Workflow
 TITLE = "入户核查 <script>alert(1)</script>"
 
 
-def _email_wf(db_path: Path, port: int, **smtp: Any) -> Workflow:
+def _email_wf(db_url: str, port: int, **smtp: Any) -> Workflow:
     config = NoticeConfig(
         channels=("inbox", "email"),
         smtp=SmtpConfig(
             host="127.0.0.1", port=port, security="none", sender="gpw@example.org", **smtp
         ),
     )
-    return Workflow.open(f"sqlite:///{db_path}", notices=config)
+    return Workflow.open(db_url, notices=config)
 
 
-def test_email_arrives_with_headers_chinese_text_and_escaped_html(db_path: Path) -> None:
+def test_email_arrives_with_headers_chinese_text_and_escaped_html(db_url: str) -> None:
     with smtp_server() as (sink, port):
-        wf = _email_wf(db_path, port)
+        wf = _email_wf(db_url, port)
         project_in(wf, "contracted", title=TITLE)
         zm = wf.directory.add(
             org="大武口区民政局", role="purchaser", name="张敏", email="zm@example.org"
@@ -65,9 +65,9 @@ def test_email_arrives_with_headers_chinese_text_and_escaped_html(db_path: Path)
 
 # aiosmtpd warns that AUTH without TLS is unsafe: true, and irrelevant on a loopback test server
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-def test_smtp_login_and_no_password_in_reprs(db_path: Path) -> None:
+def test_smtp_login_and_no_password_in_reprs(db_url: str) -> None:
     with smtp_server(user="gpw", password="hunter2") as (sink, port):
-        wf = _email_wf(db_path, port, username="gpw", password="hunter2")
+        wf = _email_wf(db_url, port, username="gpw", password="hunter2")
         project_in(wf, "contracted")
         wf.directory.add(
             org="大武口区民政局", role="purchaser", name="张敏", email="zm@example.org"
@@ -80,9 +80,9 @@ def test_smtp_login_and_no_password_in_reprs(db_path: Path) -> None:
     assert "hunter2" not in repr(config) and "hunter2" not in repr(EmailChannel(config))
 
 
-def test_smtp_down_then_back_retries_and_delivers_once(db_path: Path) -> None:
+def test_smtp_down_then_back_retries_and_delivers_once(db_url: str) -> None:
     port = free_port()  # nothing listens here yet
-    wf = _email_wf(db_path, port)
+    wf = _email_wf(db_url, port)
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏", email="zm@example.org")
     wf.tick(at("2025-10-22"))
@@ -103,8 +103,8 @@ def test_smtp_down_then_back_retries_and_delivers_once(db_path: Path) -> None:
     wf.close()
 
 
-def test_smtp_down_for_good_ends_as_a_dead_letter(db_path: Path) -> None:
-    wf = _email_wf(db_path, free_port())
+def test_smtp_down_for_good_ends_as_a_dead_letter(db_url: str) -> None:
+    wf = _email_wf(db_url, free_port())
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏", email="zm@example.org")
     wf.tick(at("2025-10-22"))
@@ -116,7 +116,7 @@ def test_smtp_down_for_good_ends_as_a_dead_letter(db_path: Path) -> None:
     wf.close()
 
 
-def _hook_wf(db_path: Path, port: int, *, email_port: int | None = None) -> Workflow:
+def _hook_wf(db_url: str, port: int, *, email_port: int | None = None) -> Workflow:
     channels = ("inbox", "webhook") if email_port is None else ("inbox", "email", "webhook")
     smtp = (
         None
@@ -124,7 +124,7 @@ def _hook_wf(db_path: Path, port: int, *, email_port: int | None = None) -> Work
         else SmtpConfig(host="127.0.0.1", port=email_port, security="none")
     )
     wf = Workflow.open(
-        f"sqlite:///{db_path}",
+        db_url,
         notices=NoticeConfig(channels=channels, webhook_secret="s3cret", smtp=smtp),
     )
     project_in(wf, "contracted")
@@ -138,9 +138,9 @@ def _hook_wf(db_path: Path, port: int, *, email_port: int | None = None) -> Work
     return wf
 
 
-def test_webhook_posts_signed_json_with_chinese_intact(db_path: Path) -> None:
+def test_webhook_posts_signed_json_with_chinese_intact(db_url: str) -> None:
     with http_server() as (hook, port):
-        wf = _hook_wf(db_path, port)
+        wf = _hook_wf(db_url, port)
         notices = {n.key: n for n in wf.tick(at("2025-10-22"))}
         assert wf.relay(at("2025-10-22", 11)).sent == 2
         wf.close()
@@ -166,9 +166,9 @@ def test_webhook_posts_signed_json_with_chinese_intact(db_path: Path) -> None:
     assert hook.requests[0][0]["x-gpw-notice"] == body["key"]
 
 
-def test_a_failing_webhook_retries_without_resending_the_email(db_path: Path) -> None:
+def test_a_failing_webhook_retries_without_resending_the_email(db_url: str) -> None:
     with http_server() as (hook, port), smtp_server() as (sink, smtp_port):
-        wf = _hook_wf(db_path, port, email_port=smtp_port)
+        wf = _hook_wf(db_url, port, email_port=smtp_port)
         wf.tick(at("2025-10-22"))
         hook.status = 500
         now = at("2025-10-22", 11)

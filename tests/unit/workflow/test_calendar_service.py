@@ -81,8 +81,8 @@ def test_loading_a_year_twice_is_refused_without_replace(wf: Workflow) -> None:
     assert not wf.calendar.is_working_day(date(2027, 2, 6))
 
 
-def test_a_year_added_by_another_process_is_seen(wf: Workflow, db_path: Path, clock: Any) -> None:
-    other = Workflow.open(f"sqlite:///{db_path}", clock=clock)
+def test_a_year_added_by_another_process_is_seen(wf: Workflow, db_url: str, clock: Any) -> None:
+    other = Workflow.open(db_url, clock=clock)
     assert wf.calendar.add_working_days(date(2026, 12, 21), 15).provisional
     other.calendar.add_year(Y2027, actor=ADMIN, at=at("2026-11-25"))
     assert not wf.calendar.add_working_days(date(2026, 12, 21), 15).provisional

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from support import CLERK, at, project_in, sign_data
@@ -56,10 +55,10 @@ def kinds(wf: Workflow) -> set[tuple[str, str]]:
     return {(n.deadline_kind, n.stage) for n in wf.notices()}
 
 
-def test_the_worker_ticks_and_relays_on_its_own(db_path: Path, started: list[Worker]) -> None:
+def test_the_worker_ticks_and_relays_on_its_own(db_url: str, started: list[Worker]) -> None:
     now = at("2026-08-03")  # 2025-09-26's contract: end-of-term reminder sent 2026-07-27
     channel = RecordingChannel()
-    wf = Workflow.open(f"sqlite:///{db_path}", channels=[channel], clock=fixed(now))
+    wf = Workflow.open(db_url, channels=[channel], clock=fixed(now))
     project_in(wf, "contracted")
     wf.directory.add(org="大武口区人民政府", role="government", name="王区长")
     wf.directory.add(org="大武口区民政局", role="purchaser", name="张敏")
@@ -80,11 +79,11 @@ def test_the_worker_ticks_and_relays_on_its_own(db_path: Path, started: list[Wor
 
 
 def test_what_is_due_is_judged_by_the_injected_clock_not_the_real_one(
-    db_path: Path, started: list[Worker]
+    db_url: str, started: list[Worker]
 ) -> None:
     # the real date is long past every stage; the clock says only the reminders are due
     now = at("2025-10-21")  # dispatch and payment_1 due 2025-10-23: reminders since 10-20 09:00
-    wf = Workflow.open(f"sqlite:///{db_path}", clock=fixed(now))
+    wf = Workflow.open(db_url, clock=fixed(now))
     project_in(wf, "contracted")
     worker = start(Worker(wf, tick_seconds=HOUR, relay_seconds=HOUR), started)
     assert _wait(lambda: worker.passes == 1)
@@ -97,9 +96,9 @@ def test_what_is_due_is_judged_by_the_injected_clock_not_the_real_one(
 
 
 def test_a_new_deadline_already_due_by_the_clock_wakes_the_tick(
-    db_path: Path, started: list[Worker]
+    db_url: str, started: list[Worker]
 ) -> None:
-    wf = Workflow.open(f"sqlite:///{db_path}", clock=fixed(at("2025-11-30")))
+    wf = Workflow.open(db_url, clock=fixed(at("2025-11-30")))
     pid, _ = project_in(wf, "awarded")
     worker = start(Worker(wf, tick_seconds=HOUR, relay_seconds=HOUR), started)
     assert _wait(lambda: worker.passes == 1)
@@ -113,10 +112,10 @@ def test_a_new_deadline_already_due_by_the_clock_wakes_the_tick(
 
 
 def test_a_stage_not_yet_due_by_the_clock_leaves_the_plan_alone(
-    db_path: Path, started: list[Worker]
+    db_url: str, started: list[Worker]
 ) -> None:
     now = at("2025-09-26", 12)
-    wf = Workflow.open(f"sqlite:///{db_path}", clock=fixed(now))
+    wf = Workflow.open(db_url, clock=fixed(now))
     pid, _ = project_in(wf, "awarded")
     worker = start(Worker(wf, tick_seconds=HOUR, relay_seconds=HOUR), started)
     assert _wait(lambda: worker.passes == 1)
@@ -135,9 +134,9 @@ def test_a_stage_not_yet_due_by_the_clock_leaves_the_plan_alone(
     wf.close()
 
 
-def test_a_failing_pass_does_not_stop_the_worker(db_path: Path, started: list[Worker]) -> None:
+def test_a_failing_pass_does_not_stop_the_worker(db_url: str, started: list[Worker]) -> None:
     now = at("2026-01-05")
-    wf = Workflow.open(f"sqlite:///{db_path}", clock=fixed(now))
+    wf = Workflow.open(db_url, clock=fixed(now))
     errors: list[BaseException] = []
     seen: list[datetime | None] = []
     original = wf.tick
