@@ -1,19 +1,21 @@
-"""``gpw verify [--anchor FILE]`` and ``gpw anchor [--out FILE]`` on a file the real engine made."""
+"""``gpw verify [--anchor FILE]`` and ``gpw anchor [--out FILE]`` on a database the real engine
+made: ``--db`` names a SQLite file (its path, as people type it) or a PostgreSQL database's URL."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from dbtools import execute, row
+from sqlalchemy import select
 from support import GOV, at, contractor, project_in
 
 from workflow import Workflow
 from workflow.cli import main
+from workflow.persistence import audit_t, contractor_t, head_t, project_t, sqlite_file
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -23,23 +25,20 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def made(tmp_path: Path, clock: Callable[[], datetime]) -> tuple[str, int, int]:
-    """A database with a contracted project and a banned contractor; (file, project, contractor)."""
-    db = tmp_path / "v.db"
-    wf = Workflow.open(f"sqlite:///{db}", clock=clock)
+def made(db_url: str, clock: Callable[[], datetime]) -> tuple[str, int, int]:
+    """A database with a contracted project and a banned contractor; (--db, project, contractor).
+
+    ``--db`` is the file's path on SQLite, the URL on PostgreSQL; tampering goes to ``db_url``."""
+    wf = Workflow.open(db_url, clock=clock)
     pid, _ = project_in(wf, "contracted")
     other = contractor(wf, name="另一家社工机构")
     wf.ban_contractor(other, actor=GOV, at=at("2025-10-01"), until=date(2026, 1, 1), reason="x")
     wf.close()
-    return str(db), pid, other
+    path = sqlite_file(db_url)
+    return (db_url if path is None else str(path)), pid, other
 
 
-def sql(db: str, statement: str, *params: object) -> None:
-    with closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute(statement, params)
-
-
-def test_verify_and_anchor_on_an_untouched_file(
+def test_verify_and_anchor_on_an_untouched_database(
     made: tuple[str, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, pid, _ = made
@@ -60,22 +59,24 @@ def test_verify_and_anchor_on_an_untouched_file(
 
 
 def test_a_cut_chain_with_its_head_rewritten_exits_7_with_the_anchor(
-    made: tuple[str, int, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    made: tuple[str, int, int],
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     db, _, cid = made
     stream = f"contractor:{cid}"
     saved = tmp_path / "anchor.json"
     assert run(capsys, "--db", db, "anchor", "--out", str(saved))[0] == 0
-    with closing(sqlite3.connect(db)) as conn:
-        first = conn.execute(
-            "select hash from gpw_audit where stream = ? and seq = 1", (stream,)
-        ).fetchone()[0]
-    sql(db, "delete from gpw_audit where stream = ? and seq = 2", stream)
-    sql(db, "update gpw_audit_head set seq = 1, hash = ? where stream = ?", first, stream)
-    sql(
-        db,
-        "update gpw_contractor set data = json_set(data, '$.bans', json('[]')) where id = ?",
-        cid,
+    first = row(
+        db_url, select(audit_t.c.hash).where(audit_t.c.stream == stream, audit_t.c.seq == 1)
+    )
+    data = row(db_url, select(contractor_t.c.data).where(contractor_t.c.id == cid))["data"]
+    execute(
+        db_url,
+        audit_t.delete().where(audit_t.c.stream == stream, audit_t.c.seq == 2),
+        head_t.update().where(head_t.c.stream == stream).values(seq=1, hash=first["hash"]),
+        contractor_t.update().where(contractor_t.c.id == cid).values(data={**data, "bans": []}),
     )
     assert run(capsys, "--db", db, "verify")[0] == 0  # consistent in itself
     code, out, _ = run(capsys, "--db", db, "verify", "--anchor", str(saved))
@@ -89,10 +90,10 @@ def test_a_cut_chain_with_its_head_rewritten_exits_7_with_the_anchor(
 
 
 def test_a_changed_state_exits_7_naming_the_project_and_entry(
-    made: tuple[str, int, int], capsys: pytest.CaptureFixture[str]
+    made: tuple[str, int, int], db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, pid, _ = made
-    sql(db, "update gpw_project set state = 'closed' where id = ?", pid)
+    execute(db_url, project_t.update().where(project_t.c.id == pid).values(state="closed"))
     code, out, _ = run(capsys, "--db", db, "--json", "verify")
     result = json.loads(out)
     assert code == 7 and result["ok"] is False
