@@ -3,12 +3,14 @@ name their project's real title and their own deadline, folding earlier stages o
 really went unsent.
 
 The live projects sit relative to the workflow's clock, so each test injects one: the notices
-they produce do not depend on today's date, the hour, or the day of the week.
+they produce do not depend on today's date, the hour, or the day of the week. ``run_demo`` runs on
+a SQLite file and on PostgreSQL; ``gpw demo`` (what ``make run`` does) on a fresh SQLite file.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,11 +35,25 @@ LABELS = {
 }
 
 
-def demo(db: Path, now: datetime) -> tuple[Workflow, dict[str, Any]]:
-    wf = Workflow.open(f"sqlite:///{db}", clock=lambda: now)
-    out: list[str] = []
-    run_demo(wf, echo=out.append, as_json=True)
-    return wf, json.loads(out[-1])
+Demo = Callable[[datetime], tuple[Workflow, dict[str, Any]]]
+
+
+@pytest.fixture
+def demo(db_url: str) -> Iterator[Demo]:
+    """``demo(now)``: the demo run on the test's database by a workflow on the clock ``now``
+    (closed when the test ends); the workflow and the run's JSON result."""
+    opened: list[Workflow] = []
+
+    def run(now: datetime) -> tuple[Workflow, dict[str, Any]]:
+        wf = Workflow.open(db_url, clock=lambda: now)
+        opened.append(wf)
+        out: list[str] = []
+        run_demo(wf, echo=out.append, as_json=True)
+        return wf, json.loads(out[-1])
+
+    yield run
+    for wf in opened:
+        wf.close()
 
 
 def check_notice(wf: Workflow, notice: Notice, earlier: list[Notice]) -> None:
@@ -77,9 +93,9 @@ def check_notice(wf: Workflow, notice: Notice, earlier: list[Notice]) -> None:
     ],
 )
 def test_the_live_projects_notices_name_their_project_and_deadline(
-    tmp_path: Path, now: datetime
+    demo: Demo, now: datetime
 ) -> None:
-    wf, result = demo(tmp_path / "demo.db", now)
+    wf, result = demo(now)
     assert result["steps"][-1]["state"] == "closed" and result["verify"]["ok"] is True
     assert wf.project(result["project_id"]).state == "closed"
     overdue, due_soon = result["live_projects"]
@@ -101,10 +117,10 @@ def test_the_live_projects_notices_name_their_project_and_deadline(
 
 
 def test_a_year_of_ticks_names_every_deadline_and_folds_only_what_went_unsent(
-    tmp_path: Path,
+    demo: Demo,
 ) -> None:
     now = datetime(2026, 11, 24, 16, 8, tzinfo=TZ)
-    wf, result = demo(tmp_path / "demo.db", now)
+    wf, result = demo(now)
     live = set(result["live_projects"])
     sent: list[Notice] = []
     # every third day: stages a day apart fold into one notice now and then, others do not
@@ -126,15 +142,16 @@ def test_a_year_of_ticks_names_every_deadline_and_folds_only_what_went_unsent(
     assert folded and len(folded) < len(sent)
 
 
-def test_the_demo_refuses_a_clock_before_its_walk_ends(tmp_path: Path) -> None:
-    wf = Workflow.open(
-        f"sqlite:///{tmp_path / 'demo.db'}", clock=lambda: datetime(2026, 4, 3, 18, tzinfo=TZ)
-    )
-    with pytest.raises(InvalidInput) as err:
-        run_demo(wf, echo=lambda _: None)
-    assert (err.value.field, err.value.rule) == ("clock", "R15")
-    assert "2026-04-03" in err.value.message
-    assert wf.projects() == []
+def test_the_demo_refuses_a_clock_before_its_walk_ends(db_url: str) -> None:
+    early = Workflow.open(db_url, clock=lambda: datetime(2026, 4, 3, 18, tzinfo=TZ))
+    try:
+        with pytest.raises(InvalidInput) as err:
+            run_demo(early, echo=lambda _: None)
+        assert (err.value.field, err.value.rule) == ("clock", "R15")
+        assert "2026-04-03" in err.value.message
+        assert early.projects() == []
+    finally:
+        early.close()
 
 
 def test_gpw_demo_on_a_fresh_file_ends_closed_and_verified(
