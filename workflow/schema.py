@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlmodel import SQLModel
 
 from states.errors import ConfigurationError
-from workflow.persistence import make_engine, prepare_engine
+from workflow.persistence import READ_ONLY, make_engine, prepare_engine
 
 #: Alembic's version table for gpw (not ``alembic_version``: a host may have its own)
 VERSION_TABLE = "gpw_alembic_version"
@@ -152,6 +152,21 @@ def check_current(connection: Connection) -> None:
         field="db",
         details={"current": revision, "head": head},
     )
+
+
+def ensure_current(engine: Engine, *, create: bool = False) -> None:
+    """What opening a workflow does: with ``create``, an empty database (no gpw tables) gets
+    this release's schema through the migrations; an existing one is never altered, only
+    checked (:func:`check_current`: older → "run gpw db upgrade", newer → "upgrade gpw")."""
+    with engine.connect() as conn:
+        revision = current_revision(conn.execution_options(**READ_ONLY))
+    if revision is None and create:
+        with engine.begin() as conn:
+            if current_revision(conn) is None:  # still empty now that we hold the lock
+                upgrade_connection(conn)
+                return
+    with engine.connect() as conn:
+        check_current(conn.execution_options(**READ_ONLY))
 
 
 def _lock(connection: Connection) -> None:

@@ -327,6 +327,35 @@ def test_an_upgraded_project_takes_new_events_and_still_verifies(
 
 # -- refused until upgraded -----------------------------------------------------------------------
 
+
+def test_opening_creates_the_schema_in_an_empty_database_only(blank_url: str) -> None:
+    """``ensure_current`` (what opening a workflow does): an empty database gets the schema
+    when the caller may create, and is refused otherwise."""
+    engine = make_engine(blank_url)
+    try:
+        with pytest.raises(ConfigurationError, match="run gpw db upgrade"):
+            schema.ensure_current(engine)  # may not create: nothing is made
+        assert at_head(blank_url)[0] is None
+        schema.ensure_current(engine, create=True)
+        schema.ensure_current(engine, create=True)
+        schema.ensure_current(engine)
+    finally:
+        engine.dispose()
+    assert at_head(blank_url)[:2] == (schema.head_revision(), [])
+
+
+def test_opening_never_alters_an_old_database(v010_url: str) -> None:
+    before = snapshot(v010_url), sqlite_files(v010_url)
+    engine = make_engine(v010_url)
+    try:
+        with pytest.raises(ConfigurationError, match="run gpw db upgrade") as caught:
+            schema.ensure_current(engine, create=True)
+    finally:
+        engine.dispose()
+    assert caught.value.details == {"current": schema.BASELINE, "head": schema.head_revision()}
+    assert (snapshot(v010_url), sqlite_files(v010_url)) == before
+
+
 #: until ``Workflow.open`` calls ``schema.check_current`` (wired once the facade split lands);
 #: strict, so the mark must go when it does
 NOT_WIRED = pytest.mark.xfail(
