@@ -26,6 +26,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.engine import make_url
 
 from workflow.persistence import (
     audit_t,
@@ -39,7 +40,6 @@ from workflow.persistence import (
     notice_t,
     person_t,
     project_t,
-    sqlite_file,
 )
 
 #: gpw's tables by name, with their column types (aware datetimes, JSON)
@@ -134,12 +134,20 @@ def dump(target: Target) -> list[tuple[str, list[str]]]:
         return out
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file a ``sqlite:///…`` URL names; None for a server (or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def sqlite_files(url: str) -> dict[str, bytes] | None:
     """The bytes of an SQLite database (the file, its -wal and -shm); None for a server."""
-    path = sqlite_file(url)
+    path = sqlite_path(url)
     if path is None:
         return None
-    return {p.name: p.read_bytes() for p in Path(path).parent.glob(path.name + "*")}
+    return {p.name: p.read_bytes() for p in path.parent.glob(path.name + "*")}
 
 
 def fingerprint(url: str) -> Any:

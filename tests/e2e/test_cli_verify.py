@@ -9,13 +9,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from dbtools import execute, row
+from dbtools import execute, row, sqlite_path
 from sqlalchemy import select
 from support import GOV, at, contractor, project_in
 
 from workflow import Workflow
 from workflow.cli import main
-from workflow.persistence import audit_t, contractor_t, head_t, project_t, sqlite_file
+from workflow.persistence import audit_t, contractor_t, head_t, project_t
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -34,7 +34,7 @@ def made(db_url: str, clock: Callable[[], datetime]) -> tuple[str, int, int]:
     other = contractor(wf, name="另一家社工机构")
     wf.ban_contractor(other, actor=GOV, at=at("2025-10-01"), until=date(2026, 1, 1), reason="x")
     wf.close()
-    path = sqlite_file(db_url)
+    path = sqlite_path(db_url)
     return (db_url if path is None else str(path)), pid, other
 
 
