@@ -33,7 +33,7 @@ from states.model import Actor
 from workflow import Workflow, schema
 from workflow.audit import entry_hash_v1
 from workflow.cli import main
-from workflow.persistence import audit_t, make_engine, project_t
+from workflow.persistence import audit_t, drop_schema, make_engine, project_t
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "gpw-v0.1.0.db"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -217,6 +217,21 @@ def test_upgrading_twice_is_a_no_op(blank_url: str, capsys: pytest.CaptureFixtur
     assert (snapshot(blank_url), sqlite_files(blank_url)) == before
     code, out, _ = run(capsys, "--db", blank_url, "db", "current")
     assert code == 0 and "up to date" in out
+
+
+def test_a_version_row_left_by_dropped_tables_counts_as_empty(blank_url: str) -> None:
+    """``gpw demo --replace`` on a server drops gpw's tables, not the version table."""
+    schema.upgrade(blank_url)
+    engine = make_engine(blank_url)
+    try:
+        drop_schema(engine)
+        with engine.connect() as conn:
+            assert schema.current_revision(conn) is None
+        result = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    assert (result.before, result.after) == (None, schema.head_revision())
+    assert at_head(blank_url)[:2] == (schema.head_revision(), [])
 
 
 def test_gpw_init_creates_the_schema_through_the_migrations(
