@@ -1,4 +1,5 @@
-"""Random event sequences against a real SQLite file: the invariants always hold.
+"""Random event sequences against a real database, a fresh one for each example (a SQLite file,
+and a PostgreSQL database cloned from the template): the invariants always hold.
 
 - the state is always one of ProjectState;
 - no tranche is paid before the evaluation that unlocks it (R7), and paid ≤ price;
@@ -9,14 +10,22 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from support import (
     ALL_EVALUATORS,
     CLERK,
@@ -43,12 +52,23 @@ ACTORS = [CLERK, FINANCE, GOV, EVALUATOR, CONTRACTOR, SUPERVISOR, IMPOSTOR]
 #: the engine's clock, far after every `at` the walk records (events are dated in the past)
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
+#: a fresh database for one example: its URL and what removes it afterwards
+Fresh = Callable[[], tuple[str, Callable[[], None]]]
+
+
+def fresh_sqlite_file() -> tuple[str, Callable[[], None]]:
+    folder = tempfile.TemporaryDirectory()
+    return f"sqlite:///{Path(folder.name) / 'h.db'}", folder.cleanup
+
 
 class ProjectMachine(RuleBasedStateMachine):
+    #: where each example's database comes from (the test sets it for its backend)
+    fresh: Fresh = staticmethod(fresh_sqlite_file)
+
     @initialize()
     def open(self) -> None:
-        self.dir = tempfile.TemporaryDirectory()
-        self.wf = Workflow.open(f"sqlite:///{Path(self.dir.name) / 'h.db'}", clock=lambda: FAR)
+        url, self.remove = self.fresh()
+        self.wf = Workflow.open(url, clock=lambda: FAR)
         self.now = at("2025-07-01")
         self.good = self.wf.register_contractor(
             actor=CLERK,
@@ -81,7 +101,7 @@ class ProjectMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "wf"):
             self.wf.close()
-            self.dir.cleanup()
+            self.remove()
 
     def _data(self, draw: Any, event: str) -> dict[str, Any]:
         today = self.now.date()
@@ -302,10 +322,26 @@ class ProjectMachine(RuleBasedStateMachine):
         assert self.wf.verify().ok
 
 
-ProjectMachine.TestCase.settings = settings(
+SETTINGS = settings(
     max_examples=30,
     stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestProjectMachine = ProjectMachine.TestCase
+
+
+def test_random_event_sequences_keep_the_invariants(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    fresh: Fresh = fresh_sqlite_file
+    if backend == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        template = request.getfixturevalue("pg_template")
+
+        def fresh_postgres_database() -> tuple[str, Callable[[], None]]:
+            name = server.create_database(template=template)
+            return server.url(name), lambda: server.drop_database(name)
+
+        fresh = fresh_postgres_database
+    machine = type("ProjectMachine", (ProjectMachine,), {"fresh": staticmethod(fresh)})
+    run_state_machine_as_test(machine, settings=SETTINGS)
