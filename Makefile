@@ -57,6 +57,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_memory.py
 	cd benchmarks && ../$(BIN)/python bench_tick.py
 	cd benchmarks && ../$(BIN)/python bench_relay.py
+	cd benchmarks && ../$(BIN)/python bench_workers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

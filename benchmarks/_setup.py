@@ -39,7 +39,7 @@ def clone(
 ) -> None:
     """Copy the template project ``projects`` times and give the copies deadline rows: ``due``
     of them due now (the template's dispatch row, whose reminder time has passed), the rest
-    with their next stage years away."""
+    with their next stage years away. Plain SQL that runs on SQLite and PostgreSQL alike."""
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -56,7 +56,7 @@ def clone(
                 "provisional, status, met_on, late, version, stage_index, next_stage, next_fire_at,"
                 " moved_from, updated_at) "
                 "SELECT p.id, 'bench#' || n.i, d.kind, d.owner, d.rule, d.due, d.due_at, "
-                "d.provisional, d.status, NULL, 0, 1, -1, d.next_stage, "
+                "d.provisional, d.status, NULL, FALSE, 1, -1, d.next_stage, "
                 "CASE WHEN (p.id * :k + n.i) % :every = 0 THEN d.next_fire_at "
                 "ELSE '2099-01-01 00:00:00.000000' END, NULL, d.updated_at "
                 "FROM gpw_project p, n, gpw_deadline d "
