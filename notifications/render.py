@@ -9,6 +9,7 @@ kind and stage with sample data at start-up, so a broken template is refused the
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateError,
+    nodes,
     select_autoescape,
 )
+from jinja2.filters import sync_do_join
 
 from notifications.texts import OBLIGATIONS, ROLES, STAGES
 from states.errors import ConfigurationError
@@ -32,6 +35,26 @@ from states.policy import KIND_GROUPS, STAGE_NAMES
 LANGUAGES = ("zh", "en")
 PARTS = ("subject.txt", "txt", "html")
 _DICT_ATTRS = frozenset(dir(dict))
+#: between the parts of a notice rendered in one call: control characters no notice text holds
+#: (titles and names refuse them) around a random token
+_SEPARATOR = f"\x00gpw-part-{uuid.uuid4().hex}\x00"
+#: template features whose meaning could change if the three parts were rendered as one
+_APART = (
+    nodes.Extends,
+    nodes.Block,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Assign,
+    nodes.AssignBlock,
+)
+
+
+class _Apart(Exception):
+    """A part that must be rendered on its own."""
+
+
 #: the kinds whose label names the deadline's number (``evaluation#2`` → 第2次绩效评价)
 _NUMBERED = ("evaluation", "rectification")
 
@@ -43,6 +66,12 @@ class _Environment(Environment):
     ``AttributeError`` raised and caught for every ``{{ project.title }}``, a quarter of a
     notice's rendering. The result is the same: a name that is a dict method still goes the
     usual way, and a missing key still ends as Jinja's (strict) undefined."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # ``join`` without its async wrapper, which asks on every call whether the environment
+        # is async (this one never is)
+        self.filters["join"] = sync_do_join
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRS:
@@ -141,6 +170,7 @@ class Renderer:
             )
         self.env = env
         self._chosen: dict[tuple[str, str, str], tuple[Template, dict[str, Any]]] = {}
+        self._combined: dict[tuple[str, str], tuple[Template, dict[str, Any]] | None] = {}
         #: per (kind, stage, deadline key): the labels a notice of it shows (they never change)
         self._labels: dict[tuple[str, str, str], tuple[str, str, str]] = {}
 
@@ -188,32 +218,81 @@ class Renderer:
         out["skipped"] = [stage_label(s, self.lang) for s in ctx.get("skipped", [])]
         return out
 
+    def _template(self, kind: str, stage: str, part: str) -> tuple[Template, dict[str, Any]]:
+        cache_key = (kind_group(kind), stage, part)
+        chosen = self._chosen.get(cache_key)
+        if chosen is None:
+            template = self.env.select_template(self._names(kind, stage, part))
+            chosen = self._chosen[cache_key] = (template, dict(template.globals))
+        return chosen
+
+    def _combined_for(self, kind: str, stage: str) -> tuple[Template, dict[str, Any]] | None:
+        """The three parts chosen for (kind, stage) as one template, each under the escaping
+        its own name gives it (HTML escaped, text not) and split by a separator no notice holds;
+        None where that could change a part: another environment than ours, or a part that
+        extends, defines blocks or macros, imports or sets variables (those render one by
+        one, as always)."""
+        cache_key = (kind_group(kind), stage)
+        if cache_key in self._combined:
+            return self._combined[cache_key]
+        combined: tuple[Template, dict[str, Any]] | None = None
+        env = self.env
+        if type(env) is _Environment and env.loader is not None:
+            try:
+                sources = []
+                for part in PARTS:
+                    template, _ = self._template(kind, stage, part)
+                    if template.name is None:
+                        raise _Apart
+                    source = env.loader.get_source(env, template.name)[0]
+                    if any(env.parse(source).find(node) for node in _APART):
+                        raise _Apart
+                    escape = (
+                        env.autoescape(template.name)
+                        if callable(env.autoescape)
+                        else env.autoescape
+                    )
+                    sources.append(
+                        f"{{% autoescape {'true' if escape else 'false'} %}}{source}"
+                        "{% endautoescape %}"
+                    )
+                joined = env.from_string(_SEPARATOR.join(sources))
+                combined = (joined, dict(joined.globals))
+            except (_Apart, TemplateError):
+                combined = None
+        self._combined[cache_key] = combined
+        return combined
+
     def render(self, ctx: dict[str, Any]) -> Rendered:
-        """Render subject, plain text and HTML for one notice."""
+        """Render subject, plain text and HTML for one notice: with one template call where
+        the parts allow it (:meth:`_combined_for`), else part by part; the text is the same."""
         kind, stage = ctx["deadline"]["kind"], ctx["stage"]
         full = self.context(ctx)
-        parts = []
-        for part in PARTS:
-            cache_key = (kind_group(kind), stage, part)
-            chosen = self._chosen.get(cache_key)
-            if chosen is None:
-                template = self.env.select_template(self._names(kind, stage, part))
-                chosen = self._chosen[cache_key] = (template, dict(template.globals))
-            template, flat_globals = chosen
+        combined = self._combined_for(kind, stage)
+        if combined is not None:
+            template, flat_globals = combined
             try:
-                # Template.render, less the copy of its ChainMap globals on every call: tick
-                # renders three parts per notice, and that copy was a quarter of the time
                 context = template.new_context({**flat_globals, **full}, shared=True)
-                parts.append(
-                    template.environment.concat(template.root_render_func(context)).strip()
-                )
+                parts = self.env.concat(template.root_render_func(context)).split(_SEPARATOR)
+            except TemplateError:
+                parts = []  # rendered part by part below, which names the template at fault
+            if len(parts) == len(PARTS):
+                subject, text, html = (p.strip() for p in parts)
+                return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+        out = []
+        for part in PARTS:
+            template, flat_globals = self._template(kind, stage, part)
+            try:
+                # Template.render, less the copy of its ChainMap globals on every call
+                context = template.new_context({**flat_globals, **full}, shared=True)
+                out.append(template.environment.concat(template.root_render_func(context)).strip())
             except TemplateError as exc:
                 raise ConfigurationError(
                     f"通知模板 {template.name} 出错：{exc}",
                     f"notice template {template.name} failed: {exc}",
                     field=template.name,
                 ) from exc
-        return Rendered(subject=" ".join(parts[0].split()), text=parts[1], html=parts[2])
+        return Rendered(subject=" ".join(out[0].split()), text=out[1], html=out[2])
 
     def check(self) -> None:
         """Render every kind and stage with sample data; a broken template raises now."""
