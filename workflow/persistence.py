@@ -1,7 +1,6 @@
-"""Tables (SQLModel) and the engine set-up. Rows are storage, not the domain.
-
-Every table is prefixed ``gpw_`` so a host's database can hold them beside its own. Datetimes are
-stored in UTC and come back timezone-aware on SQLite and PostgreSQL alike.
+"""The engine set-up and what is at a database URL: SQLite pragmas, ``BEGIN IMMEDIATE``, read-only
+files, URL checks. The tables live in :mod:`workflow.tables` and are re-exported here, so
+``from workflow.persistence import project_t`` keeps working.
 """
 
 from __future__ import annotations
@@ -11,283 +10,92 @@ import sqlite3
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Date,
-    DateTime,
-    Dialect,
-    Engine,
-    Index,
-    Integer,
-    UniqueConstraint,
-    create_engine,
-    event,
-    inspect,
-    select,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
 
 from states.errors import ConfigurationError, NotFound
+from workflow.tables import (
+    JSON_TYPE,
+    AuditHeadRow,
+    AuditRow,
+    AwareDateTime,
+    CalendarYearRow,
+    ContractorRow,
+    DeadlineRow,
+    DeliveryRow,
+    InboxRow,
+    MetaRow,
+    NoticeRow,
+    PersonRow,
+    ProjectRow,
+    audit_t,
+    calendar_t,
+    contractor_t,
+    create_schema,
+    deadline_t,
+    delivery_t,
+    drop_schema,
+    gpw_tables,
+    head_t,
+    inbox_t,
+    meta_t,
+    notice_t,
+    person_t,
+    project_t,
+)
 
+__all__ = [
+    "DEMO_MARK",
+    "GPW_TABLES",
+    "JSON_TYPE",
+    "READ_ONLY",
+    "AuditHeadRow",
+    "AuditRow",
+    "AwareDateTime",
+    "CalendarYearRow",
+    "ContractorRow",
+    "DatabaseInfo",
+    "DatabaseStatus",
+    "DeadlineRow",
+    "DeliveryRow",
+    "InboxRow",
+    "MetaRow",
+    "NoticeRow",
+    "PersonRow",
+    "ProjectRow",
+    "audit_t",
+    "calendar_t",
+    "check_database",
+    "contractor_t",
+    "create_schema",
+    "deadline_t",
+    "delivery_t",
+    "drop_schema",
+    "gpw_tables",
+    "head_t",
+    "inbox_t",
+    "inspect_database",
+    "make_engine",
+    "meta_t",
+    "notice_t",
+    "open_engine",
+    "person_t",
+    "prepare_engine",
+    "project_t",
+    "safe_url",
+    "sqlite_file",
+    "utcnow",
+]
 
-class AwareDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out; naive ones are refused."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: timezone-aware required")
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _aware(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(AwareDateTime(), nullable=nullable, index=index))
-
-
-#: JSON, stored as JSONB on PostgreSQL
-JSON_TYPE = JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-
-def _json() -> Any:
-    return Field(sa_column=Column(JSON_TYPE, nullable=False))
-
-
-class ProjectRow(SQLModel, table=True):
-    __tablename__ = "gpw_project"
-
-    id: int | None = Field(default=None, primary_key=True)
-    title: str
-    purchaser: str = Field(index=True)
-    policy: str
-    state: str = Field(index=True)
-    contractor_id: int | None = Field(default=None, index=True)
-    #: optimistic lock: every accepted event increments it (compare-and-set update)
-    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
-    data: dict[str, Any] = _json()
-    #: head of this project's audit chain: seq and hash of its last entry
-    audit_seq: int = 0
-    audit_head: str = ""
-    created_at: datetime = _aware()
-    updated_at: datetime = _aware()
-
-
-class DeadlineRow(SQLModel, table=True):
-    """A projection of each project's deadlines, indexed by due time for the scheduler."""
-
-    __tablename__ = "gpw_deadline"
-    __table_args__ = (
-        UniqueConstraint("project_id", "key", name="uq_gpw_deadline_project_key"),
-        Index("ix_gpw_deadline_status_due_at", "status", "due_at"),
-        # a tick touches only due rows: open deadlines by the time their next stage fires
-        Index("ix_gpw_deadline_status_next_fire", "status", "next_fire_at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(foreign_key="gpw_project.id", index=True)
-    key: str
-    kind: str
-    owner: str
-    rule: str
-    due: date = Field(sa_column=Column(Date, nullable=False))
-    #: the instant it passes: the end of the due day, Asia/Shanghai
-    due_at: datetime = _aware()
-    provisional: bool = False
-    status: str
-    met_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
-    late: bool = False
-    #: bumped whenever due or status changes, so a notice can name the version it was sent for
-    version: int = 1
-    #: the notice ladder: index of the last stage sent (−1: none), the next one and when
-    stage_index: int = -1
-    next_stage: str | None = None
-    next_fire_at: datetime | None = _aware(nullable=True)
-    #: the due day before a recomputation, until the next notice has said so
-    moved_from: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
-    updated_at: datetime = _aware()
-
-
-class NoticeRow(SQLModel, table=True):
-    """The outbox: one row per (deadline, stage, version), written by ``tick`` exactly once."""
-
-    __tablename__ = "gpw_notice"
-    __table_args__ = (Index("ix_gpw_notice_status_next_attempt", "status", "next_attempt_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    #: the unique key: ``{deadline_id}:{stage}:{version}`` (a resend adds ``:resend-n``)
-    key: str = Field(unique=True)
-    deadline_id: int | None = Field(default=None, index=True)
-    project_id: int = Field(index=True)
-    deadline_kind: str
-    deadline_key: str
-    stage: str
-    recipients: list[dict[str, str]] = Field(sa_column=Column(JSON_TYPE, nullable=False))
-    subject: str
-    body: str
-    html: str
-    #: pending, sent, failed (will retry), dead (gave up)
-    status: str = Field(default="pending")
-    attempts: int = 0
-    next_attempt_at: datetime = _aware()
-    lease_owner: str | None = None
-    lease_until: datetime | None = _aware(nullable=True)
-    last_error: str | None = None
-    created_at: datetime = _aware()
-    sent_at: datetime | None = _aware(nullable=True)
-
-
-class DeliveryRow(SQLModel, table=True):
-    """One delivery of a notice to one address on one channel; sent at most once when it can."""
-
-    __tablename__ = "gpw_delivery"
-    __table_args__ = (UniqueConstraint("notice_id", "channel", "address", name="uq_gpw_delivery"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    notice_id: int = Field(foreign_key="gpw_notice.id", index=True)
-    channel: str
-    address: str
-    person: str = ""
-    status: str = "pending"
-    attempts: int = 0
-    last_error: str | None = None
-    sent_at: datetime | None = _aware(nullable=True)
-
-
-class InboxRow(SQLModel, table=True):
-    """The inbox channel: a notice visible to an organisation and role."""
-
-    __tablename__ = "gpw_inbox"
-    __table_args__ = (UniqueConstraint("notice_id", "org", "role", name="uq_gpw_inbox"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    notice_id: int = Field(foreign_key="gpw_notice.id", index=True)
-    org: str = Field(index=True)
-    role: str
-    created_at: datetime = _aware()
-    read_at: datetime | None = _aware(nullable=True)
-
-
-class PersonRow(SQLModel, table=True):
-    """The directory: who holds a role in an organisation, and how to reach them."""
-
-    __tablename__ = "gpw_person"
-
-    id: int | None = Field(default=None, primary_key=True)
-    org: str = Field(index=True)
-    role: str
-    name: str
-    email: str | None = None
-    webhook: str | None = None
-    active: bool = True
-    created_at: datetime = _aware()
-
-
-class MetaRow(SQLModel, table=True):
-    """Small facts about the engine itself (the last tick and relay), for health checks."""
-
-    __tablename__ = "gpw_meta"
-
-    key: str = Field(primary_key=True)
-    value: str
-
-
-class AuditRow(SQLModel, table=True):
-    """Append-only audit trail; each stream is a hash chain (全程留痕, R15)."""
-
-    __tablename__ = "gpw_audit"
-    __table_args__ = (UniqueConstraint("stream", "seq", name="uq_gpw_audit_stream_seq"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    stream: str = Field(index=True)
-    seq: int
-    project_id: int | None = Field(default=None, index=True)
-    actor_id: str
-    role: str
-    org: str
-    at: datetime = _aware()
-    event: str
-    from_state: str | None = None
-    to_state: str | None = None
-    data: dict[str, Any] = _json()
-    #: the engine's clock when the entry was written (the business ``at`` is the caller's)
-    recorded_at: datetime = _aware()
-    #: project streams: the project's version and SHA-256 of its data after the transaction
-    version: int | None = None
-    digest: str | None = None
-    #: the formula that hashed the entry: 1 (entries gpw 0.1.0 wrote), 2 (today's; the default)
-    hash_format: int = Field(
-        default=2, sa_column=Column(Integer, nullable=False, default=2, server_default="2")
-    )
-    prev_hash: str
-    hash: str
-
-
-class AuditHeadRow(SQLModel, table=True):
-    """Heads of the audit streams that are not projects' (contractors, calendar)."""
-
-    __tablename__ = "gpw_audit_head"
-
-    stream: str = Field(primary_key=True)
-    seq: int
-    hash: str
-
-
-class ContractorRow(SQLModel, table=True):
-    __tablename__ = "gpw_contractor"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True)
-    org_type: str
-    sme: bool = False
-    #: qualifications and the credit record (bans)
-    data: dict[str, Any] = _json()
-    version: int = 1
-    created_at: datetime = _aware()
-
-
-class CalendarYearRow(SQLModel, table=True):
-    """A year's working-day schedule added by an operator (no release needed)."""
-
-    __tablename__ = "gpw_calendar_year"
-
-    year: int = Field(primary_key=True)
-    data: dict[str, Any] = _json()
-    source: str
-    loaded_at: datetime = _aware()
-    loaded_by: str
-
-
-project_t = ProjectRow.__table__  # type: ignore[attr-defined]
-deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
-audit_t = AuditRow.__table__  # type: ignore[attr-defined]
-head_t = AuditHeadRow.__table__  # type: ignore[attr-defined]
-contractor_t = ContractorRow.__table__  # type: ignore[attr-defined]
-calendar_t = CalendarYearRow.__table__  # type: ignore[attr-defined]
-notice_t = NoticeRow.__table__  # type: ignore[attr-defined]
-delivery_t = DeliveryRow.__table__  # type: ignore[attr-defined]
-inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
-person_t = PersonRow.__table__  # type: ignore[attr-defined]
-meta_t = MetaRow.__table__  # type: ignore[attr-defined]
+#: kept for callers of the old private name
+_gpw_tables = gpw_tables
 
 #: execution option: this connection only reads (SQLite: a deferred BEGIN, no write lock)
 READ_ONLY = {"gpw_read_only": True}
@@ -602,31 +410,6 @@ def open_engine(url: str, *, mode: Literal["read", "write"] = "write") -> Engine
     """Check what is at ``url`` (:func:`check_database`), then an engine for ``mode``."""
     check_database(url, mode)
     return make_engine(url, read_only=mode == "read")
-
-
-def _gpw_tables() -> list[Any]:
-    return [
-        project_t,
-        deadline_t,
-        audit_t,
-        head_t,
-        contractor_t,
-        calendar_t,
-        notice_t,
-        delivery_t,
-        inbox_t,
-        person_t,
-        meta_t,
-    ]
-
-
-def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine, tables=_gpw_tables())
-
-
-def drop_schema(engine: Engine) -> None:
-    """Drop gpw's tables (and nothing else): ``gpw demo --replace`` on a server database."""
-    SQLModel.metadata.drop_all(engine, tables=_gpw_tables())
 
 
 def utcnow() -> datetime:
