@@ -1,4 +1,4 @@
-"""gpw's workflow: persistence, the ``Workflow`` facade, the CLI.
+"""gpw's workflow: the database, storage and services, the ``Workflow`` facade, the CLI.
 
 Embed it::
 
@@ -23,8 +23,10 @@ from states.errors import (
 )
 from states.model import Actor
 from workflow.audit import AuditEntry, VerifyReport
-from workflow.core import CalendarService, Workflow
-from workflow.notices import Directory, Notice, RelayReport
+from workflow.facade import Workflow
+from workflow.services.calendar import CalendarService
+from workflow.services.directory import Directory
+from workflow.services.notices import Notice, RelayReport
 from workflow.views import ContractorView, DeadlineView, PaymentView, ProjectView
 
 __all__ = [

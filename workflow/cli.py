@@ -137,7 +137,7 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
     file exits 5, another kind of file 8, unchanged); ``write``: may create a new file. Without
     ``mode``: read for the commands in READ_COMMANDS, write otherwise."""
     from notifications.channels import NoticeConfig
-    from workflow.core import Workflow
+    from workflow.facade import Workflow
 
     if mode is None:
         mode = "read" if STATE.command in READ_COMMANDS else "write"
@@ -836,9 +836,9 @@ def calendar_check(
 ) -> None:
     """检查日历覆盖范围，或校验一个年份文件 / show coverage, or validate a year file."""
     if file is not None:
-        from workflow.core import _read_schedule_file
+        from workflow.services.calendar import read_schedule_file
 
-        sched = _read_schedule_file(_calendar_file(file))
+        sched = read_schedule_file(_calendar_file(file))
         _out(
             sched.to_dict(),
             f"OK: {sched.year}，放假 {len(sched.holidays)} 天，调休上班 {len(sched.workdays)} 天",
@@ -1061,7 +1061,7 @@ def notices_list(
     limit: LimitOpt = DEFAULT_LIMIT,
 ) -> None:
     """通知记录 / the notice log, oldest first."""
-    from workflow.notices import NOTICE_STATUSES
+    from workflow.services.notices import NOTICE_STATUSES
 
     if status is not None and status not in NOTICE_STATUSES:
         raise InvalidInput(
@@ -1202,8 +1202,8 @@ def demo(
     A database made by gpw demo is replaced; any other existing one is refused (exit 8) unless
     --replace is given."""
     from workflow.demo import run_demo
-    from workflow.notices import upsert_meta
     from workflow.persistence import DEMO_MARK
+    from workflow.store.outbox import upsert_meta
 
     _clear_for_demo(replace)
     wf = _wf("write")

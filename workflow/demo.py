@@ -26,7 +26,7 @@ from states.enums import QUALIFICATIONS, DeadlineKind
 from states.errors import GuardRefused, InvalidInput
 from states.ladder import due_now, ladder
 from states.model import Actor
-from workflow.core import Workflow
+from workflow.facade import Workflow
 
 TZ = ZoneInfo("Asia/Shanghai")
 

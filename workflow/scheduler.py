@@ -22,7 +22,7 @@ from typing import Any
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from workflow.core import Workflow
+from workflow.facade import Workflow
 
 _LOGGER = logging.getLogger("gpw.worker")
 

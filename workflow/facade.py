@@ -1,0 +1,420 @@
+"""The ``Workflow`` facade: the one door every face (library, CLI, web) goes through.
+
+It builds the :class:`~workflow.db.Database` and the services and hands each call to the one that
+does the job; it holds no SQL of its own. Every accepted event is one database transaction: the
+project's new state and data, its deadline rows, and its audit entries (plus any ban it writes
+into a contractor's credit record) commit together or not at all. A malformed call is refused
+before the database is touched.
+
+**A host's transaction.** Every call that writes takes ``connection=``: a SQLAlchemy
+``Connection`` the host has begun. gpw then writes inside it (in a SAVEPOINT) and neither commits
+nor rolls back; the host's rollback leaves no trace of the event, its audit entry, its deadlines
+or its outbox rows, and :meth:`on_schedule` listeners hear only of what the host commits. Reads
+take ``connection=`` too, to see the host's own uncommitted writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine
+
+from notifications.channels import Channel, NoticeConfig, Person
+from states.enums import Role
+from states.errors import InvalidInput
+from states.model import Actor
+from states.policy import DEFAULT_POLICY, Policy
+from workflow import audit
+from workflow.db import Database
+from workflow.persistence import utcnow
+from workflow.services.access import check_actor, require_role
+from workflow.services.calendar import CalendarService
+from workflow.services.contractors import ContractorService
+from workflow.services.directory import Directory
+from workflow.services.notices import Notice, NoticeEngine, RelayReport
+from workflow.services.policies import PolicyRegistry
+from workflow.services.projects import ProjectService
+from workflow.views import ContractorView, ProjectView
+
+
+class Workflow:
+    """Runs purchase projects: create, fire events, read, audit.
+
+    Args:
+        engine: a SQLAlchemy engine (SQLite or PostgreSQL). Nothing connects until used.
+        policy: the default policy for new projects: a built-in name or a path to a JSON file.
+        clock: returns the current aware datetime; used only where a call passes no ``at``.
+        policies: further policies projects may name (built-ins are always known).
+        create: create the tables if missing (SQLite's embedded default; use Alembic elsewhere).
+        notices: channels, SMTP, webhook secret, language, templates (default: inbox only).
+        channels: channel objects to use instead of the ones ``notices`` configures.
+        mode: ``"write"`` (default) or ``"read"``: a reader never creates tables (and
+            :meth:`open` opens an SQLite file read-only, refusing a missing or foreign one).
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        policy: str | Path | Policy = DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+        policies: Sequence[str | Path | Policy] = (),
+        create: bool = True,
+        notices: NoticeConfig | None = None,
+        channels: Sequence[Channel] | None = None,
+        mode: Literal["read", "write"] = "write",
+    ) -> None:
+        if mode not in ("read", "write"):
+            raise InvalidInput(
+                f"mode 须为 read 或 write：{mode!r}",
+                f"mode is read or write: {mode!r}",
+                field="mode",
+            )
+        self.mode = mode
+        #: the engine, its transactions, the clock and the after-commit hooks
+        self.db = Database(engine, clock=clock, mode=mode)
+        self._policies = PolicyRegistry(policy)
+        for extra in policies:
+            self._policies.register(extra)
+        if create and mode == "write":
+            self.db.create_schema()
+        self.calendar = CalendarService(self.db)
+        self.directory = Directory(self.db)
+        self._contractors = ContractorService(self.db)
+        self._projects = ProjectService(self.db, self._policies, self.calendar, self._contractors)
+        config = notices or NoticeConfig()
+        self._notices = NoticeEngine(
+            self.db,
+            self._policies,
+            self.calendar,
+            self.directory,
+            config,
+            config.build_channels() if channels is None else channels,
+        )
+
+    @classmethod
+    def open(
+        cls,
+        url_or_engine: str | Engine,
+        *,
+        policy: str | Path | Policy = DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+        policies: Sequence[str | Path | Policy] = (),
+        create: bool = True,
+        notices: NoticeConfig | None = None,
+        channels: Sequence[Channel] | None = None,
+        mode: Literal["read", "write"] = "write",
+    ) -> Workflow:
+        """Open a workflow on a database URL (``sqlite:///gpw.db``) or an existing engine.
+
+        The URL is checked before anything touches it (:func:`~workflow.persistence.
+        check_database`): ``mode="read"`` needs an existing gpw database (``NotFound`` for a
+        missing file, ``ConfigurationError`` for another kind of file) and opens an SQLite file
+        read-only; ``mode="write"`` may create a new file but never writes into a file that is
+        not SQLite, is damaged, read-only or another program's database (``ConfigurationError``).
+        """
+        db = Database.open(url_or_engine, clock=clock, mode=mode)
+        try:
+            return cls(
+                engine=db.engine,
+                policy=policy,
+                clock=clock,
+                policies=policies,
+                create=create,
+                notices=notices,
+                channels=channels,
+                mode=mode,
+            )
+        except BaseException:
+            if isinstance(url_or_engine, str):  # the engine is ours: leave no connection open
+                db.dispose()
+            raise
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.db.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self.db.clock = clock
+
+    @property
+    def policy(self) -> Policy:
+        """The default policy of new projects."""
+        return self._policies.default
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        self._policies.default = self._policies.register(policy)
+
+    def register_policy(self, policy: str | Path | Policy) -> Policy:
+        return self._policies.register(policy)
+
+    def policy_named(self, name: str) -> Policy:
+        return self._policies.named(name)
+
+    def on_schedule(self, listener: Callable[[datetime], None]) -> None:
+        """Call ``listener(fire_at)`` after a commit that scheduled a notice stage (the worker
+        uses it to wake its scheduler early). A host's transaction calls it when the host
+        commits, never when it rolls back."""
+        self.db.on_schedule(listener)
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def create_project(
+        self,
+        *,
+        actor: Actor,
+        title: str,
+        purchaser: str,
+        budget: Any,
+        items: Sequence[Mapping[str, Any]] = (),
+        policy: str | None = None,
+        at: datetime | None = None,
+        supervisors: Mapping[str, Any] | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Draft a purchase plan (立项, R1). Returns the new project's id.
+
+        ``supervisors`` names the bodies supervising the project at the purchaser's level
+        (``government``, ``finance``, ``audit`` and optionally ``leader``, the organisation whose
+        leader supervises the purchaser: by default the purchaser itself). Without it, the
+        policy's default bodies are used where they apply to the purchaser; otherwise it is
+        required (no default sends a county's escalation to a city or a province)."""
+        return self._projects.create(
+            actor=actor,
+            title=title,
+            purchaser=purchaser,
+            budget=budget,
+            items=items,
+            policy=policy,
+            at=at,
+            supervisors=supervisors,
+            connection=connection,
+        )
+
+    def fire(
+        self,
+        project_id: int,
+        event: str,
+        *,
+        actor: Actor,
+        at: datetime | None = None,
+        expected_version: int | None = None,
+        connection: Connection | None = None,
+        **data: Any,
+    ) -> ProjectView:
+        """Fire ``event`` on a project, in one transaction (``connection``: the host's).
+
+        Raises:
+            InvalidInput: malformed call (checked first, whatever the state); nothing is written.
+            IllegalTransition, Forbidden, GuardRefused: in that order.
+            ProjectNotFound: no such project.
+            ConcurrentUpdate: ``expected_version`` is stale, or another writer won the race.
+        """
+        return self._projects.fire(
+            project_id,
+            event,
+            actor=actor,
+            at=at,
+            expected_version=expected_version,
+            connection=connection,
+            **data,
+        )
+
+    def project(self, project_id: int, *, connection: Connection | None = None) -> ProjectView:
+        """The project's state, version, data, deadlines and payments."""
+        return self._projects.get(project_id, connection=connection)
+
+    def projects(
+        self,
+        *,
+        state: str | None = None,
+        purchaser: str | None = None,
+        limit: int = 1000,
+        connection: Connection | None = None,
+    ) -> list[dict[str, Any]]:
+        """A summary line per project (id, title, purchaser, state, version), newest first."""
+        return self._projects.summaries(
+            state=state, purchaser=purchaser, limit=limit, connection=connection
+        )
+
+    def available_events(
+        self,
+        project_id: int,
+        actor: Actor,
+        at: datetime | None = None,
+        *,
+        connection: Connection | None = None,
+    ) -> list[str]:
+        """Events ``actor`` may fire on the project now (state, role and data-free guards)."""
+        return self._projects.available_events(project_id, actor, at, connection=connection)
+
+    def history(
+        self, project_id: int, *, connection: Connection | None = None
+    ) -> list[audit.AuditEntry]:
+        """The project's audit trail, oldest first."""
+        return self._projects.history(project_id, connection=connection)
+
+    def verify(
+        self, anchor: Mapping[str, Any] | None = None, *, connection: Connection | None = None
+    ) -> audit.VerifyReport:
+        """Recompute every audit chain and replay what it vouches for (project rows, deadline
+        rows); with an ``anchor`` from :meth:`anchor`, also check that the log still extends it.
+        ``report.problems`` lists every finding with its stream, project and entry."""
+        with self.db.read(connection) as conn:
+            return audit.verify(conn, anchor)
+
+    def anchor(self, *, connection: Connection | None = None) -> dict[str, Any]:
+        """The current head (seq, hash) of every audit stream and one digest over them, as a
+        JSON-able dict to keep outside the database (R15): ``verify(anchor=…)`` then finds a
+        chain cut back and its head rewritten."""
+        with self.db.read(connection) as conn:
+            return audit.anchor(conn, self.db.now())
+
+    # -- notices --------------------------------------------------------------------------------
+
+    def tick(
+        self, now: datetime | None = None, *, connection: Connection | None = None
+    ) -> list[Notice]:
+        """Write every notice now due into the outbox, once; returns those this call created."""
+        return self._notices.tick(self.db.at(now), connection=connection)
+
+    def relay(
+        self,
+        now: datetime | None = None,
+        *,
+        lease_seconds: int = 300,
+        batch: int = 200,
+        connection: Connection | None = None,
+    ) -> RelayReport:
+        """Deliver pending notices (lease, retry with backoff, dead letter after the limit).
+
+        A relay that dies holding a lease delays those notices until the lease ends: keep
+        ``lease_seconds`` above the slowest batch, and short where restarts are frequent.
+        """
+        return self._notices.relay(
+            self.db.at(now), lease_seconds=lease_seconds, batch=batch, connection=connection
+        )
+
+    def health(
+        self,
+        now: datetime | None = None,
+        *,
+        connection: Connection | None = None,
+        **thresholds: float,
+    ) -> dict[str, Any]:
+        """The engine's health: oldest due stage waiting, outbox by status, last tick/relay,
+        and ``ok``/``problems`` against ``max_tick_age``, ``max_relay_age``, ``max_due_wait``
+        (seconds; see :meth:`workflow.services.notices.NoticeEngine.health`)."""
+        return self._notices.health(self.db.at(now), connection=connection, **thresholds)
+
+    def notices(
+        self,
+        *,
+        project_id: int | None = None,
+        status: str | None = None,
+        stage: str | None = None,
+        limit: int = 1000,
+        connection: Connection | None = None,
+    ) -> list[Notice]:
+        return self._notices.notices(
+            project_id=project_id, status=status, stage=stage, limit=limit, connection=connection
+        )
+
+    def notice(self, notice_id: int, *, connection: Connection | None = None) -> Notice:
+        return self._notices.notice(notice_id, connection=connection)
+
+    def deliveries(
+        self, notice_id: int, *, connection: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        return self._notices.deliveries(notice_id, connection=connection)
+
+    def inbox(
+        self,
+        person: Person | None = None,
+        *,
+        org: str | None = None,
+        role: str | None = None,
+        limit: int = 200,
+        connection: Connection | None = None,
+    ) -> list[Notice]:
+        """Notices addressed to a person's organisation and role (or to ``org``/``role``)."""
+        if person is not None:
+            org, role = person.org, person.role
+        if not org or not role:
+            raise InvalidInput(
+                "收件箱需要单位和角色", "the inbox needs an org and a role", field="org"
+            )
+        return self._notices.inbox(org, role, limit=limit, connection=connection)
+
+    def resend(
+        self,
+        notice_id: int,
+        *,
+        actor: Actor,
+        at: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> Notice:
+        check_actor(actor)
+        require_role(actor, {Role.ADMIN, Role.PURCHASER}, "重发通知 / resend notices")
+        return self._notices.resend(
+            notice_id, actor=actor, at=self.db.record_at(at), connection=connection
+        )
+
+    # -- contractors ----------------------------------------------------------------------------
+
+    def register_contractor(
+        self,
+        *,
+        actor: Actor,
+        name: str,
+        org_type: str,
+        sme: bool = False,
+        qualifications: Mapping[str, bool],
+        at: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Register a contractor (承接主体) with its R4 qualifications. Returns its id."""
+        return self._contractors.register(
+            actor=actor,
+            name=name,
+            org_type=org_type,
+            sme=sme,
+            qualifications=qualifications,
+            at=at,
+            connection=connection,
+        )
+
+    def contractor(
+        self, contractor_id: int, *, connection: Connection | None = None
+    ) -> ContractorView:
+        return self._contractors.get(contractor_id, connection=connection)
+
+    def ban_contractor(
+        self,
+        contractor_id: int,
+        *,
+        actor: Actor,
+        until: date,
+        reason: str,
+        at: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> ContractorView:
+        """Enter a ban in the contractor's credit record, from ``at``'s date until ``until``
+        (R12). A banned contractor cannot be awarded (R4)."""
+        return self._contractors.ban(
+            contractor_id, actor=actor, until=until, reason=reason, at=at, connection=connection
+        )

@@ -1,0 +1,657 @@
+"""The deadline engine's durable half: ``tick`` writes notices into an outbox, ``relay`` delivers.
+
+The database is the source of truth (DESIGN.md §3). ``tick(now)`` claims the open deadlines whose
+next stage is due, writes one notice per (deadline, stage, version) under a unique key and advances
+the stage, all in one transaction, and repeats until nothing is due (catch-up). ``relay(now)``
+claims pending notices with a lease, resolves recipients through the directory at send time,
+delivers on every channel, records each delivery, retries with exponential backoff and parks a
+notice as a dead letter after the policy's attempts. Delivery is at least once; a redelivery
+carries the same Message-ID / notice key so receivers can de-duplicate.
+
+A notice none of whose recipients (organisation, role) resolves to anybody reachable on a
+person-addressed channel (email, webhook, log, …) is ``undeliverable``, never ``sent``: it still
+reaches the inbox, and ``health`` reports it until the directory is completed and it is resent.
+With the inbox as the only channel the inbox *is* the delivery, so such a notice is ``sent``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from notifications.channels import Channel, NoticeConfig, Outgoing, Person
+from notifications.render import Renderer, role_label
+from states import ladder
+from states.deadlines import business_date
+from states.errors import InvalidInput, NotFound
+from states.model import Actor
+from workflow import audit
+from workflow.db import Database
+from workflow.services.calendar import CalendarService
+from workflow.services.directory import Directory
+from workflow.services.policies import PolicyRegistry
+from workflow.store import lock_stream, outbox
+
+_LOGGER = logging.getLogger("gpw.notices")
+
+#: recipient key → (where the organisation comes from, role at that organisation)
+_RECIPIENTS = {
+    "contractor": ("contractor", "contractor"),
+    "purchaser": ("purchaser", "purchaser"),
+    "purchaser_leader": ("purchaser", "leader"),
+    "finance": ("finance", "finance"),
+    "finance_head": ("finance", "head"),
+    "audit": ("audit", "audit"),
+    "government": ("government", "government"),
+}
+
+#: the audit stream of operators' actions on notices (resend)
+NOTICES_STREAM = "notices"
+#: a notice's status: waiting, delivered, retrying, given up, nobody to deliver it to
+NOTICE_STATUSES = ("pending", "sent", "failed", "dead", "undeliverable")
+#: ``health`` thresholds (seconds): last tick, last relay, the oldest due stage's wait
+DEFAULT_MAX_TICK_AGE = 600.0
+DEFAULT_MAX_RELAY_AGE = 600.0
+DEFAULT_MAX_DUE_WAIT = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice as the outbox holds it. ``status``: pending, sent, failed, dead or
+    undeliverable (nobody in the directory to deliver it to)."""
+
+    id: int
+    key: str
+    project_id: int
+    deadline_kind: str
+    deadline_key: str
+    stage: str
+    recipients: list[dict[str, str]]
+    subject: str
+    body: str
+    html: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> Notice:
+        return cls(
+            id=row.id,
+            key=row.key,
+            project_id=row.project_id,
+            deadline_kind=row.deadline_kind,
+            deadline_key=row.deadline_key,
+            stage=row.stage,
+            recipients=list(row.recipients),
+            subject=row.subject,
+            body=row.body,
+            html=row.html,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "project_id": self.project_id,
+            "deadline_kind": self.deadline_kind,
+            "deadline_key": self.deadline_key,
+            "stage": self.stage,
+            "recipients": self.recipients,
+            "subject": self.subject,
+            "body": self.body,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RelayReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    undeliverable: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "failed": self.failed,
+            "dead": self.dead,
+            "undeliverable": self.undeliverable,
+        }
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _nobody(recipients: Sequence[dict[str, str]]) -> str:
+    who = ", ".join(f"{r['org']}/{r['role']}" for r in recipients) or "—"
+    return (
+        f"通讯录中没有可送达的收件人：{who} / no recipient in the directory can be reached: {who}"
+    )[:2000]
+
+
+class NoticeEngine:
+    """``tick`` and ``relay`` for one workflow."""
+
+    def __init__(
+        self,
+        db: Database,
+        policies: PolicyRegistry,
+        calendar: CalendarService,
+        directory: Directory,
+        config: NoticeConfig,
+        channels: Sequence[Channel],
+    ) -> None:
+        self._db = db
+        self._policies = policies
+        self._calendar = calendar
+        self._directory = directory
+        self.config = config
+        self.channels = list(channels)
+        self.renderer = Renderer(lang=config.lang, template_dir=config.template_dir)
+        self.renderer.check()  # a broken template is refused at start, not on the first send
+
+    # -- tick -----------------------------------------------------------------------------------
+
+    def _recipients(
+        self,
+        keys: Iterable[str],
+        supervisors: Mapping[str, str] | None,
+        purchaser: str,
+        contractor: str | None,
+    ) -> list[dict[str, str]]:
+        """Organisations and roles a stage is addressed to: the purchaser, the contractor, and
+        the project's own supervising bodies (recorded at 立项, at the purchaser's level)."""
+        out: list[dict[str, str]] = []
+        bodies = supervisors or {}
+        for key in keys:
+            source, role = _RECIPIENTS[key]
+            if source == "purchaser":
+                org: str | None = bodies.get("leader", purchaser) if role == "leader" else purchaser
+            elif source == "contractor":
+                org = contractor
+            else:
+                org = bodies.get(source)
+            if org:
+                entry = {"org": org, "role": role, "name": role_label(role, "zh")}
+                if entry not in out:
+                    out.append(entry)
+        return out
+
+    def tick(
+        self, now: datetime, *, batch: int = 500, connection: Connection | None = None
+    ) -> list[Notice]:
+        """Write every notice due at ``now`` into the outbox, once, batch by batch until nothing
+        is due; returns those this call created. ``connection``: inside a host's transaction."""
+        created: list[Notice] = []
+        while True:
+            with self._db.transaction(connection) as conn:
+                rows = outbox.claim_due_deadlines(conn, now, batch)
+                if not rows:
+                    break
+                created.extend(self._tick_rows(conn, rows, now))
+            if len(rows) < batch:
+                break
+        self._stamp("last_tick", now, connection)
+        return created
+
+    def _tick_rows(self, conn: Connection, rows: Sequence[Any], now: datetime) -> list[Notice]:
+        calendar = self._calendar.current(conn)
+        projects = outbox.projects_of(conn, {r.project_id for r in rows})
+        names = outbox.contractor_names(
+            conn, {p.contractor_id for p in projects.values() if p.contractor_id}
+        )
+        today = business_date(now)
+        created: list[Notice] = []
+        pending: list[dict[str, Any]] = []
+        moves: list[dict[str, Any]] = []
+        for row in rows:
+            project = projects[row.project_id]
+            policy = self._policies.named(project.policy)
+            contractor = names.get(project.contractor_id) if project.contractor_id else None
+            rungs = ladder.ladder(row.kind, row.due, policy, calendar)
+            todo = ladder.due_now(rungs, row.stage_index, now, policy.notices.catch_up)
+            sent_index = row.stage_index
+            for rung in todo:
+                skipped = [r.stage for r in rungs if sent_index < r.index < rung.index]
+                following = ladder.next_after(rungs, rung.index)
+                ctx = {
+                    "key": f"{row.id}:{rung.stage}:{row.version}",
+                    "stage": rung.stage,
+                    "project": {
+                        "id": project.id,
+                        "title": project.title,
+                        "purchaser": project.purchaser,
+                    },
+                    "contractor": contractor or "",
+                    "deadline": {
+                        "kind": row.kind,
+                        "key": row.key,
+                        "due": row.due.isoformat(),
+                        "provisional": bool(row.provisional),
+                        "rule": row.rule,
+                        "owner": row.owner,
+                    },
+                    "working_days_left": calendar.working_days_between(today, row.due),
+                    "calendar_days_late": max(0, (today - row.due).days),
+                    "moved_from": row.moved_from.isoformat() if row.moved_from else None,
+                    "skipped": skipped,
+                    "recipients": self._recipients(
+                        ladder.recipients(row.kind, rung.stage, policy),
+                        project.data.get("supervisors"),
+                        project.purchaser,
+                        contractor,
+                    ),
+                    "next_step": None
+                    if following is None
+                    else {
+                        "stage": following.stage,
+                        "day": following.day.isoformat(),
+                        "recipients": self._recipients(
+                            ladder.recipients(row.kind, following.stage, policy),
+                            project.data.get("supervisors"),
+                            project.purchaser,
+                            contractor,
+                        ),
+                    },
+                }
+                rendered = self.renderer.render(ctx)
+                values = {
+                    "key": ctx["key"],
+                    "deadline_id": row.id,
+                    "project_id": row.project_id,
+                    "deadline_kind": row.kind,
+                    "deadline_key": row.key,
+                    "stage": rung.stage,
+                    "recipients": ctx["recipients"],
+                    "subject": rendered.subject,
+                    "body": rendered.text,
+                    "html": rendered.html,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                pending.append(values)
+                sent_index = rung.index
+            following = ladder.next_after(rungs, sent_index)
+            moves.append(
+                {
+                    "b_id": row.id,
+                    "b_stage_index": sent_index,
+                    "b_next_stage": following.stage if following else None,
+                    "b_next_fire_at": following.fire_at if following else None,
+                    "b_moved_from": None if todo else row.moved_from,
+                }
+            )
+        # one statement each for the whole batch: the cost follows the due work
+        if pending:
+            inserted = outbox.insert_notices(conn, pending)
+            created = [
+                Notice.of(_Row(id=inserted[v["key"]], last_error=None, sent_at=None, **v))
+                for v in pending
+                if v["key"] in inserted
+            ]
+        outbox.advance_deadlines(conn, moves)
+        return created
+
+    # -- relay ----------------------------------------------------------------------------------
+
+    def relay(
+        self,
+        now: datetime,
+        *,
+        batch: int = 200,
+        lease_seconds: int = 300,
+        connection: Connection | None = None,
+    ) -> RelayReport:
+        """Deliver pending notices: claim with a lease, resolve recipients through the directory,
+        send on every channel, record each delivery, retry with backoff, give up after the
+        policy's attempts. ``connection``: the claims and records join a host's transaction (a
+        host that rolls back leaves the notices to be sent again: at least once)."""
+        token = uuid.uuid4().hex
+        claimed = sent = failed = dead = undeliverable = 0
+        while True:
+            with self._db.transaction(connection) as conn:
+                notices = outbox.claim_notices(
+                    conn, now, batch=batch, token=token, lease_seconds=lease_seconds
+                )
+                if not notices:
+                    break
+                ids = [n.id for n in notices]
+                people = self._directory.resolve(
+                    conn, {(r["org"], r["role"]) for n in notices for r in n.recipients}
+                )
+                done = outbox.sent_deliveries(conn, ids)
+            claimed += len(notices)
+            for outcome in self._deliver(notices, people, done, now, token, connection):
+                sent += outcome == "sent"
+                failed += outcome == "failed"
+                dead += outcome == "dead"
+                undeliverable += outcome == "undeliverable"
+            if len(ids) < batch:
+                break
+        self._stamp("last_relay", now, connection)
+        return RelayReport(
+            claimed=claimed, sent=sent, failed=failed, dead=dead, undeliverable=undeliverable
+        )
+
+    def _record_delivery(
+        self,
+        notice_id: int,
+        channel: str,
+        address: str,
+        person: str,
+        error: str | None,
+        now: datetime,
+        connection: Connection | None,
+    ) -> None:
+        with self._db.transaction(connection) as conn:
+            outbox.record_delivery(conn, notice_id, channel, address, person, error, now)
+
+    def _deliver(
+        self,
+        notices: Sequence[Any],
+        people: dict[tuple[str, str], list[Person]],
+        done: set[tuple[int, str, str]],
+        now: datetime,
+        token: str,
+        connection: Connection | None = None,
+    ) -> list[str]:
+        results: dict[int, list[dict[str, Any]]] = {n.id: [] for n in notices}
+        #: notices with at least one recipient reachable on a person-addressed channel
+        reachable: set[int] = set()
+        for channel in self.channels:
+            with channel.session():
+                for n in notices:
+                    outgoing = Outgoing(
+                        id=n.id,
+                        key=n.key,
+                        project_id=n.project_id,
+                        deadline_kind=n.deadline_kind,
+                        stage=n.stage,
+                        subject=n.subject,
+                        text=n.body,
+                        html=n.html,
+                        recipients=tuple(n.recipients),
+                    )
+                    for r in n.recipients:
+                        for person in people.get((r["org"], r["role"]), []):
+                            address = channel.address(person)
+                            if not address:
+                                continue
+                            reachable.add(n.id)
+                            if (n.id, channel.name, address) in done:
+                                continue
+                            error = None
+                            try:
+                                channel.send(outgoing, person, address)
+                            except Exception as exc:  # any failure is recorded and retried
+                                error = f"{type(exc).__name__}: {exc}"[:500]
+                                _LOGGER.warning(
+                                    "delivery of %s to %s failed: %s", n.key, channel.name, error
+                                )
+                            # record at once: a crash now doubles at most this one send
+                            self._record_delivery(
+                                n.id, channel.name, address, person.name, error, now, connection
+                            )
+                            results[n.id].append(
+                                {"channel": channel.name, "address": address, "error": error}
+                            )
+        outcomes: list[str] = []
+        with self._db.transaction(connection) as conn:
+            policies = {
+                pid: self._policies.named(name)
+                for pid, name in outbox.project_policies(
+                    conn, {n.project_id for n in notices}
+                ).items()
+            }
+            current = outbox.leases(conn, [n.id for n in notices])
+            inbox: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for n in notices:
+                if current[n.id].lease_owner != token:
+                    continue  # our lease ran out and another relay took it over
+                inbox.extend(
+                    {"notice_id": n.id, "org": r["org"], "role": r["role"], "created_at": now}
+                    for r in n.recipients
+                )
+                errors = [
+                    f"{d['channel']} {d['address']}: {d['error']}"
+                    for d in results[n.id]
+                    if d["error"]
+                ]
+                attempts = current[n.id].attempts + 1
+                values: dict[str, Any] = {"b_id": n.id, "b_attempts": attempts}
+                if self.channels and n.id not in reachable:
+                    # nobody to deliver it to: the inbox has it, health reports it
+                    values.update(
+                        b_status="undeliverable",
+                        b_sent_at=None,
+                        b_last_error=_nobody(n.recipients),
+                        b_next_attempt_at=now,
+                    )
+                elif not errors:
+                    values.update(
+                        b_status="sent", b_sent_at=now, b_last_error=None, b_next_attempt_at=now
+                    )
+                else:
+                    notice_policy = policies[n.project_id].notices
+                    status = "dead" if attempts >= notice_policy.max_attempts else "failed"
+                    delay = notice_policy.backoff_seconds * 2 ** (attempts - 1)
+                    values.update(
+                        b_status=status,
+                        b_sent_at=None,
+                        b_last_error="; ".join(errors)[:2000],
+                        b_next_attempt_at=now + timedelta(seconds=delay),
+                    )
+                outcomes.append(values["b_status"])
+                updates.append(values)
+            outbox.add_to_inbox(conn, inbox)
+            outbox.finish_notices(conn, updates)
+        return outcomes
+
+    def _stamp(self, key: str, now: datetime, connection: Connection | None = None) -> None:
+        with self._db.transaction(connection) as conn:
+            outbox.upsert_meta(conn, key, now.isoformat())
+
+    def health(
+        self,
+        now: datetime,
+        *,
+        max_tick_age: float = DEFAULT_MAX_TICK_AGE,
+        max_relay_age: float = DEFAULT_MAX_RELAY_AGE,
+        max_due_wait: float = DEFAULT_MAX_DUE_WAIT,
+        connection: Connection | None = None,
+    ) -> dict[str, Any]:
+        """What an operator watches: how long the oldest due stage has waited, the outbox by
+        status, the oldest undelivered notice, and when tick and relay last ran.
+
+        ``ok`` is False, and ``problems`` says why (each with a code and a message in Chinese
+        then English), when a notice is dead or undeliverable, when tick or relay has never
+        run or not within ``max_tick_age`` / ``max_relay_age`` seconds, or when a due stage has
+        waited longer than ``max_due_wait`` seconds.
+        """
+        for name, limit in (
+            ("max_tick_age", max_tick_age),
+            ("max_relay_age", max_relay_age),
+            ("max_due_wait", max_due_wait),
+        ):
+            if not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0:
+                raise InvalidInput(
+                    f"{name} 须为正数（秒）：{limit!r}",
+                    f"{name} must be a positive number of seconds: {limit!r}",
+                    field=name,
+                )
+        with self._db.read(connection) as conn:
+            oldest_due = outbox.oldest_due_stage(conn, now)
+            by_status = outbox.count_by_status(conn)
+            oldest_unsent = outbox.oldest_undelivered(conn)
+            meta = outbox.meta(conn)
+
+        def age(when: datetime | None) -> float | None:
+            return None if when is None else round((now - _aware(when)).total_seconds(), 1)
+
+        def stamp_age(key: str) -> float | None:
+            value = meta.get(key)
+            try:
+                return age(datetime.fromisoformat(value)) if value else None
+            except ValueError:
+                return None
+
+        counts = {s: int(by_status.get(s, 0)) for s in NOTICE_STATUSES}
+        waiting = age(oldest_due)
+        problems: list[dict[str, Any]] = []
+
+        def problem(code: str, zh: str, en: str) -> None:
+            problems.append({"code": code, "message_zh": zh, "message_en": en})
+
+        if counts["dead"]:
+            problem(
+                "dead_notices",
+                f"{counts['dead']} 条通知投递失败已放弃（dead），请检查后 gpw notices resend",
+                f"{counts['dead']} notice(s) are dead (gave up); check and gpw notices resend",
+            )
+        if counts["undeliverable"]:
+            problem(
+                "undeliverable_notices",
+                f"{counts['undeliverable']} 条通知在通讯录中找不到可送达的收件人（undeliverable）",
+                f"{counts['undeliverable']} notice(s) are undeliverable: no recipient in the "
+                "directory",
+            )
+        for key, limit, name in (
+            ("last_tick", max_tick_age, "tick"),
+            ("last_relay", max_relay_age, "relay"),
+        ):
+            ran = stamp_age(key)
+            if ran is None:
+                problem(f"{name}_never_ran", f"{name} 从未运行", f"{name} has never run")
+            elif ran > limit:
+                problem(
+                    f"{name}_stale",
+                    f"{name} 已 {ran:g} 秒未运行（阈值 {limit:g} 秒）",
+                    f"{name} last ran {ran:g} s ago (threshold {limit:g} s)",
+                )
+        if waiting is not None and waiting > max_due_wait:
+            problem(
+                "due_stage_waiting",
+                f"最早到期的通知阶段已等待 {waiting:g} 秒（阈值 {max_due_wait:g} 秒）",
+                f"the oldest due notice stage has waited {waiting:g} s "
+                f"(threshold {max_due_wait:g} s)",
+            )
+        return {
+            "now": now.isoformat(),
+            "oldest_due_stage_waiting_seconds": waiting,
+            "notices": counts,
+            "oldest_undelivered_seconds": age(oldest_unsent),
+            "last_tick": meta.get("last_tick"),
+            "last_relay": meta.get("last_relay"),
+            "thresholds": {
+                "max_tick_age": max_tick_age,
+                "max_relay_age": max_relay_age,
+                "max_due_wait": max_due_wait,
+            },
+            "ok": not problems,
+            "problems": problems,
+        }
+
+    # -- reading and operator actions -----------------------------------------------------------
+
+    def notices(
+        self,
+        *,
+        project_id: int | None = None,
+        status: str | None = None,
+        stage: str | None = None,
+        limit: int = 1000,
+        connection: Connection | None = None,
+    ) -> list[Notice]:
+        if status is not None and status not in NOTICE_STATUSES:
+            raise InvalidInput(
+                f"未知的通知状态 {status!r}（可用：{', '.join(NOTICE_STATUSES)}）",
+                f"unknown notice status {status!r}; allowed: {', '.join(NOTICE_STATUSES)}",
+                field="status",
+            )
+        with self._db.read(connection) as conn:
+            rows = outbox.notices(
+                conn, project_id=project_id, status=status, stage=stage, limit=limit
+            )
+            return [Notice.of(r) for r in rows]
+
+    def notice(self, notice_id: int, *, connection: Connection | None = None) -> Notice:
+        with self._db.read(connection) as conn:
+            row = outbox.notice(conn, notice_id)
+        if row is None:
+            raise NotFound(
+                f"通知 {notice_id} 不存在", f"notice {notice_id} not found", field="notice_id"
+            )
+        return Notice.of(row)
+
+    def deliveries(
+        self, notice_id: int, *, connection: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        with self._db.read(connection) as conn:
+            return outbox.deliveries(conn, notice_id)
+
+    def inbox(
+        self, org: str, role: str, *, limit: int = 200, connection: Connection | None = None
+    ) -> list[Notice]:
+        with self._db.read(connection) as conn:
+            return [Notice.of(r) for r in outbox.inbox(conn, org, role, limit=limit)]
+
+    def resend(
+        self,
+        notice_id: int,
+        *,
+        actor: Actor,
+        at: datetime,
+        connection: Connection | None = None,
+    ) -> Notice:
+        """Send a notice again on every channel (audited); the inbox keeps one copy."""
+        with self._db.transaction(connection) as conn:
+            lock_stream(conn, NOTICES_STREAM)
+            status = outbox.status_of(conn, notice_id)
+            if status is None:
+                raise NotFound(
+                    f"通知 {notice_id} 不存在", f"notice {notice_id} not found", field="notice_id"
+                )
+            outbox.reset_for_resend(conn, notice_id, at)
+            audit.log(
+                conn,
+                NOTICES_STREAM,
+                actor=actor,
+                at=at,
+                event="resend",
+                data={"notice_id": notice_id},
+                from_state=status,
+                to_state="pending",
+            )
+            row = outbox.notice(conn, notice_id)
+        return Notice.of(row)
+
+
+class _Row:
+    """Attribute access over a dict, to build a :class:`Notice` from values just written."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)

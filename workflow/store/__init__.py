@@ -1,0 +1,42 @@
+"""The SQL of each aggregate, and nothing else: rows in, rows (or domain objects) out.
+
+One module per aggregate — ``projects`` (with its deadline rows), ``outbox`` (notices, deliveries,
+the inbox, tick and relay claims), ``contractors``, ``directory``, ``calendar``; the audit trail is
+:mod:`workflow.audit`. Functions take the ``Connection`` of the caller's transaction and never
+begin, commit or roll back. Nothing here imports a service or the facade.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+#: the first key of the advisory locks on shared audit streams ("gpw" + 2; the upgrade lock is a
+#: single 64-bit key, a key space of its own)
+_STREAM_LOCK_CLASS = 0x67707702
+
+
+def new_id(result: Any) -> int:
+    """The primary key an INSERT produced."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def for_update(query: Any, conn: Connection, *, skip_locked: bool = False) -> Any:
+    """``SELECT … FOR UPDATE`` (PostgreSQL: lock the rows until the transaction ends; with
+    ``skip_locked``, pass over rows another worker holds). SQLite needs none: ``BEGIN IMMEDIATE``
+    already serializes writers."""
+    if conn.dialect.name == "sqlite":
+        return query
+    return query.with_for_update(skip_locked=skip_locked)
+
+
+def lock_stream(conn: Connection, stream: str) -> None:
+    """Take the append lock of a shared audit stream (directory, calendar, notices) until the
+    transaction ends. PostgreSQL: a transaction-scoped advisory lock, so concurrent writers queue
+    instead of colliding on the stream's next ``seq``. SQLite: ``BEGIN IMMEDIATE`` already holds
+    the database's write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_STREAM_LOCK_CLASS, func.hashtext(stream))))

@@ -1,0 +1,343 @@
+"""The outbox: deadline rows as ``tick`` claims them, notices, their deliveries, the inbox, and
+the engine's own facts (``gpw_meta``: last tick, last relay, the demo mark).
+
+Claims take ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers pass over rows another
+one holds; on SQLite ``BEGIN IMMEDIATE`` serializes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from workflow.store import for_update
+from workflow.tables import (
+    contractor_t,
+    deadline_t,
+    delivery_t,
+    inbox_t,
+    meta_t,
+    notice_t,
+    project_t,
+)
+
+
+def insert_ignore_stmt(conn: Connection, table: Table, keys: Sequence[str]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO NOTHING, on SQLite and PostgreSQL alike."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def insert_ignore(
+    conn: Connection, table: Table, values: dict[str, Any], keys: Sequence[str]
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, on SQLite and PostgreSQL alike."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(stmt.returning(table.c.id)).scalar()
+
+
+def upsert_meta(conn: Connection, key: str, value: str) -> None:
+    """Set a ``gpw_meta`` fact (last tick, last relay, the demo mark)."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(meta_t).values(key=key, value=value)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+# -- tick -------------------------------------------------------------------------------------
+
+
+def claim_due_deadlines(conn: Connection, now: datetime, batch: int) -> list[Any]:
+    """Open deadline rows whose next stage is due at ``now``, oldest first, locked."""
+    query = (
+        select(deadline_t)
+        .where(deadline_t.c.status == "open", deadline_t.c.next_fire_at <= now)
+        .order_by(deadline_t.c.next_fire_at, deadline_t.c.id)
+        .limit(batch)
+    )
+    return list(conn.execute(for_update(query, conn, skip_locked=True)).all())
+
+
+def projects_of(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
+    """What a notice says of its project: title, purchaser, policy, contractor, data."""
+    return {
+        r.id: r
+        for r in conn.execute(
+            select(
+                project_t.c.id,
+                project_t.c.title,
+                project_t.c.purchaser,
+                project_t.c.policy,
+                project_t.c.contractor_id,
+                project_t.c.data,
+            ).where(project_t.c.id.in_(set(ids)))
+        )
+    }
+
+
+def contractor_names(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {
+        r.id: r.name
+        for r in conn.execute(
+            select(contractor_t.c.id, contractor_t.c.name).where(contractor_t.c.id.in_(wanted))
+        )
+    }
+
+
+def insert_notices(conn: Connection, values: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Write notices under their unique keys, once: returns the ids of those this call created,
+    by key (a key already there is skipped)."""
+    if not values:
+        return {}
+    return {
+        r.key: r.id
+        for r in conn.execute(
+            insert_ignore_stmt(conn, notice_t, ["key"]).returning(notice_t.c.id, notice_t.c.key),
+            list(values),
+        )
+    }
+
+
+def advance_deadlines(conn: Connection, moves: Sequence[dict[str, Any]]) -> None:
+    """Move each deadline's ladder on: ``b_id``, ``b_stage_index``, ``b_next_stage``,
+    ``b_next_fire_at``, ``b_moved_from`` (one statement for the batch)."""
+    if not moves:
+        return
+    conn.execute(
+        deadline_t.update()
+        .where(deadline_t.c.id == bindparam("b_id"))
+        .values(
+            stage_index=bindparam("b_stage_index"),
+            next_stage=bindparam("b_next_stage"),
+            next_fire_at=bindparam("b_next_fire_at"),
+            moved_from=bindparam("b_moved_from"),
+        ),
+        list(moves),
+    )
+
+
+# -- relay ------------------------------------------------------------------------------------
+
+
+def claim_notices(
+    conn: Connection, now: datetime, *, batch: int, token: str, lease_seconds: int
+) -> list[Any]:
+    """Lease up to ``batch`` notices due for (re)delivery to ``token``; returns their rows."""
+    query = (
+        select(notice_t.c.id)
+        .where(
+            notice_t.c.status.in_(("pending", "failed")),
+            notice_t.c.next_attempt_at <= now,
+            or_(notice_t.c.lease_until.is_(None), notice_t.c.lease_until <= now),
+        )
+        .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
+        .limit(batch)
+    )
+    ids = list(conn.execute(for_update(query, conn, skip_locked=True)).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        notice_t.update()
+        .where(notice_t.c.id.in_(ids))
+        .values(lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds))
+    )
+    return list(
+        conn.execute(select(notice_t).where(notice_t.c.id.in_(ids)).order_by(notice_t.c.id)).all()
+    )
+
+
+def sent_deliveries(conn: Connection, notice_ids: Sequence[int]) -> set[tuple[int, str, str]]:
+    """(notice, channel, address) already delivered: not sent again."""
+    return {
+        (d.notice_id, d.channel, d.address)
+        for d in conn.execute(
+            select(delivery_t.c.notice_id, delivery_t.c.channel, delivery_t.c.address).where(
+                delivery_t.c.notice_id.in_(list(notice_ids)), delivery_t.c.status == "sent"
+            )
+        )
+    }
+
+
+def record_delivery(
+    conn: Connection,
+    notice_id: int,
+    channel: str,
+    address: str,
+    person: str,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """One attempt to deliver a notice to an address on a channel (a sent one stays sent)."""
+    insert_ignore(
+        conn,
+        delivery_t,
+        {"notice_id": notice_id, "channel": channel, "address": address, "person": person},
+        ["notice_id", "channel", "address"],
+    )
+    conn.execute(
+        delivery_t.update()
+        .where(
+            delivery_t.c.notice_id == notice_id,
+            delivery_t.c.channel == channel,
+            delivery_t.c.address == address,
+            delivery_t.c.status != "sent",
+        )
+        .values(
+            status="failed" if error else "sent",
+            attempts=delivery_t.c.attempts + 1,
+            last_error=error,
+            sent_at=None if error else now,
+        )
+    )
+
+
+def project_policies(conn: Connection, project_ids: Iterable[int]) -> dict[int, str]:
+    return {
+        p.id: p.policy
+        for p in conn.execute(
+            select(project_t.c.id, project_t.c.policy).where(project_t.c.id.in_(set(project_ids)))
+        )
+    }
+
+
+def leases(conn: Connection, notice_ids: Sequence[int]) -> dict[int, Any]:
+    """Each notice's lease owner and attempts, as they stand now."""
+    return {
+        r.id: r
+        for r in conn.execute(
+            select(notice_t.c.id, notice_t.c.lease_owner, notice_t.c.attempts).where(
+                notice_t.c.id.in_(list(notice_ids))
+            )
+        )
+    }
+
+
+def add_to_inbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Inbox entries (notice, org, role, created_at); one per notice and recipient."""
+    if rows:
+        conn.execute(insert_ignore_stmt(conn, inbox_t, ["notice_id", "org", "role"]), list(rows))
+
+
+def finish_notices(conn: Connection, updates: Sequence[dict[str, Any]]) -> None:
+    """Release the leases and record each notice's outcome: ``b_id``, ``b_attempts``,
+    ``b_status``, ``b_sent_at``, ``b_last_error``, ``b_next_attempt_at``."""
+    if not updates:
+        return
+    conn.execute(
+        notice_t.update()
+        .where(notice_t.c.id == bindparam("b_id"))
+        .values(
+            lease_owner=None,
+            lease_until=None,
+            attempts=bindparam("b_attempts"),
+            status=bindparam("b_status"),
+            sent_at=bindparam("b_sent_at"),
+            last_error=bindparam("b_last_error"),
+            next_attempt_at=bindparam("b_next_attempt_at"),
+        ),
+        list(updates),
+    )
+
+
+# -- health and reads -------------------------------------------------------------------------
+
+
+def oldest_due_stage(conn: Connection, now: datetime) -> datetime | None:
+    found: datetime | None = conn.execute(
+        select(func.min(deadline_t.c.next_fire_at)).where(
+            deadline_t.c.status == "open", deadline_t.c.next_fire_at <= now
+        )
+    ).scalar()
+    return found
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    return dict(
+        conn.execute(select(notice_t.c.status, func.count()).group_by(notice_t.c.status)).all()
+    )
+
+
+def oldest_undelivered(conn: Connection) -> datetime | None:
+    found: datetime | None = conn.execute(
+        select(func.min(notice_t.c.created_at)).where(notice_t.c.status.in_(("pending", "failed")))
+    ).scalar()
+    return found
+
+
+def meta(conn: Connection) -> dict[str, str]:
+    return dict(conn.execute(select(meta_t.c.key, meta_t.c.value)).all())
+
+
+def notices(
+    conn: Connection,
+    *,
+    project_id: int | None,
+    status: str | None,
+    stage: str | None,
+    limit: int,
+) -> list[Any]:
+    query = select(notice_t).order_by(notice_t.c.id).limit(limit)
+    if project_id is not None:
+        query = query.where(notice_t.c.project_id == project_id)
+    if status is not None:
+        query = query.where(notice_t.c.status == status)
+    if stage is not None:
+        query = query.where(notice_t.c.stage == stage)
+    return list(conn.execute(query))
+
+
+def notice(conn: Connection, notice_id: int) -> Any:
+    """The notice's row, or None."""
+    return conn.execute(select(notice_t).where(notice_t.c.id == notice_id)).first()
+
+
+def deliveries(conn: Connection, notice_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(delivery_t).where(delivery_t.c.notice_id == notice_id).order_by(delivery_t.c.id)
+        )
+    ]
+
+
+def inbox(conn: Connection, org: str, role: str, *, limit: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(notice_t)
+            .join(inbox_t, inbox_t.c.notice_id == notice_t.c.id)
+            .where(inbox_t.c.org == org, inbox_t.c.role == role)
+            .order_by(notice_t.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def status_of(conn: Connection, notice_id: int) -> str | None:
+    found = conn.execute(select(notice_t.c.status).where(notice_t.c.id == notice_id)).first()
+    return None if found is None else str(found.status)
+
+
+def reset_for_resend(conn: Connection, notice_id: int, at: datetime) -> None:
+    """Make a notice pending again, on every channel, from ``at``."""
+    conn.execute(
+        notice_t.update()
+        .where(notice_t.c.id == notice_id)
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            lease_owner=None,
+            lease_until=None,
+            last_error=None,
+        )
+    )
+    conn.execute(
+        delivery_t.update().where(delivery_t.c.notice_id == notice_id).values(status="pending")
+    )
