@@ -148,7 +148,7 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
         else NoticeConfig.from_env(os.environ)
     )
     extra: dict[str, Any] = {}
-    clock = _env_clock(os.environ.get("GPW_NOW"))
+    clock = _env_clock(os.environ.get("GPW_NOW"), os.environ.get("GPW_NOW_SINCE"))
     if clock is not None:
         extra["clock"] = clock
     return Workflow.open(
@@ -161,12 +161,15 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
     )
 
 
-def _env_clock(value: str | None) -> Any:
-    """``GPW_NOW`` (an aware ISO datetime): the process's clock starts there and runs on in real
-    time. For drills and tests that must not depend on today's date; never set in production."""
+def _env_clock(value: str | None, since: str | None = None) -> Any:
+    """``GPW_NOW`` (an aware ISO datetime): the process's clock reads that instant at the real time
+    ``GPW_NOW_SINCE`` (Unix seconds; default: when the process starts) and runs on in real time.
+    Several processes given the same pair share one clock. For drills and tests that must not
+    depend on today's date; never set in production."""
     if not value:
         return None
     import time
+    from datetime import timedelta
 
     try:
         start = datetime.fromisoformat(value)
@@ -180,12 +183,17 @@ def _env_clock(value: str | None) -> Any:
         raise ConfigurationError(
             "GPW_NOW 须带时区", "GPW_NOW must carry a timezone", field="GPW_NOW"
         )
-    began = time.monotonic()
+    try:
+        began = float(since) if since else time.time()
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"GPW_NOW_SINCE 须为 Unix 秒数：{since}",
+            f"GPW_NOW_SINCE must be Unix seconds: {since}",
+            field="GPW_NOW_SINCE",
+        ) from exc
 
     def clock() -> datetime:
-        from datetime import timedelta
-
-        return start + timedelta(seconds=time.monotonic() - began)
+        return start + timedelta(seconds=time.time() - began)
 
     return clock
 

@@ -31,6 +31,7 @@ DEADLINES = 5
 EMAILS = 4
 #: the workers' clock (GPW_NOW): fixed far ahead, so the test does not depend on today's date
 NOW = "2031-01-01T00:00:00+08:00"
+SINCE = str(time.time())
 
 
 def _build(db_path: Path) -> int:
@@ -75,6 +76,7 @@ def _start(db_path: Path, port: int) -> subprocess.Popen[bytes]:
         "GPW_SMTP_SECURITY": "none",
         "GPW_SMTP_FROM": "gpw@example.org",
         "GPW_NOW": NOW,
+        "GPW_NOW_SINCE": SINCE,  # every worker shares one clock (leases compare across them)
     }
     return subprocess.Popen(
         [

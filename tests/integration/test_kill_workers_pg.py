@@ -29,6 +29,7 @@ DEADLINES = 5
 #: the government receives the last escalation of the first four
 EMAILS = 4
 NOW = "2031-01-01T00:00:00+08:00"
+SINCE = str(time.time())
 WORKERS = 3
 ROUNDS = 3
 
@@ -79,6 +80,7 @@ def _start(url: str, port: int) -> subprocess.Popen[bytes]:
         "GPW_SMTP_SECURITY": "none",
         "GPW_SMTP_FROM": "gpw@example.org",
         "GPW_NOW": NOW,
+        "GPW_NOW_SINCE": SINCE,  # every worker shares one clock (leases compare across them)
     }
     return subprocess.Popen(
         [
