@@ -263,12 +263,12 @@ class Renderer:
         self._combined[cache_key] = combined
         return combined
 
-    def render(self, ctx: dict[str, Any]) -> Rendered:
+    def render(self, ctx: dict[str, Any], *, combine: bool = True) -> Rendered:
         """Render subject, plain text and HTML for one notice: with one template call where
         the parts allow it (:meth:`_combined_for`), else part by part; the text is the same."""
         kind, stage = ctx["deadline"]["kind"], ctx["stage"]
         full = self.context(ctx)
-        combined = self._combined_for(kind, stage)
+        combined = self._combined_for(kind, stage) if combine else None
         if combined is not None:
             template, flat_globals = combined
             try:
@@ -299,7 +299,9 @@ class Renderer:
         for group in KIND_GROUPS:
             kind = "payment_2" if group == "payment" else group
             for stage in STAGE_NAMES:
-                self.render(sample_context(kind, stage))
+                # part by part: the combined templates are built when a notice first needs
+                # them, so that opening a workflow stays cheap
+                self.render(sample_context(kind, stage), combine=False)
 
 
 #: the rule each kind of deadline enforces (the samples only; a real notice has its row's)

@@ -16,12 +16,14 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -55,13 +57,35 @@ def translate(exc: DBAPIError) -> WorkflowError | None:
     orig = exc.orig
     state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if state in _RACE_STATES:
-        return ConcurrentUpdate()
+        return ConcurrentUpdate(details={"retryable": True, "sqlstate": state})
     if isinstance(exc, IntegrityError):
         diag = getattr(orig, "diag", None)
         text = f"{getattr(diag, 'constraint_name', '') or ''} {orig}"
         if any(key in text for key in _AUDIT_KEYS):
-            return ConcurrentUpdate()
+            return ConcurrentUpdate(details={"retryable": True})
     return None
+
+
+#: a transaction that lost a race (serialisation failure, deadlock) is tried this many times in
+#: all before ``ConcurrentUpdate`` reaches the caller
+RACE_ATTEMPTS = 4
+T = TypeVar("T")
+
+
+def retrying(work: Callable[[], T], *, connection: Connection | None = None) -> T:
+    """Run ``work`` (one transaction of gpw's own) again when it lost a race, a bounded number of
+    times with a short random back-off; then the ``ConcurrentUpdate`` surfaces. A host's
+    transaction (``connection``) is never retried: the host decides."""
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            return work()
+        except ConcurrentUpdate as exc:
+            if connection is not None or not exc.details.get("retryable"):
+                raise
+            if attempt == RACE_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextmanager

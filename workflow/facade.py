@@ -27,8 +27,8 @@ from states.enums import Role
 from states.errors import InvalidInput
 from states.model import Actor
 from states.policy import DEFAULT_POLICY, Policy
-from workflow import audit
-from workflow.db import Database
+from workflow import audit, schema
+from workflow.db import Database, retrying
 from workflow.persistence import utcnow
 from workflow.services.access import check_actor, require_role
 from workflow.services.calendar import CalendarService
@@ -48,7 +48,8 @@ class Workflow:
         policy: the default policy for new projects: a built-in name or a path to a JSON file.
         clock: returns the current aware datetime; used only where a call passes no ``at``.
         policies: further policies projects may name (built-ins are always known).
-        create: create the tables if missing (SQLite's embedded default; use Alembic elsewhere).
+        create: give an empty database this release's schema (through the migrations). An
+            existing one is never altered: an older schema is refused ("run gpw db upgrade").
         notices: channels, SMTP, webhook secret, language, templates (default: inbox only).
         channels: channel objects to use instead of the ones ``notices`` configures.
         mode: ``"write"`` (default) or ``"read"``: a reader never creates tables (and
@@ -79,8 +80,8 @@ class Workflow:
         self._policies = PolicyRegistry(policy)
         for extra in policies:
             self._policies.register(extra)
-        if create and mode == "write":
-            self.db.create_schema()
+        # an empty database gets the schema (the migrations); an existing one is only checked
+        schema.ensure_current(self.db.engine, create=create and mode == "write")
         self.calendar = CalendarService(self.db)
         self.directory = Directory(self.db)
         self._contractors = ContractorService(self.db)
@@ -224,14 +225,17 @@ class Workflow:
             ProjectNotFound: no such project.
             ConcurrentUpdate: ``expected_version`` is stale, or another writer won the race.
         """
-        return self._projects.fire(
-            project_id,
-            event,
-            actor=actor,
-            at=at,
-            expected_version=expected_version,
+        return retrying(
+            lambda: self._projects.fire(
+                project_id,
+                event,
+                actor=actor,
+                at=at,
+                expected_version=expected_version,
+                connection=connection,
+                **data,
+            ),
             connection=connection,
-            **data,
         )
 
     def project(self, project_id: int, *, connection: Connection | None = None) -> ProjectView:

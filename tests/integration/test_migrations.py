@@ -371,13 +371,6 @@ def test_opening_never_alters_an_old_database(v010_url: str) -> None:
     assert (snapshot(v010_url), sqlite_files(v010_url)) == before
 
 
-#: until ``Workflow.open`` calls ``schema.check_current`` (wired once the facade split lands);
-#: strict, so the mark must go when it does
-NOT_WIRED = pytest.mark.xfail(
-    reason="Workflow.open does not call schema.check_current yet", strict=True
-)
-
-
 def test_check_current_refuses_an_old_database(v010_url: str) -> None:
     engine = create_engine(v010_url)
     try:
@@ -392,7 +385,6 @@ def test_check_current_refuses_an_old_database(v010_url: str) -> None:
     )
 
 
-@NOT_WIRED
 @pytest.mark.parametrize(
     "command", [["verify"], ["project", "list"], ["tick"], ["project", "show", "2"]]
 )
@@ -423,7 +415,6 @@ def test_gpw_db_upgrade_brings_an_old_database_to_the_head(
     assert code == 0 and "already current" in out
 
 
-@NOT_WIRED
 def test_a_database_newer_than_the_code_is_refused(
     blank_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,10 +17,13 @@ With the inbox as the only channel the inbox *is* the delivery, so such a notice
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -150,6 +153,47 @@ def _nobody(recipients: Sequence[dict[str, str]]) -> str:
     )[:2000]
 
 
+class _Lease:
+    """A relay's hold on the notices it claimed: a fencing token, renewed while it sends (every
+    third of the lease), so a slow batch keeps its notices and a relay whose lease ran out stops
+    recording and sending what another relay has taken over."""
+
+    def __init__(self, token: str, seconds: int, ids: Sequence[int]) -> None:
+        self.token = token
+        self.seconds = seconds
+        self.ids = list(ids)
+        self.held: set[int] = set(ids)
+        self._renewed = time.monotonic()
+
+    def until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.seconds)
+
+    def due(self) -> bool:
+        """Time to renew every lease of the batch (a third of the lease has gone by)."""
+        if time.monotonic() - self._renewed < self.seconds / 3:
+            return False
+        self._renewed = time.monotonic()
+        return True
+
+
+_RENDERERS: dict[tuple[str, str | None], Renderer] = {}
+_RENDERERS_LOCK = threading.Lock()
+
+
+def _renderer(lang: str, template_dir: str | Path | None) -> Renderer:
+    """One checked renderer per language and template folder in a process: checking every
+    template (a broken one is refused at start, not on the first send) and compiling them costs
+    more than the rest of opening a workflow, so it is done once, not on every ``open``."""
+    key = (lang, None if template_dir is None else str(Path(template_dir).resolve()))
+    with _RENDERERS_LOCK:
+        found = _RENDERERS.get(key)
+        if found is None:
+            found = Renderer(lang=lang, template_dir=template_dir)
+            found.check()
+            _RENDERERS[key] = found
+        return found
+
+
 class NoticeEngine:
     """``tick`` and ``relay`` for one workflow."""
 
@@ -168,8 +212,7 @@ class NoticeEngine:
         self._directory = directory
         self.config = config
         self.channels = list(channels)
-        self.renderer = Renderer(lang=config.lang, template_dir=config.template_dir)
-        self.renderer.check()  # a broken template is refused at start, not on the first send
+        self.renderer = _renderer(config.lang, config.template_dir)
 
     # -- tick -----------------------------------------------------------------------------------
 
@@ -344,7 +387,8 @@ class NoticeEngine:
                 )
                 done = outbox.sent_deliveries(conn, ids)
             claimed += len(notices)
-            for outcome in self._deliver(notices, people, done, now, token, connection):
+            lease = _Lease(token, lease_seconds, ids)
+            for outcome in self._deliver(notices, people, done, now, token, connection, lease):
                 sent += outcome == "sent"
                 failed += outcome == "failed"
                 dead += outcome == "dead"
@@ -365,9 +409,27 @@ class NoticeEngine:
         error: str | None,
         now: datetime,
         connection: Connection | None,
-    ) -> None:
+        lease: _Lease | None = None,
+    ) -> bool:
+        """Record one send, fenced by the lease: False (nothing recorded) when another relay
+        took the notice over after this one's lease ran out."""
         with self._db.transaction(connection) as conn:
-            outbox.record_delivery(conn, notice_id, channel, address, person, error, now)
+            if lease is None:
+                return outbox.record_delivery(conn, notice_id, channel, address, person, error, now)
+            until = lease.until(max(now, self._db.now()))
+            if lease.due():
+                lease.held = outbox.renew_leases(conn, lease.ids, lease.token, until)
+            return outbox.record_delivery(
+                conn,
+                notice_id,
+                channel,
+                address,
+                person,
+                error,
+                now,
+                token=lease.token,
+                until=until,
+            )
 
     def _deliver(
         self,
@@ -377,6 +439,7 @@ class NoticeEngine:
         now: datetime,
         token: str,
         connection: Connection | None = None,
+        lease: _Lease | None = None,
     ) -> list[str]:
         results: dict[int, list[dict[str, Any]]] = {n.id: [] for n in notices}
         #: notices with at least one recipient reachable on a person-addressed channel
@@ -403,6 +466,8 @@ class NoticeEngine:
                             reachable.add(n.id)
                             if (n.id, channel.name, address) in done:
                                 continue
+                            if lease is not None and n.id not in lease.held:
+                                continue  # another relay holds it now: it sends, not we
                             error = None
                             try:
                                 channel.send(outgoing, person, address)
@@ -412,9 +477,21 @@ class NoticeEngine:
                                     "delivery of %s to %s failed: %s", n.key, channel.name, error
                                 )
                             # record at once: a crash now doubles at most this one send
-                            self._record_delivery(
-                                n.id, channel.name, address, person.name, error, now, connection
-                            )
+                            if (
+                                not self._record_delivery(
+                                    n.id,
+                                    channel.name,
+                                    address,
+                                    person.name,
+                                    error,
+                                    now,
+                                    connection,
+                                    lease,
+                                )
+                                and lease is not None
+                            ):
+                                lease.held.discard(n.id)
+                                continue
                             results[n.id].append(
                                 {"channel": channel.name, "address": address, "error": error}
                             )

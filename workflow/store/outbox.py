@@ -165,6 +165,22 @@ def sent_deliveries(conn: Connection, notice_ids: Sequence[int]) -> set[tuple[in
     }
 
 
+def renew_leases(
+    conn: Connection, notice_ids: Sequence[int], token: str, until: datetime
+) -> set[int]:
+    """Extend this relay's leases on ``notice_ids`` to ``until``; returns the ids it still holds
+    (a lease that ran out and was taken over by another relay is not renewed: fencing)."""
+    if not notice_ids:
+        return set()
+    held = conn.execute(
+        notice_t.update()
+        .where(notice_t.c.id.in_(list(notice_ids)), notice_t.c.lease_owner == token)
+        .values(lease_until=until)
+        .returning(notice_t.c.id)
+    )
+    return {int(i) for i in held.scalars()}
+
+
 def record_delivery(
     conn: Connection,
     notice_id: int,
@@ -173,8 +189,23 @@ def record_delivery(
     person: str,
     error: str | None,
     now: datetime,
-) -> None:
-    """One attempt to deliver a notice to an address on a channel (a sent one stays sent)."""
+    *,
+    token: str | None = None,
+    until: datetime | None = None,
+) -> bool:
+    """One attempt to deliver a notice to an address on a channel (a sent one stays sent).
+
+    With ``token`` (the relay's lease, a fencing token) the attempt is recorded only while that
+    relay still holds the notice, and its lease is extended to ``until``; returns False, recording
+    nothing, when another relay has taken the notice over."""
+    if token is not None:
+        held = conn.execute(
+            notice_t.update()
+            .where(notice_t.c.id == notice_id, notice_t.c.lease_owner == token)
+            .values(lease_until=until if until is not None else now)
+        )
+        if held.rowcount != 1:
+            return False
     insert_ignore(
         conn,
         delivery_t,
@@ -196,6 +227,7 @@ def record_delivery(
             sent_at=None if error else now,
         )
     )
+    return True
 
 
 def project_policies(conn: Connection, project_ids: Iterable[int]) -> dict[int, str]:
