@@ -29,7 +29,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -110,7 +110,8 @@ def _options(
     db: Annotated[
         str,
         typer.Option(
-            help="数据库 URL 或 SQLite 文件 / database URL or SQLite file", envvar="GPW_DB"
+            help="数据库 URL 或 SQLite 文件 / database URL or SQLite file",
+            envvar=["GPW_DATABASE_URL", "GPW_DB"],
         ),
     ] = "gpw.db",
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print JSON")] = False,
@@ -147,11 +148,11 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
         if STATE.notices
         else NoticeConfig.from_env(os.environ)
     )
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"pool": _env_pool(os.environ)}
     clock = _env_clock(os.environ.get("GPW_NOW"), os.environ.get("GPW_NOW_SINCE"))
     if clock is not None:
         extra["clock"] = clock
-    return Workflow.open(
+    opened = Workflow.open(
         STATE.db,
         policy=STATE.policy,
         notices=config,
@@ -159,6 +160,45 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
         mode=mode,
         **extra,
     )
+    _OPENED.append(opened)  # closed when the command ends (main), leaving no connection open
+    return opened
+
+
+#: the workflows this run opened
+_OPENED: list[Any] = []
+
+
+#: environment variable → PoolSettings field (docs/deployment.md)
+_POOL_ENV = {
+    "GPW_DB_POOL_SIZE": ("size", int),
+    "GPW_DB_MAX_OVERFLOW": ("max_overflow", int),
+    "GPW_DB_POOL_TIMEOUT": ("timeout", float),
+    "GPW_DB_CONNECT_TIMEOUT": ("connect_timeout", int),
+    "GPW_DB_STATEMENT_TIMEOUT": ("statement_timeout", float),
+}
+
+
+def _env_pool(env: Mapping[str, str]) -> Any:
+    """A server database's pool from GPW_DB_* variables (unset: gpw's defaults)."""
+    from workflow.persistence import PoolSettings
+
+    values: dict[str, Any] = {}
+    for name, (field, kind) in _POOL_ENV.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = kind(raw)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{name} 须为数字：{raw}", f"{name} must be a number: {raw}", field=name
+            ) from exc
+        if value < 0:
+            raise ConfigurationError(
+                f"{name} 不能为负：{raw}", f"{name} may not be negative: {raw}", field=name
+            )
+        values[field] = value
+    return PoolSettings(**values)
 
 
 def _env_clock(value: str | None, since: str | None = None) -> Any:
@@ -1256,11 +1296,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Every failure is a message in Chinese then English and an exit code (see the module's
     docstring), never a traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
 
     args = _json_first(list(sys.argv[1:] if argv is None else argv))
     vars(STATE).clear()  # each run starts from the defaults (tests call main() repeatedly)
     STATE.json = "--json" in args[:1]
+    try:
+        return _main(args)
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
+
+
+def _main(args: list[str]) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         code = app(args=args, prog_name="gpw", standalone_mode=False)
     except WorkflowError as exc:

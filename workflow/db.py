@@ -31,7 +31,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from states.errors import ConcurrentUpdate, WorkflowError
 from states.payloads import check_aware
 from workflow import audit
-from workflow.persistence import READ_ONLY, create_schema, open_engine, prepare_engine, utcnow
+from workflow.persistence import (
+    READ_ONLY,
+    PoolSettings,
+    create_schema,
+    open_engine,
+    prepare_engine,
+    utcnow,
+)
 
 _LOGGER = logging.getLogger("gpw")
 
@@ -132,11 +139,12 @@ class Database:
         *,
         clock: Callable[[], datetime] = utcnow,
         mode: Literal["read", "write"] = "write",
+        pool: PoolSettings | None = None,
     ) -> Database:
         """A database on a URL (checked first, see :func:`~workflow.persistence.open_engine`)
         or on an existing engine."""
         engine = (
-            open_engine(url_or_engine, mode=mode)
+            open_engine(url_or_engine, mode=mode, pool=pool)
             if isinstance(url_or_engine, str)
             else url_or_engine
         )

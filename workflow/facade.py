@@ -29,7 +29,7 @@ from states.model import Actor
 from states.policy import DEFAULT_POLICY, Policy
 from workflow import audit, schema
 from workflow.db import Database, retrying
-from workflow.persistence import utcnow
+from workflow.persistence import PoolSettings, utcnow
 from workflow.services.access import check_actor, require_role
 from workflow.services.calendar import CalendarService
 from workflow.services.contractors import ContractorService
@@ -108,8 +108,12 @@ class Workflow:
         notices: NoticeConfig | None = None,
         channels: Sequence[Channel] | None = None,
         mode: Literal["read", "write"] = "write",
+        pool: PoolSettings | None = None,
     ) -> Workflow:
-        """Open a workflow on a database URL (``sqlite:///gpw.db``) or an existing engine.
+        """Open a workflow on a database URL (``sqlite:///gpw.db``,
+        ``postgresql+psycopg://user@host/db``; a plain ``postgresql://`` uses psycopg 3) or an
+        existing engine. ``pool`` sizes a server database's connection pool and its timeouts
+        (:class:`~workflow.persistence.PoolSettings`).
 
         The URL is checked before anything touches it (:func:`~workflow.persistence.
         check_database`): ``mode="read"`` needs an existing gpw database (``NotFound`` for a
@@ -117,7 +121,7 @@ class Workflow:
         read-only; ``mode="write"`` may create a new file but never writes into a file that is
         not SQLite, is damaged, read-only or another program's database (``ConfigurationError``).
         """
-        db = Database.open(url_or_engine, clock=clock, mode=mode)
+        db = Database.open(url_or_engine, clock=clock, mode=mode, pool=pool)
         try:
             return cls(
                 engine=db.engine,

@@ -176,8 +176,12 @@ def safe_url(url: str) -> str:
 
 
 def _parse_url(url: str) -> URL:
+    """The URL; a plain ``postgresql://`` one means psycopg 3, the driver gpw ships."""
     try:
-        return make_url(url)
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
     except ArgumentError as exc:
         raise ConfigurationError(
             f"数据库地址无效：{url}",
@@ -381,8 +385,42 @@ def _create_engine(url: str, **kwargs: Any) -> Engine:
         ) from exc
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine for ``url`` with gpw's settings (SQLite: WAL, busy timeout, IMMEDIATE).
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """A server database's connection pool, per process (README "Deployment").
+
+    Args:
+        size: connections kept open (SQLAlchemy ``pool_size``).
+        max_overflow: further connections opened under load, closed when returned.
+        timeout: seconds to wait for a free connection before giving up.
+        connect_timeout: seconds to wait for the server when opening a connection.
+        statement_timeout: seconds a statement may run before PostgreSQL cancels it (0: none).
+    """
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+    connect_timeout: int = 10
+    statement_timeout: float = 60.0
+
+    def engine_options(self, backend: str) -> dict[str, Any]:
+        if backend != "postgresql":
+            return {}
+        options: dict[str, Any] = {
+            "pool_size": self.size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.timeout,
+            "connect_args": {"connect_timeout": self.connect_timeout},
+        }
+        if self.statement_timeout > 0:
+            ms = int(self.statement_timeout * 1000)
+            options["connect_args"]["options"] = f"-c statement_timeout={ms}"
+        return options
+
+
+def make_engine(url: str, *, read_only: bool = False, pool: PoolSettings | None = None) -> Engine:
+    """An engine for ``url`` with gpw's settings (SQLite: WAL, busy timeout, IMMEDIATE;
+    PostgreSQL: psycopg 3, a pre-pinged pool sized by ``pool``).
 
     ``read_only``: an SQLite file is opened read-only (``mode=ro``, ``query_only``) and its
     journal mode is left alone, so nothing can change it.
@@ -402,14 +440,17 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = _create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     else:
-        engine = _create_engine(url, pool_pre_ping=True)
+        options = (pool or PoolSettings()).engine_options(_parse_url(url).get_backend_name())
+        engine = _create_engine(url, pool_pre_ping=True, **options)
     return prepare_engine(engine)
 
 
-def open_engine(url: str, *, mode: Literal["read", "write"] = "write") -> Engine:
+def open_engine(
+    url: str, *, mode: Literal["read", "write"] = "write", pool: PoolSettings | None = None
+) -> Engine:
     """Check what is at ``url`` (:func:`check_database`), then an engine for ``mode``."""
     check_database(url, mode)
-    return make_engine(url, read_only=mode == "read")
+    return make_engine(url, read_only=mode == "read", pool=pool)
 
 
 def utcnow() -> datetime:
