@@ -62,6 +62,8 @@ class Empty(Payload):
 
 
 Items = Annotated[list[ServiceItem], Field(max_length=MAX_ITEMS)]
+#: an amount actually paid: more than zero
+PositiveMoney = Annotated[Money, Field(gt=0)]
 
 
 class SupervisorsData(Payload):
@@ -181,15 +183,8 @@ class DispatchStaff(Payload):
 
 class Pay(Payload):
     tranche: Annotated[int, Field(strict=True, ge=1, le=12)]
-    amount: Money
+    amount: PositiveMoney
     on: date
-
-    @field_validator("amount")
-    @classmethod
-    def _positive(cls, value: Decimal) -> Decimal:
-        if value <= 0:
-            raise ValueError("must be greater than 0")
-        return value
 
 
 class Evaluate(Payload):
@@ -225,16 +220,9 @@ class SubcontractDecision(Payload):
 class Settle(Payload):
     """R12, R20: pay for the service delivered before the contractor's removal."""
 
-    amount: Money
+    amount: PositiveMoney
     reason: Text
     on: date
-
-    @field_validator("amount")
-    @classmethod
-    def _positive(cls, value: Decimal) -> Decimal:
-        if value <= 0:
-            raise ValueError("must be greater than 0")
-        return value
 
 
 class SubcontractRef(Payload):

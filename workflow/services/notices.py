@@ -376,8 +376,14 @@ class NoticeEngine:
         claimed = sent = failed = dead = undeliverable = 0
         while True:
             with self._db.transaction(connection) as conn:
+                # leases are reckoned from the clock as each batch is claimed, not from when
+                # this relay began: a long relay's later batches must not be born expired
                 notices = outbox.claim_notices(
-                    conn, now, batch=batch, token=token, lease_seconds=lease_seconds
+                    conn,
+                    max(now, self._db.now()),
+                    batch=batch,
+                    token=token,
+                    lease_seconds=lease_seconds,
                 )
                 if not notices:
                     break
