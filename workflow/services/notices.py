@@ -158,11 +158,13 @@ class _Lease:
     third of the lease), so a slow batch keeps its notices and a relay whose lease ran out stops
     recording and sending what another relay has taken over."""
 
-    def __init__(self, token: str, seconds: int, ids: Sequence[int]) -> None:
+    def __init__(self, token: str, seconds: int, ids: Sequence[int], started: float) -> None:
         self.token = token
         self.seconds = seconds
         self.ids = list(ids)
         self.held: set[int] = set(ids)
+        #: when the relay began (monotonic): its ``now`` runs on in real time from there
+        self.started = started
         self._renewed = time.monotonic()
 
     def until(self, now: datetime) -> datetime:
@@ -373,14 +375,15 @@ class NoticeEngine:
         policy's attempts. ``connection``: the claims and records join a host's transaction (a
         host that rolls back leaves the notices to be sent again: at least once)."""
         token = uuid.uuid4().hex
+        started = time.monotonic()
         claimed = sent = failed = dead = undeliverable = 0
         while True:
             with self._db.transaction(connection) as conn:
-                # leases are reckoned from the clock as each batch is claimed, not from when
-                # this relay began: a long relay's later batches must not be born expired
+                # leases are reckoned from ``now`` plus the time this relay has run, as each
+                # batch is claimed: a long relay's later batches must not be born expired
                 notices = outbox.claim_notices(
                     conn,
-                    max(now, self._db.now()),
+                    now + timedelta(seconds=time.monotonic() - started),
                     batch=batch,
                     token=token,
                     lease_seconds=lease_seconds,
@@ -393,7 +396,7 @@ class NoticeEngine:
                 )
                 done = outbox.sent_deliveries(conn, ids)
             claimed += len(notices)
-            lease = _Lease(token, lease_seconds, ids)
+            lease = _Lease(token, lease_seconds, ids, started)
             for outcome in self._deliver(notices, people, done, now, token, connection, lease):
                 sent += outcome == "sent"
                 failed += outcome == "failed"
@@ -422,7 +425,8 @@ class NoticeEngine:
         with self._db.transaction(connection) as conn:
             if lease is None:
                 return outbox.record_delivery(conn, notice_id, channel, address, person, error, now)
-            until = lease.until(max(now, self._db.now()))
+            until = lease.until(now + timedelta(seconds=time.monotonic() - lease.started))
+            # (lease.started is when this relay began: ``now`` runs on in real time from there)
             if lease.due():
                 lease.held = outbox.renew_leases(conn, lease.ids, lease.token, until)
             return outbox.record_delivery(
