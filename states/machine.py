@@ -57,6 +57,7 @@ from states.model import (
     Review,
     Settlement,
     SubcontractRequest,
+    deep_copy,
 )
 from states.payloads import (
     Approve,
@@ -1508,7 +1509,7 @@ def fire(
             f"the data of {event} must be a {spec.payload.__name__}",
             field="data",
         )
-    run = _Run(project.model_copy(deep=True), payload, actor, at, ctx)
+    run = _Run(deep_copy(project), payload, actor, at, ctx)
     before = project.state
     if not machine().events[event].trigger(run):
         raise run.refusal or GuardRefused(rule=None)

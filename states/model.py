@@ -7,12 +7,15 @@ dates as ISO), so ``workflow`` can store them in one column and rebuild them per
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from enum import Enum
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticUndefined
 
 from states.enums import (
     ContractForm,
@@ -45,6 +48,71 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(id="gpw", role=Role.SYSTEM.value, org="gpw", name="系统 / system")
+
+
+#: values a deep copy may share: immutable (``copy.deepcopy`` returns most of them as they are)
+_IMMUTABLE = (str, int, float, Decimal, date, time, timedelta, Enum, type(None))
+M = TypeVar("M", bound=BaseModel)
+
+
+def deep_copy(model: M) -> M:
+    """``model.model_copy(deep=True)``, about three times faster on a project: what pydantic's
+    ``__deepcopy__`` does for each model (its fields, extra, fields set, private attributes)
+    and ``copy.deepcopy`` for lists and dicts, with the same memo (an object reached twice is
+    copied once), sharing the immutable leaves (strings, numbers, Decimals, dates, enums)
+    instead of handing each to ``copy.deepcopy``; anything else goes to ``copy.deepcopy``."""
+    return _deep(model, {})  # type: ignore[no-any-return]
+
+
+#: the commonest of them, by exact type (a set lookup, cheaper than ``isinstance``)
+_LEAVES = frozenset({str, int, bool, float, Decimal, date, datetime, type(None)})
+
+
+def _deep(value: Any, memo: dict[int, Any]) -> Any:
+    kind = type(value)
+    if kind in _LEAVES or isinstance(value, _IMMUTABLE):
+        return value
+    done = memo.get(id(value), memo)
+    if done is not memo:
+        return done
+    leaves = _LEAVES
+    if kind is list:
+        items: list[Any] = []
+        memo[id(value)] = items
+        items.extend(v if type(v) in leaves else _deep(v, memo) for v in value)
+        return items
+    if kind is dict:
+        mapping: dict[Any, Any] = {}
+        memo[id(value)] = mapping
+        for k, v in value.items():
+            mapping[k if type(k) in leaves else _deep(k, memo)] = (
+                v if type(v) in leaves else _deep(v, memo)
+            )
+        return mapping
+    if isinstance(value, BaseModel):
+        out = object.__new__(kind)
+        memo[id(value)] = out
+        setattr_ = object.__setattr__
+        setattr_(
+            out,
+            "__dict__",
+            {k: v if type(v) in leaves else _deep(v, memo) for k, v in value.__dict__.items()},
+        )
+        extra = value.__pydantic_extra__
+        setattr_(out, "__pydantic_extra__", None if extra is None else _deep(extra, memo))
+        setattr_(out, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+        private = getattr(value, "__pydantic_private__", None)
+        setattr_(
+            out,
+            "__pydantic_private__",
+            None
+            if private is None
+            else copy.deepcopy(
+                {k: v for k, v in private.items() if v is not PydanticUndefined}, memo
+            ),
+        )
+        return out
+    return copy.deepcopy(value, memo)
 
 
 class _Model(BaseModel):

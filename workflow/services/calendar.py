@@ -57,14 +57,22 @@ class CalendarService:
         self._on_year_loaded.append(subscriber)
 
     def current(
-        self, conn: Connection | None = None, *, connection: Connection | None = None
+        self,
+        conn: Connection | None = None,
+        *,
+        connection: Connection | None = None,
+        revision: tuple[int, str] | None = None,
     ) -> WorkingDayCalendar:
-        """The calendar, reloaded when another process added a year (one indexed read)."""
+        """The calendar, reloaded when another process added a year (one indexed read).
+        ``revision``: the calendar's revision as the caller already read it in ``conn``'s
+        transaction (with a project's row: ``store.calendar.REVISION_COLUMNS``), so that
+        nothing is read unless it changed."""
         conn = conn or connection
         if conn is None:
             with self._db.read() as c:
                 return self.current(c)
-        revision = store.revision(conn)
+        if revision is None:
+            revision = store.revision(conn)
         if revision != self._revision:
             extra = [YearSchedule.from_dict(r.data, source=r.source) for r in store.years(conn)]
             with self._lock:

@@ -30,6 +30,7 @@ from workflow.services.access import check_actor, require_role
 from workflow.services.calendar import CalendarService
 from workflow.services.contractors import ContractorService
 from workflow.services.policies import PolicyRegistry
+from workflow.store import calendar as calendar_store
 from workflow.store import contractors as contractor_store
 from workflow.store import projects as store
 from workflow.views import ProjectView
@@ -188,7 +189,7 @@ class ProjectService:
         payload = parse_payload(event, data)
         check_dates(payload, dl.business_date(at))
         with self._db.transaction(connection) as conn:
-            row = store.load(conn, project_id, lock=True)
+            row = store.load(conn, project_id, lock=True, with_calendar=True)
             if expected_version is not None and row.version != expected_version:
                 raise ConcurrentUpdate(
                     f"项目版本已变为 {row.version}（期望 {expected_version}）",
@@ -203,7 +204,7 @@ class ProjectService:
             policy = self._policies.named(row.policy)
             ctx = Context(
                 policy=policy,
-                calendar=self._calendar.current(conn),
+                calendar=self._calendar.current(conn, revision=calendar_store.revision_of(row)),
                 contractor=known.get(cid) if cid is not None else None,
                 contractors=known,
             )

@@ -12,13 +12,33 @@ from workflow.tables import calendar_t, head_t
 CALENDAR_STREAM = "calendar"
 
 
+_REVISION = select(head_t.c.seq, head_t.c.hash).where(head_t.c.stream == CALENDAR_STREAM)
+#: the revision as two columns another query can carry (``calendar_seq``, ``calendar_hash``),
+#: so a project event reads it with the project's row instead of in a statement of its own
+REVISION_COLUMNS = (
+    select(head_t.c.seq)
+    .where(head_t.c.stream == CALENDAR_STREAM)
+    .scalar_subquery()
+    .label("calendar_seq"),
+    select(head_t.c.hash)
+    .where(head_t.c.stream == CALENDAR_STREAM)
+    .scalar_subquery()
+    .label("calendar_hash"),
+)
+
+
 def revision(conn: Connection) -> tuple[int, str]:
     """The calendar's revision: the head (seq, hash) of its audit stream ((0, "") before any).
     The hash tells apart two changes that reached the same seq (one of them rolled back)."""
-    found = conn.execute(
-        select(head_t.c.seq, head_t.c.hash).where(head_t.c.stream == CALENDAR_STREAM)
-    ).first()
+    found = conn.execute(_REVISION).first()
     return (int(found.seq), str(found.hash)) if found is not None else (0, "")
+
+
+def revision_of(row: Any) -> tuple[int, str]:
+    """The revision a row read with :data:`REVISION_COLUMNS` carries."""
+    if row.calendar_seq is None:
+        return (0, "")
+    return (int(row.calendar_seq), str(row.calendar_hash))
 
 
 def years(conn: Connection) -> list[Any]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from states import deadlines as dl
 from states import ladder
@@ -21,19 +21,82 @@ from states.machine import Record
 from states.model import Deadline, Project
 from states.policy import Policy
 from workflow import audit
-from workflow.store import for_update, new_id
+from workflow.store import new_id
+from workflow.store.calendar import REVISION_COLUMNS
 from workflow.tables import audit_t, deadline_t, project_t
 
+# The statements of an event, built once: SQLAlchemy then compiles each once and reuses it (a
+# statement built per call costs more to build and to look up than to run on SQLite).
+_LOAD = select(project_t).where(project_t.c.id == bindparam("b_id"))
+_LOAD_WITH_CALENDAR = select(project_t, *REVISION_COLUMNS).where(
+    project_t.c.id == bindparam("b_id")
+)
+_LOADS = {
+    (False, False): _LOAD,
+    (True, False): _LOAD.with_for_update(),
+    (False, True): _LOAD_WITH_CALENDAR,
+    (True, True): _LOAD_WITH_CALENDAR.with_for_update(of=project_t),
+}
+_ROW_VALUES = {
+    "state": bindparam("b_state"),
+    "title": bindparam("b_title"),
+    "contractor_id": bindparam("b_contractor_id"),
+    "data": bindparam("b_data", type_=project_t.c.data.type),
+    "audit_seq": bindparam("b_audit_seq"),
+    "audit_head": bindparam("b_audit_head"),
+    "updated_at": bindparam("b_updated_at", type_=project_t.c.updated_at.type),
+}
+_COMPARE_AND_SET = project_t.update().where(
+    project_t.c.id == bindparam("b_id"), project_t.c.version == bindparam("b_old")
+)
+#: a new project's first entries (its version stays 1), and an event's (version + 1)
+_SAVE_CREATED = _COMPARE_AND_SET.values(**_ROW_VALUES)
+_SAVE = _COMPARE_AND_SET.values(version=bindparam("b_version"), **_ROW_VALUES)
+_SENT_STAGES = select(deadline_t.c.key, deadline_t.c.stage_index, deadline_t.c.moved_from).where(
+    deadline_t.c.project_id == bindparam("b_project_id")
+)
+_DEADLINE_COLUMNS = (
+    "kind",
+    "owner",
+    "rule",
+    "due",
+    "due_at",
+    "provisional",
+    "status",
+    "met_on",
+    "late",
+    "updated_at",
+    "next_stage",
+    "next_fire_at",
+)
+_UPDATE_DEADLINE = deadline_t.update().where(
+    deadline_t.c.project_id == bindparam("b_project_id"), deadline_t.c.key == bindparam("b_key")
+)
+#: a deadline row's update, with and without ``moved_from`` (left as it is unless it moved)
+_UPDATE_DEADLINES = {
+    moved: _UPDATE_DEADLINE.values(
+        version=deadline_t.c.version + 1,
+        **{
+            c: bindparam(f"b_{c}", type_=deadline_t.c[c].type)
+            for c in (*_DEADLINE_COLUMNS, *(("moved_from",) if moved else ()))
+        },
+    )
+    for moved in (False, True)
+}
 
-def load(conn: Connection, project_id: int, *, lock: bool = False) -> Any:
+
+def load(
+    conn: Connection, project_id: int, *, lock: bool = False, with_calendar: bool = False
+) -> Any:
     """The project's row. ``lock``: ``SELECT … FOR UPDATE`` where the database has it
-    (PostgreSQL), so concurrent writers of one project queue instead of racing."""
+    (PostgreSQL), so concurrent writers of one project queue instead of racing.
+    ``with_calendar``: the row also carries the calendar's revision (``calendar_seq``,
+    ``calendar_hash``; :func:`workflow.store.calendar.revision_of`), read in the same
+    statement."""
     if not isinstance(project_id, int) or isinstance(project_id, bool):
         raise InvalidInput("项目编号须为整数", "project_id must be an integer", field="project_id")
-    query = select(project_t).where(project_t.c.id == project_id)
-    if lock:
-        query = for_update(query, conn)
-    row = conn.execute(query).first()
+    query = _LOADS[(lock and conn.dialect.name != "sqlite", with_calendar)]
+    row = conn.execute(query, {"b_id": project_id}).first()
     if row is None:
         raise ProjectNotFound(
             f"项目 {project_id} 不存在", f"project {project_id} not found", field="project_id"
@@ -115,22 +178,20 @@ def save(
         project_id=project.id,
     )
     values = {
-        "state": project.state.value,
-        "title": project.title,
-        "contractor_id": project.contractor_id,
-        "data": data,
-        "audit_seq": rows[-1]["seq"],
-        "audit_head": rows[-1]["hash"],
-        "updated_at": at,
+        "b_id": project.id,
+        "b_old": version,
+        "b_state": project.state.value,
+        "b_title": project.title,
+        "b_contractor_id": project.contractor_id,
+        "b_data": data,
+        "b_audit_seq": rows[-1]["seq"],
+        "b_audit_head": rows[-1]["hash"],
+        "b_updated_at": at,
     }
     if not created:
-        values["version"] = after
+        values["b_version"] = after
     # compare-and-set on the version: a second writer that read the same version loses
-    done = conn.execute(
-        project_t.update()
-        .where(project_t.c.id == project.id, project_t.c.version == version)
-        .values(**values)
-    )
+    done = conn.execute(_SAVE_CREATED if created else _SAVE, values)
     if done.rowcount != 1:
         raise ConcurrentUpdate(details={"version": version})
     # a duplicate (stream, seq) is a lost race too: the Database translates it
@@ -155,14 +216,7 @@ def sync_deadlines(
         return None
     working_days = calendar()
     earliest: datetime | None = None
-    sent = {
-        r.key: r
-        for r in conn.execute(
-            select(deadline_t.c.key, deadline_t.c.stage_index, deadline_t.c.moved_from).where(
-                deadline_t.c.project_id == project.id
-            )
-        )
-    }
+    sent = {r.key: r for r in conn.execute(_SENT_STAGES, {"b_project_id": project.id})}
     for d in changed:
         prev, row = old.get(d.key), sent.get(d.key)
         stage_index = row.stage_index if row is not None else -1
@@ -193,15 +247,17 @@ def sync_deadlines(
                 )
         if row is None:
             conn.execute(
-                deadline_t.insert().values(
-                    project_id=project.id, key=d.key, version=1, stage_index=-1, **values
-                )
+                deadline_t.insert(),
+                {"project_id": project.id, "key": d.key, "version": 1, "stage_index": -1, **values},
             )
         else:
             conn.execute(
-                deadline_t.update()
-                .where(deadline_t.c.project_id == project.id, deadline_t.c.key == d.key)
-                .values(version=deadline_t.c.version + 1, **values)
+                _UPDATE_DEADLINES["moved_from" in values],
+                {
+                    "b_project_id": project.id,
+                    "b_key": d.key,
+                    **{f"b_{k}": v for k, v in values.items()},
+                },
             )
     return earliest
 
