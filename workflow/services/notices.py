@@ -16,6 +16,7 @@ With the inbox as the only channel the inbox *is* the delivery, so such a notice
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -270,11 +271,42 @@ class NoticeEngine:
         created: list[Notice] = []
         pending: list[dict[str, Any]] = []
         moves: list[dict[str, Any]] = []
+        # deadlines due together mostly share a kind, a due day and a policy: each ladder, and
+        # each due day's working days left, is worked out once a batch
+        ladders: dict[tuple[str, Any, str], list[ladder.StageTime]] = {}
+        days_left: dict[Any, int] = {}
+        # and a stage's recipients are the same for the projects of one purchaser, contractor
+        # and supervising bodies (the bodies arrive as the database's JSON text: parsed once)
+        addressed: dict[tuple[Any, ...], list[tuple[str, str, str]]] = {}
+
+        def recipients(kind: str, stage: str, project: Any, contractor: str | None) -> Any:
+            key = (kind, stage, project.policy, project.purchaser, contractor, project.supervisors)
+            found = addressed.get(key)
+            if found is None:
+                bodies = json.loads(project.supervisors) if project.supervisors else None
+                found = addressed[key] = [
+                    (r["org"], r["role"], r["name"])
+                    for r in self._recipients(
+                        ladder.recipients(kind, stage, self._policies.named(project.policy)),
+                        bodies,
+                        project.purchaser,
+                        contractor,
+                    )
+                ]
+            return [{"org": o, "role": r, "name": n} for o, r, n in found]
+
         for row in rows:
             project = projects[row.project_id]
             policy = self._policies.named(project.policy)
             contractor = names.get(project.contractor_id) if project.contractor_id else None
-            rungs = ladder.ladder(row.kind, row.due, policy, calendar)
+            rungs = ladders.get((row.kind, row.due, project.policy))
+            if rungs is None:
+                rungs = ladders[(row.kind, row.due, project.policy)] = ladder.ladder(
+                    row.kind, row.due, policy, calendar
+                )
+            left = days_left.get(row.due)
+            if left is None:
+                left = days_left[row.due] = calendar.working_days_between(today, row.due)
             todo = ladder.due_now(rungs, row.stage_index, now, policy.notices.catch_up)
             sent_index = row.stage_index
             for rung in todo:
@@ -297,27 +329,17 @@ class NoticeEngine:
                         "rule": row.rule,
                         "owner": row.owner,
                     },
-                    "working_days_left": calendar.working_days_between(today, row.due),
+                    "working_days_left": left,
                     "calendar_days_late": max(0, (today - row.due).days),
                     "moved_from": row.moved_from.isoformat() if row.moved_from else None,
                     "skipped": skipped,
-                    "recipients": self._recipients(
-                        ladder.recipients(row.kind, rung.stage, policy),
-                        project.data.get("supervisors"),
-                        project.purchaser,
-                        contractor,
-                    ),
+                    "recipients": recipients(row.kind, rung.stage, project, contractor),
                     "next_step": None
                     if following is None
                     else {
                         "stage": following.stage,
                         "day": following.day.isoformat(),
-                        "recipients": self._recipients(
-                            ladder.recipients(row.kind, following.stage, policy),
-                            project.data.get("supervisors"),
-                            project.purchaser,
-                            contractor,
-                        ),
+                        "recipients": recipients(row.kind, following.stage, project, contractor),
                     },
                 }
                 rendered = self.renderer.render(ctx)
@@ -353,7 +375,23 @@ class NoticeEngine:
         if pending:
             inserted = outbox.insert_notices(conn, pending)
             created = [
-                Notice.of(_Row(id=inserted[v["key"]], last_error=None, sent_at=None, **v))
+                Notice(
+                    id=inserted[v["key"]],
+                    key=v["key"],
+                    project_id=v["project_id"],
+                    deadline_kind=v["deadline_kind"],
+                    deadline_key=v["deadline_key"],
+                    stage=v["stage"],
+                    recipients=list(v["recipients"]),
+                    subject=v["subject"],
+                    body=v["body"],
+                    html=v["html"],
+                    status="pending",
+                    attempts=0,
+                    last_error=None,
+                    created_at=now,
+                    sent_at=None,
+                )
                 for v in pending
                 if v["key"] in inserted
             ]
@@ -374,6 +412,8 @@ class NoticeEngine:
         send on every channel, record each delivery, retry with backoff, give up after the
         policy's attempts. ``connection``: the claims and records join a host's transaction (a
         host that rolls back leaves the notices to be sent again: at least once)."""
+        if not self.channels:
+            return self._relay_to_inbox(now, batch=batch, connection=connection)
         token = uuid.uuid4().hex
         started = time.monotonic()
         claimed = sent = failed = dead = undeliverable = 0
@@ -408,6 +448,22 @@ class NoticeEngine:
         return RelayReport(
             claimed=claimed, sent=sent, failed=failed, dead=dead, undeliverable=undeliverable
         )
+
+    def _relay_to_inbox(
+        self, now: datetime, *, batch: int, connection: Connection | None
+    ) -> RelayReport:
+        """``relay`` with the inbox as the only channel: the inbox is the delivery, so each batch
+        is claimed, put in the inbox and marked sent in one transaction (no lease, no second
+        transaction: nothing is sent outside the database)."""
+        sent = 0
+        while True:
+            with self._db.transaction(connection) as conn:
+                done = outbox.deliver_to_inbox(conn, now, batch=batch)
+            sent += done
+            if done < batch:
+                break
+        self._stamp("last_relay", now, connection)
+        return RelayReport(claimed=sent, sent=sent)
 
     def _record_delivery(
         self,
@@ -516,6 +572,7 @@ class NoticeEngine:
             current = outbox.leases(conn, [n.id for n in notices])
             inbox: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
+            sent_ids: list[int] = []
             for n in notices:
                 if current[n.id].lease_owner != token:
                     continue  # our lease ran out and another relay took it over
@@ -539,9 +596,9 @@ class NoticeEngine:
                         b_next_attempt_at=now,
                     )
                 elif not errors:
-                    values.update(
-                        b_status="sent", b_sent_at=now, b_last_error=None, b_next_attempt_at=now
-                    )
+                    sent_ids.append(n.id)
+                    outcomes.append("sent")
+                    continue
                 else:
                     notice_policy = policies[n.project_id].notices
                     status = "dead" if attempts >= notice_policy.max_attempts else "failed"
@@ -555,6 +612,7 @@ class NoticeEngine:
                 outcomes.append(values["b_status"])
                 updates.append(values)
             outbox.add_to_inbox(conn, inbox)
+            outbox.mark_sent(conn, sent_ids, now, token)
             outbox.finish_notices(conn, updates)
         return outcomes
 
@@ -735,10 +793,3 @@ class NoticeEngine:
             )
             row = outbox.notice(conn, notice_id)
         return Notice.of(row)
-
-
-class _Row:
-    """Attribute access over a dict, to build a :class:`Notice` from values just written."""
-
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)

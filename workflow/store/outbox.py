@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, or_, select
+from sqlalchemy import Connection, Table, bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.store import for_update
@@ -51,10 +51,27 @@ def upsert_meta(conn: Connection, key: str, value: str) -> None:
 # -- tick -------------------------------------------------------------------------------------
 
 
+#: what a notice needs of its deadline row (not its datetimes: each costs a conversion per row)
+_CLAIMED = (
+    deadline_t.c.id,
+    deadline_t.c.project_id,
+    deadline_t.c.key,
+    deadline_t.c.kind,
+    deadline_t.c.owner,
+    deadline_t.c.rule,
+    deadline_t.c.due,
+    deadline_t.c.provisional,
+    deadline_t.c.version,
+    deadline_t.c.stage_index,
+    deadline_t.c.moved_from,
+)
+
+
 def claim_due_deadlines(conn: Connection, now: datetime, batch: int) -> list[Any]:
-    """Open deadline rows whose next stage is due at ``now``, oldest first, locked."""
+    """Open deadline rows whose next stage is due at ``now``, oldest first, locked: id,
+    project_id, key, kind, owner, rule, due, provisional, version, stage_index, moved_from."""
     query = (
-        select(deadline_t)
+        select(*_CLAIMED)
         .where(deadline_t.c.status == "open", deadline_t.c.next_fire_at <= now)
         .order_by(deadline_t.c.next_fire_at, deadline_t.c.id)
         .limit(batch)
@@ -63,7 +80,9 @@ def claim_due_deadlines(conn: Connection, now: datetime, batch: int) -> list[Any
 
 
 def projects_of(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
-    """What a notice says of its project: title, purchaser, policy, contractor, data."""
+    """What a notice says of its project: title, purchaser, policy, contractor, and its
+    supervising bodies (``supervisors``: their JSON text, or None, taken out of the data by the
+    database; the rest of the project's data is not read)."""
     return {
         r.id: r
         for r in conn.execute(
@@ -73,7 +92,7 @@ def projects_of(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
                 project_t.c.purchaser,
                 project_t.c.policy,
                 project_t.c.contractor_id,
-                project_t.c.data,
+                project_t.c.data["supervisors"].as_string().label("supervisors"),
             ).where(project_t.c.id.in_(set(ids)))
         )
     }
@@ -200,34 +219,51 @@ def record_delivery(
     nothing, when another relay has taken the notice over."""
     if token is not None:
         held = conn.execute(
-            notice_t.update()
-            .where(notice_t.c.id == notice_id, notice_t.c.lease_owner == token)
-            .values(lease_until=until if until is not None else now)
+            _FENCE,
+            {"b_id": notice_id, "b_token": token, "b_until": until if until is not None else now},
         )
         if held.rowcount != 1:
             return False
-    insert_ignore(
-        conn,
-        delivery_t,
-        {"notice_id": notice_id, "channel": channel, "address": address, "person": person},
-        ["notice_id", "channel", "address"],
-    )
+    # one statement: a new row, or the next attempt on the row there unless it was sent
     conn.execute(
-        delivery_t.update()
-        .where(
-            delivery_t.c.notice_id == notice_id,
-            delivery_t.c.channel == channel,
-            delivery_t.c.address == address,
-            delivery_t.c.status != "sent",
-        )
-        .values(
-            status="failed" if error else "sent",
-            attempts=delivery_t.c.attempts + 1,
-            last_error=error,
-            sent_at=None if error else now,
-        )
+        _RECORD_DELIVERY[conn.dialect.name == "sqlite"],
+        {
+            "notice_id": notice_id,
+            "channel": channel,
+            "address": address,
+            "person": person,
+            "status": "failed" if error else "sent",
+            "attempts": 1,
+            "last_error": error,
+            "sent_at": None if error else now,
+        },
     )
     return True
+
+
+_FENCE = (
+    notice_t.update()
+    .where(notice_t.c.id == bindparam("b_id"), notice_t.c.lease_owner == bindparam("b_token"))
+    .values(lease_until=bindparam("b_until", type_=notice_t.c.lease_until.type))
+)
+
+
+def _record_delivery_stmt(dialect: Any) -> Any:
+    stmt = dialect.insert(delivery_t)
+    return stmt.on_conflict_do_update(
+        index_elements=["notice_id", "channel", "address"],
+        set_={
+            "status": stmt.excluded.status,
+            "attempts": delivery_t.c.attempts + 1,
+            "last_error": stmt.excluded.last_error,
+            "sent_at": stmt.excluded.sent_at,
+        },
+        where=delivery_t.c.status != "sent",
+    )
+
+
+#: by "is the connection SQLite?"
+_RECORD_DELIVERY = {True: _record_delivery_stmt(sqlite), False: _record_delivery_stmt(postgresql)}
 
 
 def project_policies(conn: Connection, project_ids: Iterable[int]) -> dict[int, str]:
@@ -255,6 +291,87 @@ def add_to_inbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Inbox entries (notice, org, role, created_at); one per notice and recipient."""
     if rows:
         conn.execute(insert_ignore_stmt(conn, inbox_t, ["notice_id", "org", "role"]), list(rows))
+
+
+def mark_sent(conn: Connection, notice_ids: Sequence[int], now: datetime, token: str) -> None:
+    """Release the leases ``token`` holds on ``notice_ids`` and mark them sent: the usual
+    outcome, one statement for the batch (the other outcomes: :func:`finish_notices`)."""
+    if notice_ids:
+        conn.execute(
+            notice_t.update()
+            .where(notice_t.c.id.in_(list(notice_ids)), notice_t.c.lease_owner == token)
+            .values(
+                lease_owner=None,
+                lease_until=None,
+                attempts=notice_t.c.attempts + 1,
+                status="sent",
+                sent_at=now,
+                last_error=None,
+                next_attempt_at=now,
+            )
+        )
+
+
+def deliver_to_inbox(conn: Connection, now: datetime, *, batch: int) -> int:
+    """With the inbox as the only channel: up to ``batch`` due notices into the inbox and sent,
+    in the caller's one transaction (claimed ``FOR UPDATE SKIP LOCKED``; no lease is needed
+    since nothing is sent outside the transaction). The inbox rows are made by the database
+    from each notice's recipients, in notice and recipient order. Returns how many."""
+    query = (
+        select(notice_t.c.id)
+        .where(
+            notice_t.c.status.in_(("pending", "failed")),
+            notice_t.c.next_attempt_at <= now,
+            or_(notice_t.c.lease_until.is_(None), notice_t.c.lease_until <= now),
+        )
+        .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
+        .limit(batch)
+    )
+    ids = list(conn.execute(for_update(query, conn, skip_locked=True)).scalars())
+    if not ids:
+        return 0
+    conn.execute(_INBOX_OF_NOTICES[conn.dialect.name == "sqlite"], {"ids": ids, "now": now})
+    conn.execute(
+        notice_t.update()
+        .where(notice_t.c.id.in_(ids))
+        .values(
+            lease_owner=None,
+            lease_until=None,
+            attempts=notice_t.c.attempts + 1,
+            status="sent",
+            sent_at=now,
+            last_error=None,
+            next_attempt_at=now,
+        )
+    )
+    return len(ids)
+
+
+def _inbox_of_notices(select_recipients: str) -> Any:
+    return text(
+        "INSERT INTO gpw_inbox (notice_id, org, role, created_at) "
+        f"{select_recipients} "
+        "ON CONFLICT (notice_id, org, role) DO NOTHING"
+    ).bindparams(
+        bindparam("ids", expanding=True),
+        bindparam("now", type_=inbox_t.c.created_at.type),
+    )
+
+
+#: an inbox row per notice (``ids``) and recipient, by "is the connection SQLite?"
+_INBOX_OF_NOTICES = {
+    True: _inbox_of_notices(
+        "SELECT n.id, json_extract(r.value, '$.org'), json_extract(r.value, '$.role'), :now "
+        "FROM gpw_notice AS n, json_each(n.recipients) AS r "
+        "WHERE n.id IN :ids ORDER BY n.id, r.key"
+    ),
+    False: _inbox_of_notices(
+        "SELECT n.id, r.value ->> 'org', r.value ->> 'role', :now "
+        "FROM gpw_notice AS n "
+        "CROSS JOIN LATERAL jsonb_array_elements(n.recipients) WITH ORDINALITY AS r(value, i) "
+        "WHERE n.id IN :ids ORDER BY n.id, r.i"
+    ),
+}
 
 
 def finish_notices(conn: Connection, updates: Sequence[dict[str, Any]]) -> None:
