@@ -1496,8 +1496,13 @@ def fire(
     actor: Actor,
     at: datetime,
     ctx: Context,
+    copy: bool = True,
 ) -> Outcome:
     """Decide one event on a copy of ``project``. The caller's project is never changed.
+
+    ``copy=False``: the caller hands ``project`` over (it was built for this call and is not
+    used again): the event works on it in place, and it may be left changed, even when the
+    event is refused. Saves the deep copy.
 
     Raises:
         IllegalTransition, Forbidden, GuardRefused: in that order of checking.
@@ -1509,8 +1514,8 @@ def fire(
             f"the data of {event} must be a {spec.payload.__name__}",
             field="data",
         )
-    run = _Run(deep_copy(project), payload, actor, at, ctx)
     before = project.state
+    run = _Run(deep_copy(project) if copy else project, payload, actor, at, ctx)
     if not machine().events[event].trigger(run):
         raise run.refusal or GuardRefused(rule=None)
     run.project.state = ProjectState(run.state)

@@ -414,8 +414,9 @@ def parse_payload(event: str, data: Mapping[str, Any]) -> Payload:
 def check_dates(payload: Payload, day: date) -> None:
     """Dates in the right order: what happened did not happen after the day it is recorded, and
     what is ordered for the future lies after it."""
+    fields = type(payload).model_fields  # (a missing attribute is slow to ask a model for)
     for name in ON_OR_BEFORE_AT:
-        value = getattr(payload, name, None)
+        value = getattr(payload, name, None) if name in fields else None
         if isinstance(value, date) and value > day:
             raise InvalidInput(
                 f"字段 {name} 的日期 {value} 晚于记录日期 {day}",
@@ -423,7 +424,7 @@ def check_dates(payload: Payload, day: date) -> None:
                 field=name,
             )
     for name in AFTER_AT:
-        value = getattr(payload, name, None)
+        value = getattr(payload, name, None) if name in fields else None
         if isinstance(value, date) and value <= day:
             raise InvalidInput(
                 f"字段 {name} 的日期 {value} 须晚于记录日期 {day}",

@@ -51,7 +51,12 @@ def canonical_json(value: Any) -> str:
 
 def data_digest(data: Any) -> str:
     """SHA-256 of a project's data (``Project.to_json()``) as canonical JSON."""
-    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+    return text_digest(canonical_json(data))
+
+
+def text_digest(canonical: str) -> str:
+    """SHA-256 of a canonical JSON text (:func:`canonical_json`), as :func:`data_digest`."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def recorded_now(conn: Connection) -> datetime:

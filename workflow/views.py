@@ -104,8 +104,15 @@ class ProjectView:
 
     @classmethod
     def of(
-        cls, project: Project, *, version: int, created_at: datetime, updated_at: datetime
+        cls,
+        project: Project,
+        *,
+        version: int,
+        created_at: datetime,
+        updated_at: datetime,
+        data: dict[str, Any] | None = None,
     ) -> ProjectView:
+        """The view of ``project``; ``data``: its ``to_json()``, when the caller has it."""
         assert project.id is not None
         return cls(
             id=project.id,
@@ -123,7 +130,7 @@ class ProjectView:
             subcontract_requests=tuple(
                 r.model_dump(mode="json") for r in project.subcontract_requests
             ),
-            data=project.to_json(),
+            data=project.to_json() if data is None else data,
             created_at=created_at,
             updated_at=updated_at,
         )

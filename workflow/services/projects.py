@@ -21,7 +21,7 @@ from states.errors import ConcurrentUpdate, Forbidden, InvalidInput, WorkflowErr
 from states.machine import EVENTS, Context, Outcome, Record
 from states.machine import available_events as _available
 from states.machine import fire as _fire
-from states.model import Actor, Contractor, Project, Supervisors
+from states.model import Actor, Contractor, Deadline, Project, Supervisors
 from states.payloads import Payload, ProjectPlan, check_dates, parse_model, parse_payload
 from states.policy import Policy
 from workflow import audit
@@ -200,7 +200,7 @@ class ProjectService:
             check_after_last(row, at)
             project = store.to_project(row)
             known = self._contractors_for(conn, project, event, payload)
-            cid = getattr(payload, "contractor_id", None) or project.contractor_id
+            cid = payload.__dict__.get("contractor_id") or project.contractor_id
             policy = self._policies.named(row.policy)
             ctx = Context(
                 policy=policy,
@@ -208,8 +208,11 @@ class ProjectService:
                 contractor=known.get(cid) if cid is not None else None,
                 contractors=known,
             )
+            # the deadlines as they were (their fields are plain values: a shallow copy each);
+            # the project itself is handed to the machine, which then needs no copy of it
+            old_deadlines = {d.key: d.model_copy() for d in project.deadlines}
             try:
-                outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx)
+                outcome = _fire(project, event, payload, actor=actor, at=at, ctx=ctx, copy=False)
             except WorkflowError as exc:
                 # a refusal writes nothing to the project; it is logged here instead
                 _LOGGER.info(
@@ -221,9 +224,23 @@ class ProjectService:
                     exc.message,
                 )
                 raise
-            self._save(conn, row, project, outcome, at, policy=policy, calendar=ctx.calendar)
+            data = outcome.project.to_json()  # stored, and shown in the view returned
+            self._save(
+                conn,
+                row,
+                old_deadlines,
+                outcome,
+                at,
+                policy=policy,
+                calendar=ctx.calendar,
+                data=data,
+            )
         return ProjectView.of(
-            outcome.project, version=row.version + 1, created_at=row.created_at, updated_at=at
+            outcome.project,
+            version=row.version + 1,
+            created_at=row.created_at,
+            updated_at=at,
+            data=data,
         )
 
     def _contractors_for(
@@ -247,12 +264,13 @@ class ProjectService:
         self,
         conn: Connection,
         row: Any,
-        before: Project,
+        old_deadlines: dict[str, Deadline],
         outcome: Outcome,
         at: datetime,
         *,
         policy: Policy,
         calendar: WorkingDayCalendar | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         self._write(
             conn,
@@ -262,9 +280,10 @@ class ProjectService:
             created=False,
             at=at,
             head=(row.audit_seq, row.audit_head),
-            old_deadlines={d.key: d for d in before.deadlines},
+            old_deadlines=old_deadlines,
             policy=policy,
             calendar=calendar,
+            data=data,
         )
         for contractor_id, ban in outcome.bans:
             self._contractors.write_ban(conn, contractor_id, ban, outcome.records[-1].actor, at)
@@ -282,6 +301,7 @@ class ProjectService:
         old_deadlines: dict[str, Any],
         policy: Policy,
         calendar: WorkingDayCalendar | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         earliest = store.save(
             conn,
@@ -295,6 +315,7 @@ class ProjectService:
             old_deadlines=old_deadlines,
             policy=policy,
             calendar=self._calendar_in(conn, calendar),
+            data=data,
         )
         if earliest is not None:
             self._db.schedule(conn, earliest)
@@ -356,7 +377,7 @@ class ProjectService:
             self._save(
                 conn,
                 row,
-                before,
+                {d.key: d for d in before.deadlines},
                 outcome,
                 at,
                 policy=self._policies.named(row.policy),

@@ -13,17 +13,13 @@ CALENDAR_STREAM = "calendar"
 
 
 _REVISION = select(head_t.c.seq, head_t.c.hash).where(head_t.c.stream == CALENDAR_STREAM)
-#: the revision as two columns another query can carry (``calendar_seq``, ``calendar_hash``),
-#: so a project event reads it with the project's row instead of in a statement of its own
+#: the revision's row, to join to another query (outer: there is none before the first change),
+#: so that a project event reads it with the project's row instead of in a statement of its own
+REVISION_HEAD = head_t.alias("calendar_head")
+REVISION_ON = REVISION_HEAD.c.stream == CALENDAR_STREAM
 REVISION_COLUMNS = (
-    select(head_t.c.seq)
-    .where(head_t.c.stream == CALENDAR_STREAM)
-    .scalar_subquery()
-    .label("calendar_seq"),
-    select(head_t.c.hash)
-    .where(head_t.c.stream == CALENDAR_STREAM)
-    .scalar_subquery()
-    .label("calendar_hash"),
+    REVISION_HEAD.c.seq.label("calendar_seq"),
+    REVISION_HEAD.c.hash.label("calendar_hash"),
 )
 
 
@@ -35,7 +31,8 @@ def revision(conn: Connection) -> tuple[int, str]:
 
 
 def revision_of(row: Any) -> tuple[int, str]:
-    """The revision a row read with :data:`REVISION_COLUMNS` carries."""
+    """The revision a row read with :data:`REVISION_COLUMNS` (joined on :data:`REVISION_ON`)
+    carries."""
     if row.calendar_seq is None:
         return (0, "")
     return (int(row.calendar_seq), str(row.calendar_hash))

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, String, bindparam, cast, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from states import deadlines as dl
 from states import ladder
@@ -22,14 +23,16 @@ from states.model import Deadline, Project
 from states.policy import Policy
 from workflow import audit
 from workflow.store import new_id
-from workflow.store.calendar import REVISION_COLUMNS
+from workflow.store.calendar import REVISION_COLUMNS, REVISION_HEAD, REVISION_ON
 from workflow.tables import audit_t, deadline_t, project_t
 
 # The statements of an event, built once: SQLAlchemy then compiles each once and reuses it (a
 # statement built per call costs more to build and to look up than to run on SQLite).
 _LOAD = select(project_t).where(project_t.c.id == bindparam("b_id"))
-_LOAD_WITH_CALENDAR = select(project_t, *REVISION_COLUMNS).where(
-    project_t.c.id == bindparam("b_id")
+_LOAD_WITH_CALENDAR = (
+    select(project_t, *REVISION_COLUMNS)
+    .select_from(project_t.outerjoin(REVISION_HEAD, REVISION_ON))
+    .where(project_t.c.id == bindparam("b_id"))
 )
 _LOADS = {
     (False, False): _LOAD,
@@ -37,21 +40,35 @@ _LOADS = {
     (False, True): _LOAD_WITH_CALENDAR,
     (True, True): _LOAD_WITH_CALENDAR.with_for_update(of=project_t),
 }
-_ROW_VALUES = {
-    "state": bindparam("b_state"),
-    "title": bindparam("b_title"),
-    "contractor_id": bindparam("b_contractor_id"),
-    "data": bindparam("b_data", type_=project_t.c.data.type),
-    "audit_seq": bindparam("b_audit_seq"),
-    "audit_head": bindparam("b_audit_head"),
-    "updated_at": bindparam("b_updated_at", type_=project_t.c.updated_at.type),
-}
 _COMPARE_AND_SET = project_t.update().where(
     project_t.c.id == bindparam("b_id"), project_t.c.version == bindparam("b_old")
 )
-#: a new project's first entries (its version stays 1), and an event's (version + 1)
-_SAVE_CREATED = _COMPARE_AND_SET.values(**_ROW_VALUES)
-_SAVE = _COMPARE_AND_SET.values(version=bindparam("b_version"), **_ROW_VALUES)
+
+
+def _save_statements(data: Any) -> dict[bool, Any]:
+    """The compare-and-set, for a new project's first entries (``True``: its version stays 1)
+    and for an event's (``False``: version + 1)."""
+    values = {
+        "state": bindparam("b_state"),
+        "title": bindparam("b_title"),
+        "contractor_id": bindparam("b_contractor_id"),
+        "data": data,
+        "audit_seq": bindparam("b_audit_seq"),
+        "audit_head": bindparam("b_audit_head"),
+        "updated_at": bindparam("b_updated_at", type_=project_t.c.updated_at.type),
+    }
+    return {
+        True: _COMPARE_AND_SET.values(**values),
+        False: _COMPARE_AND_SET.values(version=bindparam("b_version"), **values),
+    }
+
+
+# The data goes in as the canonical JSON text its digest is computed over (one serialization,
+# not two): as it is on SQLite (JSON is text there), cast on PostgreSQL. By dialect name.
+_SAVES = {
+    "sqlite": _save_statements(bindparam("b_data", type_=String())),
+    "postgresql": _save_statements(cast(bindparam("b_data", type_=String()), JSONB)),
+}
 _SENT_STAGES = select(deadline_t.c.key, deadline_t.c.stage_index, deadline_t.c.moved_from).where(
     deadline_t.c.project_id == bindparam("b_project_id")
 )
@@ -163,14 +180,17 @@ def save(
     old_deadlines: dict[str, Deadline],
     policy: Policy,
     calendar: Callable[[], WorkingDayCalendar],
+    data: dict[str, Any] | None = None,
 ) -> datetime | None:
     """Write the project after an event: compare-and-set on ``version``, its audit entries
     (stamped ``now``), its changed deadline rows. Returns the earliest notice stage it scheduled
-    (or None)."""
+    (or None). ``data``: ``project.to_json()``, when the caller has it already."""
     assert project.id is not None
-    data = project.to_json()
+    if data is None:
+        data = project.to_json()
     after = 1 if created else version + 1
-    digest = audit.data_digest(data)
+    canonical = audit.canonical_json(data)
+    digest = audit.text_digest(canonical)
     rows = audit.build_entries(
         f"project:{project.id}",
         head,
@@ -183,7 +203,7 @@ def save(
         "b_state": project.state.value,
         "b_title": project.title,
         "b_contractor_id": project.contractor_id,
-        "b_data": data,
+        "b_data": canonical,
         "b_audit_seq": rows[-1]["seq"],
         "b_audit_head": rows[-1]["hash"],
         "b_updated_at": at,
@@ -191,7 +211,11 @@ def save(
     if not created:
         values["b_version"] = after
     # compare-and-set on the version: a second writer that read the same version loses
-    done = conn.execute(_SAVE_CREATED if created else _SAVE, values)
+    saves = _SAVES.get(conn.dialect.name)
+    if saves is None:  # another database: the JSON column's own serialization
+        values["b_data"] = data
+        saves = _save_statements(bindparam("b_data", type_=project_t.c.data.type))
+    done = conn.execute(saves[created], values)
     if done.rowcount != 1:
         raise ConcurrentUpdate(details={"version": version})
     # a duplicate (stream, seq) is a lost race too: the Database translates it
