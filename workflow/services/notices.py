@@ -271,10 +271,10 @@ class NoticeEngine:
         created: list[Notice] = []
         pending: list[dict[str, Any]] = []
         moves: list[dict[str, Any]] = []
-        # deadlines due together mostly share a kind, a due day and a policy: each ladder, and
-        # each due day's working days left, is worked out once a batch
-        ladders: dict[tuple[str, Any, str], list[ladder.StageTime]] = {}
-        days_left: dict[Any, int] = {}
+        # deadlines due together mostly share a kind, a due day, a policy and the stage reached:
+        # what their ladders say now (the stages to send, those folded in, the next one) and
+        # the working days left are worked out once a batch
+        plans: dict[tuple[str, Any, str, int], Any] = {}
         # and a stage's recipients are the same for the projects of one purchaser, contractor
         # and supervising bodies (the bodies arrive as the database's JSON text: parsed once)
         addressed: dict[tuple[Any, ...], list[tuple[str, str, str]]] = {}
@@ -297,21 +297,28 @@ class NoticeEngine:
 
         for row in rows:
             project = projects[row.project_id]
-            policy = self._policies.named(project.policy)
             contractor = names.get(project.contractor_id) if project.contractor_id else None
-            rungs = ladders.get((row.kind, row.due, project.policy))
-            if rungs is None:
-                rungs = ladders[(row.kind, row.due, project.policy)] = ladder.ladder(
-                    row.kind, row.due, policy, calendar
+            plan_key = (row.kind, row.due, project.policy, row.stage_index)
+            plan = plans.get(plan_key)
+            if plan is None:
+                policy = self._policies.named(project.policy)
+                rungs = ladder.ladder(row.kind, row.due, policy, calendar)
+                steps = []
+                reached = row.stage_index
+                for rung in ladder.due_now(rungs, reached, now, policy.notices.catch_up):
+                    skipped = [r.stage for r in rungs if reached < r.index < rung.index]
+                    steps.append((rung, skipped, ladder.next_after(rungs, rung.index)))
+                    reached = rung.index
+                plan = plans[plan_key] = (
+                    steps,
+                    reached,
+                    ladder.next_after(rungs, reached),
+                    row.due.isoformat(),
+                    calendar.working_days_between(today, row.due),
+                    max(0, (today - row.due).days),
                 )
-            left = days_left.get(row.due)
-            if left is None:
-                left = days_left[row.due] = calendar.working_days_between(today, row.due)
-            todo = ladder.due_now(rungs, row.stage_index, now, policy.notices.catch_up)
-            sent_index = row.stage_index
-            for rung in todo:
-                skipped = [r.stage for r in rungs if sent_index < r.index < rung.index]
-                following = ladder.next_after(rungs, rung.index)
+            steps, reached, after, due, left, late = plan
+            for rung, skipped, following in steps:
                 ctx = {
                     "key": f"{row.id}:{rung.stage}:{row.version}",
                     "stage": rung.stage,
@@ -324,15 +331,15 @@ class NoticeEngine:
                     "deadline": {
                         "kind": row.kind,
                         "key": row.key,
-                        "due": row.due.isoformat(),
+                        "due": due,
                         "provisional": bool(row.provisional),
                         "rule": row.rule,
                         "owner": row.owner,
                     },
                     "working_days_left": left,
-                    "calendar_days_late": max(0, (today - row.due).days),
+                    "calendar_days_late": late,
                     "moved_from": row.moved_from.isoformat() if row.moved_from else None,
-                    "skipped": skipped,
+                    "skipped": list(skipped),
                     "recipients": recipients(row.kind, rung.stage, project, contractor),
                     "next_step": None
                     if following is None
@@ -343,32 +350,31 @@ class NoticeEngine:
                     },
                 }
                 rendered = self.renderer.render(ctx)
-                values = {
-                    "key": ctx["key"],
-                    "deadline_id": row.id,
-                    "project_id": row.project_id,
-                    "deadline_kind": row.kind,
-                    "deadline_key": row.key,
-                    "stage": rung.stage,
-                    "recipients": ctx["recipients"],
-                    "subject": rendered.subject,
-                    "body": rendered.text,
-                    "html": rendered.html,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                pending.append(values)
-                sent_index = rung.index
-            following = ladder.next_after(rungs, sent_index)
+                pending.append(
+                    {
+                        "key": ctx["key"],
+                        "deadline_id": row.id,
+                        "project_id": row.project_id,
+                        "deadline_kind": row.kind,
+                        "deadline_key": row.key,
+                        "stage": rung.stage,
+                        "recipients": ctx["recipients"],
+                        "subject": rendered.subject,
+                        "body": rendered.text,
+                        "html": rendered.html,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                )
             moves.append(
                 {
                     "b_id": row.id,
-                    "b_stage_index": sent_index,
-                    "b_next_stage": following.stage if following else None,
-                    "b_next_fire_at": following.fire_at if following else None,
-                    "b_moved_from": None if todo else row.moved_from,
+                    "b_stage_index": reached,
+                    "b_next_stage": after.stage if after else None,
+                    "b_next_fire_at": after.fire_at if after else None,
+                    "b_moved_from": row.moved_from if not steps else None,
                 }
             )
         # one statement each for the whole batch: the cost follows the due work

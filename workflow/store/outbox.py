@@ -124,22 +124,63 @@ def insert_notices(conn: Connection, values: Sequence[dict[str, Any]]) -> dict[s
     }
 
 
+_ADVANCE_ONE = (
+    deadline_t.update()
+    .where(deadline_t.c.id == bindparam("b_id"))
+    .values(
+        stage_index=bindparam("b_stage_index"),
+        next_stage=bindparam("b_next_stage"),
+        next_fire_at=bindparam("b_next_fire_at", type_=deadline_t.c.next_fire_at.type),
+        moved_from=bindparam("b_moved_from", type_=deadline_t.c.moved_from.type),
+    )
+)
+_ADVANCE_MANY = (
+    deadline_t.update()
+    .where(deadline_t.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        stage_index=bindparam("b_stage_index"),
+        next_stage=bindparam("b_next_stage"),
+        next_fire_at=bindparam("b_next_fire_at", type_=deadline_t.c.next_fire_at.type),
+        moved_from=bindparam("b_moved_from", type_=deadline_t.c.moved_from.type),
+    )
+)
+
+
 def advance_deadlines(conn: Connection, moves: Sequence[dict[str, Any]]) -> None:
     """Move each deadline's ladder on: ``b_id``, ``b_stage_index``, ``b_next_stage``,
-    ``b_next_fire_at``, ``b_moved_from`` (one statement for the batch)."""
+    ``b_next_fire_at``, ``b_moved_from``. Deadlines moved alike (due together: the same stage
+    next, at the same time) in one statement per move, the others in one statement."""
     if not moves:
         return
-    conn.execute(
-        deadline_t.update()
-        .where(deadline_t.c.id == bindparam("b_id"))
-        .values(
-            stage_index=bindparam("b_stage_index"),
-            next_stage=bindparam("b_next_stage"),
-            next_fire_at=bindparam("b_next_fire_at"),
-            moved_from=bindparam("b_moved_from"),
-        ),
-        list(moves),
-    )
+    alike: dict[tuple[Any, ...], list[int]] = {}
+    for m in moves:
+        move = (m["b_stage_index"], m["b_next_stage"], m["b_next_fire_at"], m["b_moved_from"])
+        alike.setdefault(move, []).append(m["b_id"])
+    single = []
+    for (stage_index, next_stage, next_fire_at, moved_from), ids in alike.items():
+        if len(ids) == 1:
+            single.append(
+                {
+                    "b_id": ids[0],
+                    "b_stage_index": stage_index,
+                    "b_next_stage": next_stage,
+                    "b_next_fire_at": next_fire_at,
+                    "b_moved_from": moved_from,
+                }
+            )
+        else:
+            conn.execute(
+                _ADVANCE_MANY,
+                {
+                    "b_ids": ids,
+                    "b_stage_index": stage_index,
+                    "b_next_stage": next_stage,
+                    "b_next_fire_at": next_fire_at,
+                    "b_moved_from": moved_from,
+                },
+            )
+    if single:
+        conn.execute(_ADVANCE_ONE, single)
 
 
 # -- relay ------------------------------------------------------------------------------------
