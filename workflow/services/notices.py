@@ -296,31 +296,47 @@ class NoticeEngine:
             return [{"org": o, "role": r, "name": n} for o, r, n in found]
 
         for row in rows:
-            project = projects[row.project_id]
+            # (the claimed columns, in order: one unpacking instead of an attribute each)
+            (
+                deadline_id,
+                project_id,
+                deadline_key,
+                kind,
+                owner,
+                rule,
+                due_on,
+                provisional,
+                version,
+                stage_index,
+                moved_from,
+            ) = row
+            project = projects[project_id]
             contractor = names.get(project.contractor_id) if project.contractor_id else None
-            plan_key = (row.kind, row.due, project.policy, row.stage_index)
+            plan_key = (kind, due_on, project.policy, stage_index)
             plan = plans.get(plan_key)
             if plan is None:
                 policy = self._policies.named(project.policy)
-                rungs = ladder.ladder(row.kind, row.due, policy, calendar)
+                rungs = ladder.ladder(kind, due_on, policy, calendar)
                 steps = []
-                reached = row.stage_index
+                reached = stage_index
                 for rung in ladder.due_now(rungs, reached, now, policy.notices.catch_up):
                     skipped = [r.stage for r in rungs if reached < r.index < rung.index]
-                    steps.append((rung, skipped, ladder.next_after(rungs, rung.index)))
+                    following = ladder.next_after(rungs, rung.index)
+                    day = following.day.isoformat() if following is not None else ""
+                    steps.append((rung, skipped, following, day))
                     reached = rung.index
                 plan = plans[plan_key] = (
                     steps,
                     reached,
                     ladder.next_after(rungs, reached),
-                    row.due.isoformat(),
-                    calendar.working_days_between(today, row.due),
-                    max(0, (today - row.due).days),
+                    due_on.isoformat(),
+                    calendar.working_days_between(today, due_on),
+                    max(0, (today - due_on).days),
                 )
             steps, reached, after, due, left, late = plan
-            for rung, skipped, following in steps:
+            for rung, skipped, following, next_day in steps:
                 ctx = {
-                    "key": f"{row.id}:{rung.stage}:{row.version}",
+                    "key": f"{deadline_id}:{rung.stage}:{version}",
                     "stage": rung.stage,
                     "project": {
                         "id": project.id,
@@ -329,34 +345,34 @@ class NoticeEngine:
                     },
                     "contractor": contractor or "",
                     "deadline": {
-                        "kind": row.kind,
-                        "key": row.key,
+                        "kind": kind,
+                        "key": deadline_key,
                         "due": due,
-                        "provisional": bool(row.provisional),
-                        "rule": row.rule,
-                        "owner": row.owner,
+                        "provisional": bool(provisional),
+                        "rule": rule,
+                        "owner": owner,
                     },
                     "working_days_left": left,
                     "calendar_days_late": late,
-                    "moved_from": row.moved_from.isoformat() if row.moved_from else None,
+                    "moved_from": moved_from.isoformat() if moved_from else None,
                     "skipped": list(skipped),
-                    "recipients": recipients(row.kind, rung.stage, project, contractor),
+                    "recipients": recipients(kind, rung.stage, project, contractor),
                     "next_step": None
                     if following is None
                     else {
                         "stage": following.stage,
-                        "day": following.day.isoformat(),
-                        "recipients": recipients(row.kind, following.stage, project, contractor),
+                        "day": next_day,
+                        "recipients": recipients(kind, following.stage, project, contractor),
                     },
                 }
                 rendered = self.renderer.render(ctx)
                 pending.append(
                     {
                         "key": ctx["key"],
-                        "deadline_id": row.id,
-                        "project_id": row.project_id,
-                        "deadline_kind": row.kind,
-                        "deadline_key": row.key,
+                        "deadline_id": deadline_id,
+                        "project_id": project_id,
+                        "deadline_kind": kind,
+                        "deadline_key": deadline_key,
                         "stage": rung.stage,
                         "recipients": ctx["recipients"],
                         "subject": rendered.subject,
@@ -370,11 +386,11 @@ class NoticeEngine:
                 )
             moves.append(
                 {
-                    "b_id": row.id,
+                    "b_id": deadline_id,
                     "b_stage_index": reached,
                     "b_next_stage": after.stage if after else None,
                     "b_next_fire_at": after.fire_at if after else None,
-                    "b_moved_from": row.moved_from if not steps else None,
+                    "b_moved_from": moved_from if not steps else None,
                 }
             )
         # one statement each for the whole batch: the cost follows the due work

@@ -51,7 +51,8 @@ def upsert_meta(conn: Connection, key: str, value: str) -> None:
 # -- tick -------------------------------------------------------------------------------------
 
 
-#: what a notice needs of its deadline row (not its datetimes: each costs a conversion per row)
+#: what a notice needs of its deadline row (not its datetimes: each costs a conversion per row);
+#: ``tick`` unpacks the rows in this order
 _CLAIMED = (
     deadline_t.c.id,
     deadline_t.c.project_id,
