@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+import platform
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
@@ -15,6 +17,16 @@ PROJECT_COLS = (
     "title, purchaser, policy, state, contractor_id, version, data, audit_seq, "
     "audit_head, created_at, updated_at"
 )
+
+
+def machine() -> str:
+    """The machine a run was on, for the record: date, cores, Python, load average (other work
+    on the machine moves every number here, the baselines' too)."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{date.today()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+        f"load average {load}"
+    )
 
 
 def at(day: str) -> datetime:

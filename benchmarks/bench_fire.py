@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from _setup import machine
 from sqlalchemy import MetaData, Table, bindparam, select
 
 from states.model import Actor
@@ -355,6 +356,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--profile", action="store_true", help="cProfile one round of fire")
     args = parser.parse_args()
+    print(machine())
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:
         measure(backend, args.profile)

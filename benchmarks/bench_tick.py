@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from _setup import at, clone, contracted_project
+from _setup import at, clone, contracted_project, machine
 from sqlalchemy import MetaData, Table, func, select, text
 
 from workflow import Workflow
@@ -187,15 +187,23 @@ def naive_drain(path: Path, n: int) -> float:
         )
     t0 = time.perf_counter()
     scheduler.resume()
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        with sqlite3.connect(NAIVE_DB) as conn:
-            done = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
-        if done >= n:
-            break
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - t0
-    scheduler.shutdown(wait=True)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                conn = sqlite3.connect(NAIVE_DB, timeout=30)
+                done = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+                conn.close()
+            except sqlite3.OperationalError:  # the jobs hold the lock: ask again
+                done = 0
+            if done >= n:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+    finally:
+        scheduler.shutdown(wait=True)
+    if done < n:
+        raise RuntimeError(f"the naive design wrote {done} of {n} inbox rows in 600 s")
     return elapsed
 
 
@@ -203,13 +211,17 @@ def part_b() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         n = 10_000
-        tick, relay = ours_drain(d / "ours.db", n)
+        # three drains, each on a fresh database: the first in the process also compiles the
+        # notice templates it needs (once per process, as in a worker)
+        drains = sorted((ours_drain(d / f"ours{i}.db", n) for i in range(3)), key=sum)
+        tick, relay = drains[1]
         ours = tick + relay
         naive_n = 2_000
         naive = naive_drain(d / "naive.db", naive_n) * n / naive_n
         print(
             f"(b) drain {n:,} due deadlines into the inbox (SQLite file): tick + relay "
-            f"{ours:6.2f} s ({ours / n * 1e3:.3f} ms each; tick {tick:.2f} s, relay {relay:.2f} s)"
+            f"{ours:6.2f} s ({ours / n * 1e3:.3f} ms each; tick {tick:.2f} s, relay {relay:.2f} s;"
+            f" median of 3, {min(map(sum, drains)):.2f}–{max(map(sum, drains)):.2f} s)"
         )
         print(
             f"    APScheduler SQLAlchemyJobStore, a date job per deadline: {naive:6.2f} s "
@@ -223,6 +235,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--part", choices=("a", "b", "both"), default="both")
     args = parser.parse_args()
+    print(machine())
     if args.part in ("a", "both"):
         for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
             part_a(backend)

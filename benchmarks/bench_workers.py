@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import pg
-from _setup import at, clone, contracted_project
+from _setup import at, clone, contracted_project, machine
 from aiosmtpd.controller import Controller
 from servers import free_port
 from sqlalchemy import create_engine, text
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--delay-ms", default="10,0", help="one run per value, comma-separated")
     parser.add_argument("--workers", default="1,2,3")
     args = parser.parse_args()
+    print(machine())
     counts = [int(k) for k in args.workers.split(",")]
     delays = [float(d) for d in args.delay_ms.split(",")]
     sink = DelaySink(0.0)
