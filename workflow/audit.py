@@ -115,37 +115,25 @@ class AuditEntry:
 
     def recompute_hash(self) -> str:
         """The hash this entry's content and link should have, by its own formula."""
+        common: dict[str, Any] = {
+            "stream": self.stream,
+            "seq": self.seq,
+            "at": self.at,
+            "actor_id": self.actor_id,
+            "role": self.role,
+            "org": self.org,
+            "event": self.event,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+        }
         if self.hash_format == HASH_FORMAT_V1:
-            return entry_hash_v1(
-                stream=self.stream,
-                seq=self.seq,
-                at=self.at,
-                actor_id=self.actor_id,
-                role=self.role,
-                org=self.org,
-                event=self.event,
-                from_state=self.from_state,
-                to_state=self.to_state,
-                data=self.data,
-                prev_hash=self.prev_hash,
-            )
+            return entry_hash_v1(**common)
         if self.hash_format != HASH_FORMAT:
             raise ValueError(f"unknown hash format {self.hash_format!r}")
         return entry_hash(
-            stream=self.stream,
-            seq=self.seq,
-            at=self.at,
-            recorded_at=self.recorded_at,
-            actor_id=self.actor_id,
-            role=self.role,
-            org=self.org,
-            event=self.event,
-            from_state=self.from_state,
-            to_state=self.to_state,
-            data=self.data,
-            version=self.version,
-            digest=self.digest,
-            prev_hash=self.prev_hash,
+            **common, recorded_at=self.recorded_at, version=self.version, digest=self.digest
         )
 
     def to_dict(self) -> dict[str, Any]:

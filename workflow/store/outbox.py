@@ -187,10 +187,9 @@ def advance_deadlines(conn: Connection, moves: Sequence[dict[str, Any]]) -> None
 # -- relay ------------------------------------------------------------------------------------
 
 
-def claim_notices(
-    conn: Connection, now: datetime, *, batch: int, token: str, lease_seconds: int
-) -> list[Any]:
-    """Lease up to ``batch`` notices due for (re)delivery to ``token``; returns their rows."""
+def _due_notice_ids(conn: Connection, now: datetime, batch: int) -> list[int]:
+    """Up to ``batch`` notices due for (re)delivery and held by no live lease, oldest first,
+    locked ``FOR UPDATE SKIP LOCKED`` where the database has it."""
     query = (
         select(notice_t.c.id)
         .where(
@@ -201,7 +200,14 @@ def claim_notices(
         .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
         .limit(batch)
     )
-    ids = list(conn.execute(for_update(query, conn, skip_locked=True)).scalars())
+    return list(conn.execute(for_update(query, conn, skip_locked=True)).scalars())
+
+
+def claim_notices(
+    conn: Connection, now: datetime, *, batch: int, token: str, lease_seconds: int
+) -> list[Any]:
+    """Lease up to ``batch`` notices due for (re)delivery to ``token``; returns their rows."""
+    ids = _due_notice_ids(conn, now, batch)
     if not ids:
         return []
     conn.execute(
@@ -359,17 +365,7 @@ def deliver_to_inbox(conn: Connection, now: datetime, *, batch: int) -> int:
     in the caller's one transaction (claimed ``FOR UPDATE SKIP LOCKED``; no lease is needed
     since nothing is sent outside the transaction). The inbox rows are made by the database
     from each notice's recipients, in notice and recipient order. Returns how many."""
-    query = (
-        select(notice_t.c.id)
-        .where(
-            notice_t.c.status.in_(("pending", "failed")),
-            notice_t.c.next_attempt_at <= now,
-            or_(notice_t.c.lease_until.is_(None), notice_t.c.lease_until <= now),
-        )
-        .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
-        .limit(batch)
-    )
-    ids = list(conn.execute(for_update(query, conn, skip_locked=True)).scalars())
+    ids = _due_notice_ids(conn, now, batch)
     if not ids:
         return 0
     conn.execute(_INBOX_OF_NOTICES[conn.dialect.name == "sqlite"], {"ids": ids, "now": now})
