@@ -101,6 +101,19 @@ def pay(d: Driver, tranche: int, amount: str, on: str, actor: Actor = FINANCE) -
     d.fire("pay", actor=actor, at=at(on), tranche=tranche, amount=amount, on=on)
 
 
+def evaluation(
+    kind: str, on: str, score: int = 80, satisfaction: int = 80, evaluators: Any = None
+) -> dict[str, Any]:
+    """The data of an ``evaluate`` event (every kind of evaluator unless told otherwise)."""
+    return {
+        "kind": kind,
+        "score": score,
+        "satisfaction": satisfaction,
+        "on": on,
+        "evaluators": ALL_EVALUATORS if evaluators is None else evaluators,
+    }
+
+
 def evaluate(d: Driver, kind: str, on: str, score: int = 80, satisfaction: int = 80) -> None:
     from support import at
 

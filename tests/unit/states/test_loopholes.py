@@ -9,9 +9,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from drivers import Driver, evaluate, pay, refused
+from drivers import Driver, evaluate, evaluation, pay, refused
 from support import (
-    ALL_EVALUATORS,
     CLERK,
     CONTRACTOR,
     EVALUATOR,
@@ -216,11 +215,7 @@ def test_R10_a_midterm_three_days_after_signing_is_refused() -> None:
         "evaluate",
         EVALUATOR,
         at("2025-10-21"),
-        kind="midterm",
-        score=90,
-        satisfaction=90,
-        on="2025-10-21",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("midterm", "2025-10-21", 90, 90),
     )
     assert "2026-02-25" in err.message  # midpoint 2026-03-27 less 30 days
 
@@ -235,11 +230,7 @@ def test_R10_a_final_months_before_the_end_is_refused_so_no_early_acceptance() -
         "evaluate",
         EVALUATOR,
         at("2026-03-02"),
-        kind="final",
-        score=90,
-        satisfaction=90,
-        on="2026-03-02",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("final", "2026-03-02", 90, 90),
     )
     refused("R13", d, "accept", CLERK, at("2026-03-02"), on="2026-03-02")
     evaluate(d, "final", "2026-08-26")  # contract end 2026-09-25 less 30 days
@@ -254,11 +245,7 @@ def test_R10_the_final_waits_for_a_passed_midterm() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-09-01"),
-        kind="final",
-        score=90,
-        satisfaction=90,
-        on="2026-09-01",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("final", "2026-09-01", 90, 90),
     )
 
 
@@ -271,11 +258,7 @@ def test_R10_a_passed_midterm_is_held_once() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-03-03"),
-        kind="midterm",
-        score=95,
-        satisfaction=95,
-        on="2026-03-03",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("midterm", "2026-03-03", 95, 95),
     )
 
 
@@ -289,11 +272,7 @@ def test_R10_six_evaluations_on_one_day_meet_one_period_only() -> None:
             "evaluate",
             EVALUATOR,
             at("2026-01-05"),
-            kind="semiannual",
-            score=90,
-            satisfaction=90,
-            on="2026-01-05",
-            evaluators=ALL_EVALUATORS,
+            **evaluation("semiannual", "2026-01-05", 90, 90),
         )
     status = {x.key: x.status.value for x in d.project.deadlines if x.kind == "evaluation"}
     assert status == {
@@ -320,11 +299,7 @@ def test_R11_two_low_reviews_on_one_day_do_not_remove() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-01-05"),
-        kind="semiannual",
-        score=40,
-        satisfaction=40,
-        on="2026-01-05",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("semiannual", "2026-01-05", 40, 40),
     )
     assert d.state == "in_service"
 
@@ -344,11 +319,7 @@ def test_R10_a_semiannual_after_the_term_is_refused() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-10-01"),
-        kind="semiannual",
-        score=80,
-        satisfaction=80,
-        on="2026-10-01",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("semiannual", "2026-10-01", 80, 80),
     )
 
 
@@ -370,11 +341,7 @@ def test_shanghai_holds_no_midterm_and_pays_by_what_it_holds() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-03-20"),
-        kind="midterm",
-        score=80,
-        satisfaction=80,
-        on="2026-03-20",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("midterm", "2026-03-20", 80, 80),
     )
     pay(d, 1, "300000.00", "2025-10-20")
     refused(  # the final needs the recipients (002 三(五)4)
@@ -383,11 +350,7 @@ def test_shanghai_holds_no_midterm_and_pays_by_what_it_holds() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-09-01"),
-        kind="final",
-        score=80,
-        satisfaction=80,
-        on="2026-09-01",
-        evaluators=["purchaser", "third_party"],
+        **evaluation("final", "2026-09-01", 80, 80, evaluators=["purchaser", "third_party"]),
     )
     evaluate(d, "final", "2026-09-01")
     pay(d, 2, "700000.00", "2026-09-02")

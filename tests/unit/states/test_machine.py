@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from drivers import CAL, POLICY, Driver, evaluate, pay, refused
+from drivers import CAL, POLICY, Driver, evaluate, evaluation, pay, refused
 from support import (
-    ALL_EVALUATORS,
     CLERK,
     CONTRACTOR,
     EVALUATOR,
@@ -393,11 +392,7 @@ def test_R7_second_tranche_needs_a_passed_midterm() -> None:
         "evaluate",
         EVALUATOR,
         at("2026-03-23"),
-        kind="midterm",
-        score=75,
-        satisfaction=80,
-        on="2026-03-23",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("midterm", "2026-03-23", 75, 80),
     )
     d.fire("order_rectification", actor=CLERK, at=at("2026-03-23"), due="2026-03-31", findings="x")
     d.fire("complete_rectification", actor=CLERK, at=at("2026-03-24"), on="2026-03-24")
@@ -578,11 +573,7 @@ def test_R10_dawukou_evaluators_are_the_bureau_the_street_offices_and_the_recipi
         "evaluate",
         EVALUATOR,
         at("2026-03-20"),
-        kind="semiannual",
-        score=80,
-        satisfaction=80,
-        on="2026-03-20",
-        evaluators=["purchaser", "third_party"],
+        **evaluation("semiannual", "2026-03-20", 80, 80, evaluators=["purchaser", "third_party"]),
     )
     assert "street_office" in err.message and "recipients" in err.message
 
@@ -854,11 +845,7 @@ def test_R10_no_evaluation_before_the_contract_takes_effect() -> None:
         "evaluate",
         EVALUATOR,
         at("2025-10-09"),
-        kind="semiannual",
-        score=80,
-        satisfaction=80,
-        on="2025-10-08",
-        evaluators=ALL_EVALUATORS,
+        **evaluation("semiannual", "2025-10-08", 80, 80),
     )
 
 
