@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB ?= gpw-demo.db
 
-.PHONY: run test fuzz lint typecheck unit bench install clean postgres
+.PHONY: run test fuzz lint typecheck unit bench install clean postgres browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,23 @@ postgres:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
+## The browser the tests drive (tests/browser.py): Debian's chromium, run by Playwright for Python
+## (never `playwright install`: its own download cannot work here), and a CJK font so Chinese pages
+## render glyphs, not boxes (fonts-wqy-microhei: 1.6 MB against fonts-noto-cjk's 57 MB).
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+browser:
+	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	[ -z "$$missing" ] || { \
+		echo "installing" $$missing "(apt-get)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null; }
+
 ## Every test, plus lint and type checks, on SQLite and on a real PostgreSQL server that the suite
 ## starts and stops. Hypothesis is derandomized: the same examples each run.
-test: $(STAMP) postgres lint typecheck
+test: $(STAMP) postgres browser lint typecheck
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q
 
 ## The property and stateful tests with random seeds and many more examples (slower; run it
