@@ -9,8 +9,10 @@ not summing to 100 %, a negative window, an unknown field) is refused on load wi
 
 from __future__ import annotations
 
+import calendar as _stdcal
 import json
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
@@ -128,6 +130,56 @@ class EvaluationRule(BaseModel):
     evaluators: tuple[EvaluatorRole, ...] = Field(min_length=1)
 
 
+class Milestone(StrEnum):
+    """A step of a planned timeline (R19), by the fact in the audit trail that shows it done."""
+
+    #: 立项申请: the project was created (``create_project``)
+    CREATED = "created"
+    #: 组织购买: the procurement notice was published (``publish_notice``)
+    NOTICE_PUBLISHED = "notice_published"
+    #: 签订合同: the contract was signed (``sign_contract``, its ``signed_on``)
+    CONTRACT_SIGNED = "contract_signed"
+    #: 资金拨付: the first tranche was paid (``pay`` tranche 1, its ``on``)
+    FIRST_PAYMENT = "first_payment"
+    #: 人员派遣: the staff were dispatched (``dispatch_staff``, its ``on``)
+    STAFF_DISPATCHED = "staff_dispatched"
+
+
+#: the parts of a month a plan names: the whole month, 上旬 (1–10), 中旬 (11–20), 下旬 (21–end)
+MONTH_PARTS = ("whole", "early", "mid", "late")
+
+
+class PlannedStep(BaseModel):
+    """One step of a policy's planned timeline (R19): a month, or a part of it, in the year the
+    project is initiated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    milestone: Milestone
+    name_zh: str = Field(min_length=1, max_length=50)
+    name_en: str = Field(min_length=1, max_length=100)
+    month: int = Field(ge=1, le=12)
+    part: str = "whole"
+
+    @field_validator("part")
+    @classmethod
+    def _known_part(cls, value: str) -> str:
+        if value not in MONTH_PARTS:
+            raise ValueError(f"must be one of {', '.join(MONTH_PARTS)}")
+        return value
+
+    def window(self, year: int) -> tuple[date, date]:
+        """The first and last day the step is planned for, in ``year``."""
+        last = _stdcal.monthrange(year, self.month)[1]
+        first_day, last_day = {
+            "whole": (1, last),
+            "early": (1, 10),
+            "mid": (11, 20),
+            "late": (21, last),
+        }[self.part]
+        return date(year, self.month, first_day), date(year, self.month, last_day)
+
+
 #: what a provenance says: ``seed:<file clause>``, ``law:<regulation article>``, ``default``
 #: (gpw's own choice, no text sets it, optionally ``default:<why>``) or ``inherited:<parent>``
 PROVENANCE_KINDS = ("seed", "law", "default", "inherited")
@@ -198,6 +250,9 @@ class Policy(BaseModel):
     authorities_apply_to: tuple[str, ...] = ()
     #: the notice ladder (issue 3)
     notices: NoticePolicy
+    #: R19 the planned timeline (立项, 组织购买, 签订合同, 资金拨付, 人员派遣), in order; empty
+    #: where the text states none. A file that neither sets nor inherits it has none (default).
+    planned_timeline: tuple[PlannedStep, ...] = ()
     #: field → where its value comes from: ``seed:001 §七.4``, ``law:…``, ``default``,
     #: ``inherited:dawukou-2019`` (the loader fills inherited ones)
     provenance: dict[str, str] = {}
@@ -231,6 +286,12 @@ class Policy(BaseModel):
                     f"tranches[{i}].unlocked_by: waits for a {kind.value} evaluation that the "
                     f"policy never holds (evaluations: {', '.join(self.evaluations)}) (R7, R10)"
                 )
+        steps = [(s.month, MONTH_PARTS.index(s.part)) for s in self.planned_timeline]
+        if steps != sorted(steps):
+            raise ValueError("planned_timeline: steps must follow one another in time (R19)")
+        milestones = [s.milestone for s in self.planned_timeline]
+        if len(set(milestones)) != len(milestones):
+            raise ValueError("planned_timeline: a milestone is planned twice (R19)")
         if self.sme_payment_days > self.sme_payment_days_max:
             raise ValueError("sme_payment_days exceeds sme_payment_days_max (R20)")
         if self.authorities:
@@ -355,6 +416,12 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> P
         for key in inherited:
             # authorities_apply_to goes with authorities: both inherited or both own
             provenance[key] = f"inherited:{parent_name} ← {parent_policy.source_of(key)}"
+        raw["provenance"] = provenance
+    if "planned_timeline" not in raw:
+        # an optional value (R19): a file that neither sets nor inherits it states no plan
+        own = raw.get("provenance")
+        provenance = dict(own) if isinstance(own, Mapping) else {}
+        provenance.setdefault("planned_timeline", "default (no planned timeline stated)")
         raw["provenance"] = provenance
     raw["inherited_fields"] = tuple(inherited)
     try:

@@ -500,52 +500,11 @@ def project_history(project_id: int) -> None:
     )
 
 
-def _schema_type(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[str, list[Any]]:
-    """A JSON-schema property as (type text, allowed values)."""
-    if "$ref" in prop:
-        return _schema_type(defs.get(prop["$ref"].rsplit("/", 1)[-1], {}), defs)
-    if "enum" in prop:
-        return prop.get("type", "string"), list(prop["enum"])
-    if "anyOf" in prop:
-        kinds: list[str] = []
-        allowed: list[Any] = []
-        for option in prop["anyOf"]:
-            kind, values = _schema_type(option, defs)
-            if kind not in kinds and kind != "null":
-                kinds.append(kind)
-            allowed += [v for v in values if v not in allowed]
-        if {"number", "string"} <= set(kinds):  # Decimal: a number or a decimal string
-            kinds = ["decimal"] + [k for k in kinds if k not in ("number", "string")]
-        return " | ".join(kinds) or "any", allowed
-    kind = prop.get("type", "object" if "properties" in prop else "any")
-    if kind == "string" and prop.get("format") in ("date", "date-time"):
-        return prop["format"], []
-    if kind == "array":
-        item, values = _schema_type(prop.get("items", {}), defs)
-        return f"list[{item}]", values
-    if kind == "object" and isinstance(prop.get("additionalProperties"), dict):
-        value, values = _schema_type(prop["additionalProperties"], defs)
-        return f"object[{value}]", values
-    if kind == "object" and "properties" in prop:
-        return "object{" + ", ".join(prop["properties"]) + "}", []
-    return str(kind), []
-
-
 def event_fields(event: str) -> list[dict[str, Any]]:
-    """An event's data fields from its payload model: name, type, required, allowed values."""
-    from states.payloads import EVENT_PAYLOADS
+    """An event's data fields (shared with the web: ``workflow.services.events``)."""
+    from workflow.services.events import event_fields as fields_of
 
-    model = EVENT_PAYLOADS.get(event)
-    if model is None:
-        return []
-    schema = model.model_json_schema()
-    defs = schema.get("$defs", {})
-    required = set(schema.get("required", []))
-    out = []
-    for name, prop in schema.get("properties", {}).items():
-        kind, allowed = _schema_type(prop, defs)
-        out.append({"name": name, "type": kind, "required": name in required, "allowed": allowed})
-    return out
+    return fields_of(event)
 
 
 def _fields_text(event: str, fields: list[dict[str, Any]]) -> str:

@@ -176,3 +176,46 @@ def test_a_host_file_must_say_where_its_numbers_come_from(tmp_path: Path) -> Non
     with pytest.raises(InvalidInput) as err:
         load_policy(path)
     assert err.value.field == "provenance.dispatch_window_working_days"
+
+
+def test_R19_dawukou_plans_its_timeline_and_the_others_state_none() -> None:
+    plan = load_policy("dawukou-2019").planned_timeline
+    assert [(s.milestone.value, s.month, s.part) for s in plan] == [
+        ("created", 2, "whole"),
+        ("notice_published", 3, "whole"),
+        ("contract_signed", 4, "early"),
+        ("first_payment", 4, "mid"),
+        ("staff_dispatched", 4, "late"),
+    ]
+    from datetime import date
+
+    assert plan[0].window(2028) == (date(2028, 2, 1), date(2028, 2, 29))  # a leap year
+    assert plan[3].window(2026) == (date(2026, 4, 11), date(2026, 4, 20))  # 中旬
+    assert plan[4].window(2026) == (date(2026, 4, 21), date(2026, 4, 30))  # 下旬
+    assert load_policy("dawukou-2019").source_of("planned_timeline").startswith("seed:001 §七")
+    for name in ("nanyang-2019", "shanghai", "jilin-2017", "xiamen-2015"):
+        assert load_policy(name).planned_timeline == ()
+        assert load_policy(name).source_of("planned_timeline").startswith("default")
+
+
+def test_R19_a_host_file_without_inherits_needs_no_timeline_but_a_bad_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    data = load_policy("dawukou-2019").model_dump(mode="json")
+    for own in ("inherited_fields", "planned_timeline"):
+        data.pop(own)
+    data["provenance"].pop("planned_timeline")
+    data["name"] = "host"
+    p = load_policy(_write(tmp_path, data))
+    assert p.planned_timeline == () and p.source_of("planned_timeline").startswith("default")
+    step = {"milestone": "created", "name_zh": "立项", "name_en": "initiation", "month": 5}
+    later = {**step, "milestone": "contract_signed", "month": 4}
+    data["planned_timeline"] = [step, later]
+    data["provenance"]["planned_timeline"] = "seed:host §1"
+    with pytest.raises(InvalidInput) as err:
+        load_policy(_write(tmp_path, data))
+    assert err.value.field == "planned_timeline"
+    data["planned_timeline"] = [{**step, "part": "第一周"}]
+    with pytest.raises(InvalidInput) as err:
+        load_policy(_write(tmp_path, data))
+    assert err.value.field == "planned_timeline[0].part"
