@@ -11,7 +11,9 @@
     │   ├── ProjectNotFound
     │   └── ContractorNotFound
     ├── ConcurrentUpdate           (workflow) another writer changed the project first
-    └── ConfigurationError         bad channel, SMTP or template configuration, refused at start
+    ├── ConfigurationError         bad channel, SMTP or template configuration, refused at start
+    └── Unauthenticated            (web, API) no login, a wrong password, a bad or revoked token
+        └── LoginThrottled         too many failed logins: wait before trying again
 
 Every error carries a Chinese message first and an English one second. The class docstring is the
 default message when none is given.
@@ -114,3 +116,15 @@ class ConfigurationError(WorkflowError):
     """配置错误 / Configuration error"""
 
     code = "configuration_error"
+
+
+class Unauthenticated(WorkflowError):
+    """未登录或身份验证失败 / Not logged in, or authentication failed"""
+
+    code = "unauthenticated"
+
+
+class LoginThrottled(Unauthenticated):
+    """登录失败次数过多，请稍后再试 / Too many failed logins; try again later"""
+
+    code = "login_throttled"

@@ -28,37 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from workflow.persistence import (
-    audit_t,
-    calendar_t,
-    contractor_t,
-    deadline_t,
-    delivery_t,
-    head_t,
-    inbox_t,
-    meta_t,
-    notice_t,
-    person_t,
-    project_t,
-)
+from workflow.tables import gpw_tables as _gpw_tables
 
 #: gpw's tables by name, with their column types (aware datetimes, JSON)
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        project_t,
-        deadline_t,
-        audit_t,
-        head_t,
-        contractor_t,
-        calendar_t,
-        notice_t,
-        delivery_t,
-        inbox_t,
-        person_t,
-        meta_t,
-    )
-}
+TABLES: dict[str, Table] = {t.name: t for t in _gpw_tables()}
 
 Target = str | Engine
 

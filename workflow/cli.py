@@ -47,6 +47,7 @@ from states.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    Unauthenticated,
     WorkflowError,
 )
 from states.model import Actor
@@ -1219,10 +1220,168 @@ def demo(
     run_demo(wf, echo=typer.echo, as_json=STATE.json)
 
 
+user_app = typer.Typer(help="用户与 API 令牌 / users and API tokens", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _password_from_stdin() -> str:
+    """The password: the first line of standard input (never an argument: arguments show in
+    the process list and the shell's history)."""
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    return password.removesuffix("\r")
+
+
+def _user_line(u: Any) -> str:
+    region = f" region={','.join(u.region)}" if u.region else ""
+    state = "" if u.active else " [停用 / inactive]"
+    return f"{u.login} {u.role} {u.org}{region}{state}"
+
+
+@user_app.command("add")
+def user_add(
+    login: str,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="角色 / role: purchaser, government, finance, "
+            "contractor, evaluator, supervisor, admin"
+        ),
+    ],
+    org: Annotated[str, typer.Option(help="单位 / organisation")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="从标准输入读取密码 / read the password from standard input"
+        ),
+    ] = False,
+    name: Annotated[str, typer.Option(help="姓名 / display name")] = "",
+    region: Annotated[
+        list[str] | None,
+        typer.Option(help="辖区：购买主体名称前缀，* 为全部（supervisor, evaluator）/ region"),
+    ] = None,
+) -> None:
+    """添加用户 / add a user of the dashboard and the API (password from standard input)."""
+    if not password_stdin:
+        raise InvalidInput(
+            "须用 --password-stdin 从标准输入给出密码",
+            "give the password on standard input with --password-stdin",
+            field="password",
+        )
+    user = _wf("write").users.add(
+        login,
+        role=role,
+        org=org,
+        password=_password_from_stdin(),
+        name=name,
+        region=region or (),
+    )
+    _out(user.to_dict(), f"已添加用户 / user added: {_user_line(user)}")
+
+
+@user_app.command("password")
+def user_password(
+    login: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="从标准输入读取密码 / from standard input")
+    ] = False,
+) -> None:
+    """修改密码 / set a user's password (from standard input)."""
+    if not password_stdin:
+        raise InvalidInput(
+            "须用 --password-stdin 从标准输入给出密码",
+            "give the password on standard input with --password-stdin",
+            field="password",
+        )
+    _wf("write").users.set_password(login, _password_from_stdin())
+    _out({"login": login}, f"已修改密码 / password set: {login}")
+
+
+@user_app.command("deactivate")
+def user_deactivate(login: str) -> None:
+    """停用用户（其令牌一并失效）/ deactivate a user (its tokens stop working too)."""
+    _wf("write").users.set_active(login, False)
+    _out({"login": login, "active": False}, f"已停用 / deactivated: {login}")
+
+
+@user_app.command("activate")
+def user_activate(login: str) -> None:
+    """重新启用用户 / reactivate a user."""
+    _wf("write").users.set_active(login, True)
+    _out({"login": login, "active": True}, f"已启用 / activated: {login}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """用户列表 / list users."""
+    users = _wf("read").users.list()
+    _out(
+        [u.to_dict() for u in users],
+        "\n".join(_user_line(u) for u in users) or "（无用户 / no users）",
+    )
+
+
+@user_app.command("token")
+def user_token(
+    login: str,
+    label: Annotated[str, typer.Option(help="标签 / a label for the token")] = "",
+) -> None:
+    """发放 API 令牌（仅显示一次，在最后一行）/ issue an API token, printed once on the last
+    line."""
+    token = _wf("write").users.issue_token(login, label=label)
+    _out(
+        {"login": login, "token": token},
+        f"API 令牌，仅显示一次，请妥善保存 / API token, shown once; keep it safe ({login}):\n"
+        f"{token}",
+    )
+
+
+@user_app.command("tokens")
+def user_tokens(login: str) -> None:
+    """用户的 API 令牌（仅前缀）/ a user's API tokens (prefixes only)."""
+    rows = _wf("read").users.tokens(login)
+    _out(
+        rows,
+        "\n".join(
+            f"{t['id']} {t['prefix']}… {t['label']} created {_local(t['created_at'])}"
+            f" last used {_local(t['last_used_at'])}"
+            + (f" 已撤销 / revoked {_local(t['revoked_at'])}" if t["revoked_at"] else "")
+            for t in rows
+        )
+        or "（无令牌 / no tokens）",
+    )
+
+
+@user_app.command("revoke")
+def user_revoke(login: str, token_id: int) -> None:
+    """撤销 API 令牌 / revoke an API token."""
+    _check_id(token_id, "token_id")
+    _wf("write").users.revoke_token(login, token_id)
+    _out(
+        {"login": login, "token_id": token_id, "revoked": True},
+        f"已撤销 / revoked: {login} token {token_id}",
+    )
+
+
+@user_app.command("log")
+def user_log(
+    login: Annotated[str | None, typer.Option(help="登录名 / login")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+) -> None:
+    """登录与令牌使用记录 / the log of logins and token use, newest first."""
+    rows = _wf("read").users.events(login=login, limit=_limit(limit) + 1)
+    _listing(
+        rows,
+        limit,
+        [f"{_local(r['at'])} {r['login']} {r['kind']} {r['ip']} {r['detail']}" for r in rows],
+        "（无记录 / no entries）",
+    )
+
+
 def _exit_code(exc: WorkflowError) -> int:
     if isinstance(exc, InvalidInput):
         return EXIT_INVALID
-    if isinstance(exc, IllegalTransition | Forbidden | GuardRefused):
+    if isinstance(exc, IllegalTransition | Forbidden | GuardRefused | Unauthenticated):
         return EXIT_REFUSED
     if isinstance(exc, NotFound):
         return EXIT_NOT_FOUND

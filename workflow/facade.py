@@ -37,6 +37,7 @@ from workflow.services.directory import Directory
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import ProjectService
+from workflow.services.users import Users
 from workflow.views import ContractorView, ProjectView
 
 
@@ -85,6 +86,8 @@ class Workflow:
         self.calendar = CalendarService(self.db)
         self.directory = Directory(self.db)
         self._contractors = ContractorService(self.db)
+        #: users of the dashboard and the JSON API, their tokens and the log of logins
+        self.users = Users(self.db)
         self._projects = ProjectService(self.db, self._policies, self.calendar, self._contractors)
         config = notices or NoticeConfig()
         self._notices = NoticeEngine(

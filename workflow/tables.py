@@ -60,6 +60,13 @@ def _json() -> Any:
 
 class ProjectRow(SQLModel, table=True):
     __tablename__ = "gpw_project"
+    __table_args__ = (
+        # the project list's sort keys, each with the id that breaks its ties (keyset pages)
+        Index("ix_gpw_project_updated_at_id", "updated_at", "id"),
+        Index("ix_gpw_project_created_at_id", "created_at", "id"),
+        Index("ix_gpw_project_title_id", "title", "id"),
+        Index("ix_gpw_project_state_id", "state", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str
@@ -75,6 +82,20 @@ class ProjectRow(SQLModel, table=True):
     audit_head: str = ""
     created_at: datetime = _aware()
     updated_at: datetime = _aware()
+
+
+class ProjectPartyRow(SQLModel, table=True):
+    """Who a project concerns, one row per relation: its ``purchaser``, its awarded
+    ``contractor`` (registered name) and its supervising bodies (``government``, ``finance``,
+    ``audit``, ``leader``, recorded at 立项). Written with the project, in the same transaction;
+    the lists filter by it (an organisation's projects, a reader's scope)."""
+
+    __tablename__ = "gpw_project_party"
+    __table_args__ = (Index("ix_gpw_project_party_org", "org", "relation", "project_id"),)
+
+    project_id: int = Field(foreign_key="gpw_project.id", primary_key=True)
+    relation: str = Field(primary_key=True)
+    org: str
 
 
 class DeadlineRow(SQLModel, table=True):
@@ -170,6 +191,10 @@ class InboxRow(SQLModel, table=True):
     role: str
     created_at: datetime = _aware()
     read_at: datetime | None = _aware(nullable=True)
+    #: who opened it first (a user's login), and who acknowledged it, when (the dashboard's inbox)
+    read_by: str | None = None
+    acknowledged_at: datetime | None = _aware(nullable=True)
+    acknowledged_by: str | None = None
 
 
 class PersonRow(SQLModel, table=True):
@@ -262,7 +287,65 @@ class CalendarYearRow(SQLModel, table=True):
     loaded_by: str
 
 
+class UserRow(SQLModel, table=True):
+    """A person who logs in to the dashboard or calls the JSON API: one role, one organisation.
+
+    ``region`` (supervisors and evaluators): the purchasers whose projects the user reads, as
+    name prefixes (``大武口区`` reads 大武口区民政局's projects), or ``["*"]`` for all.
+    """
+
+    __tablename__ = "gpw_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(unique=True)
+    name: str = ""
+    role: str
+    org: str
+    region: list[str] = Field(sa_column=Column(JSON_TYPE, nullable=False))
+    #: argon2id hash (argon2-cffi); never the password
+    password_hash: str
+    active: bool = True
+    created_at: datetime = _aware()
+    updated_at: datetime = _aware()
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An API token: only its SHA-256 is stored (the token is 256 random bits), revocable."""
+
+    __tablename__ = "gpw_api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="gpw_user.id", index=True)
+    token_hash: str = Field(unique=True)
+    #: the token's first characters, to tell tokens apart in a list (not enough to use one)
+    prefix: str
+    label: str = ""
+    created_at: datetime = _aware()
+    last_used_at: datetime | None = _aware(nullable=True)
+    revoked_at: datetime | None = _aware(nullable=True)
+
+
+class AuthEventRow(SQLModel, table=True):
+    """Logins, failed logins, throttling, token creation, use and revocation, logouts."""
+
+    __tablename__ = "gpw_auth_event"
+    __table_args__ = (
+        Index("ix_gpw_auth_event_login_at", "login", "at"),
+        Index("ix_gpw_auth_event_ip_at", "ip", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _aware()
+    login: str
+    #: login_ok, login_failed, login_throttled, logout, token_created, token_used, token_revoked,
+    #: token_refused, user_added, user_changed
+    kind: str
+    ip: str = ""
+    detail: str = ""
+
+
 project_t = ProjectRow.__table__  # type: ignore[attr-defined]
+party_t = ProjectPartyRow.__table__  # type: ignore[attr-defined]
 deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
 audit_t = AuditRow.__table__  # type: ignore[attr-defined]
 head_t = AuditHeadRow.__table__  # type: ignore[attr-defined]
@@ -273,12 +356,16 @@ delivery_t = DeliveryRow.__table__  # type: ignore[attr-defined]
 inbox_t = InboxRow.__table__  # type: ignore[attr-defined]
 person_t = PersonRow.__table__  # type: ignore[attr-defined]
 meta_t = MetaRow.__table__  # type: ignore[attr-defined]
+user_t = UserRow.__table__  # type: ignore[attr-defined]
+token_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
+auth_event_t = AuthEventRow.__table__  # type: ignore[attr-defined]
 
 
 def gpw_tables() -> list[Any]:
     """gpw's tables, in creation order."""
     return [
         project_t,
+        party_t,
         deadline_t,
         audit_t,
         head_t,
@@ -289,6 +376,9 @@ def gpw_tables() -> list[Any]:
         inbox_t,
         person_t,
         meta_t,
+        user_t,
+        token_t,
+        auth_event_t,
     ]
 
 

@@ -143,6 +143,20 @@ def snapshot(url: str) -> dict[str, list[dict[str, Any]]]:
         engine.dispose()
 
 
+def as_before(
+    after: dict[str, list[dict[str, Any]]], before: dict[str, list[dict[str, Any]]]
+) -> dict[str, list[dict[str, Any]]]:
+    """``after`` cut to the tables and columns ``before`` had: later migrations add tables and
+    columns (users, inbox acknowledgements …), never change what was there."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in before.items():
+        keys = list(rows[0]) if rows else None
+        out[name] = [
+            {k: r[k] for k in keys} if keys is not None else r for r in after.get(name, [])
+        ]
+    return out
+
+
 def differences(conn: Connection) -> list[Any]:
     """What ``alembic check`` would report: the database against the tables the code declares."""
     context = MigrationContext.configure(
@@ -278,7 +292,8 @@ def test_a_v0_1_0_database_is_upgraded_with_every_row_intact(
     result = schema.upgrade(v010_url)
 
     assert (result.before, result.after) == (schema.BASELINE, schema.head_revision())
-    assert snapshot(v010_url) == before  # every project, entry, deadline, notice, delivery…
+    # every project, entry, deadline, notice, delivery…
+    assert as_before(snapshot(v010_url), before) == before
     revision, diffs, _ = at_head(v010_url)
     assert (revision, diffs) == (schema.head_revision(), [])
     engine = create_engine(v010_url)
