@@ -104,6 +104,21 @@ def evaluation(
     return recompute(deadline, calendar)
 
 
+def period_ends(
+    *, effective_on: date, term_months: int, interval_months: int, calendar: WorkingDayCalendar
+) -> list[date]:
+    """The last day of each evaluation period (R10): effective_on + n × interval, moved to the
+    next working day as its ``evaluation#n`` deadline is; the last period runs to the term's end
+    (effective_on + term − 1 day) if that is later."""
+    count = max(1, -(-term_months // interval_months))
+    ends = [
+        calendar.next_working_day(add_months(effective_on, n * interval_months)).date
+        for n in range(1, count + 1)
+    ]
+    ends[-1] = max(ends[-1], add_months(effective_on, term_months) - timedelta(days=1))
+    return ends
+
+
 def fixed(
     *, key: str, kind: str, owner: Role, rule: str, anchor_event: str, anchor_on: date, due: date
 ) -> Deadline:

@@ -793,15 +793,12 @@ class _Run:
     def period_ends(self) -> list[date]:
         """End of each evaluation period: effective_on + n × interval, moved to the next working
         day as its ``evaluation#n`` deadline is (R10); the last period runs to the term's end."""
-        contract = self.contract
-        interval = self.ctx.policy.evaluation_interval_months
-        count = max(1, -(-contract.term_months // interval))
-        ends: list[date] = []
-        for n in range(1, count + 1):
-            boundary = dl.add_months(contract.effective_on, n * interval)
-            ends.append(self.ctx.calendar.next_working_day(boundary).date)
-        ends[-1] = max(ends[-1], self.contract_end())
-        return ends
+        return dl.period_ends(
+            effective_on=self.contract.effective_on,
+            term_months=self.contract.term_months,
+            interval_months=self.ctx.policy.evaluation_interval_months,
+            calendar=self.ctx.calendar,
+        )
 
     def period_of(self, day: date) -> int:
         """The 1-based evaluation period ``day`` falls in; after the term: the last one."""

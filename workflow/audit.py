@@ -484,14 +484,18 @@ class _Stream:
 
 
 def _chain(
-    conn: Connection, found: _Findings, wanted: dict[str, int]
+    conn: Connection, found: _Findings, wanted: dict[str, int], stream: str | None = None
 ) -> tuple[dict[str, _Stream], dict[str, str], int]:
-    """Walk every stream in order: hash, link, sequence; for projects also the from-state and
-    version order. Returns each stream's last state, the hashes at ``wanted`` seqs, the count."""
+    """Walk every stream (or only ``stream``) in order: hash, link, sequence; for projects also
+    the from-state and version order. Returns each stream's last state, the hashes at ``wanted``
+    seqs, the count."""
     streams: dict[str, _Stream] = {}
     at_wanted: dict[str, str] = {}
     count = 0
-    for row in conn.execute(select(audit_t).order_by(audit_t.c.stream, audit_t.c.seq)):
+    query = select(audit_t).order_by(audit_t.c.stream, audit_t.c.seq)
+    if stream is not None:
+        query = query.where(audit_t.c.stream == stream)
+    for row in conn.execute(query):
         count += 1
         s = streams.setdefault(row.stream, _Stream())
         s.entries += 1
@@ -714,12 +718,20 @@ def _deadline_diff(expected: Mapping[str, Any], row: Any) -> list[str]:
 
 
 def _deadlines(
-    conn: Connection, found: _Findings, streams: dict[str, _Stream], projects: dict[int, Any]
+    conn: Connection,
+    found: _Findings,
+    streams: dict[str, _Stream],
+    projects: dict[int, Any],
+    only: int | None = None,
 ) -> None:
     """Each deadline row is its project's deadline as the project data holds it, recomputed
-    (due_at: the end of the due day, Asia/Shanghai); none missing, none extra."""
+    (due_at: the end of the due day, Asia/Shanghai); none missing, none extra. ``only``: the
+    rows of that project alone."""
     rows: dict[int, dict[str, Any]] = {}
-    for r in conn.execute(select(deadline_t).order_by(deadline_t.c.project_id, deadline_t.c.key)):
+    query = select(deadline_t).order_by(deadline_t.c.project_id, deadline_t.c.key)
+    if only is not None:
+        query = query.where(deadline_t.c.project_id == only)
+    for r in conn.execute(query):
         rows.setdefault(r.project_id, {})[r.key] = r
     for pid in sorted(rows.keys() - projects.keys()):
         for key in rows[pid]:
@@ -819,6 +831,65 @@ def _anchored(
             )
 
 
+def _report(found: _Findings, count: int, streams: int) -> VerifyReport:
+    problems = found.items
+    if not problems:
+        return VerifyReport(ok=True, entries=count, streams=streams)
+    first = min(
+        enumerate(problems),
+        key=lambda ip: (ip[1]["audit_id"] is None, ip[1]["audit_id"] or 0, ip[0]),
+    )[1]
+    return VerifyReport(
+        ok=False,
+        entries=count,
+        streams=streams,
+        first_bad=(first["stream"] or "anchor", first["seq"] or 0),
+        reason=first["reason"],
+        audit_id=first["audit_id"],
+        problems=problems,
+    )
+
+
+def verify_project(conn: Connection, project_id: int) -> VerifyReport:
+    """:func:`verify` for one project only, reading nothing else: its stream's entries (hash,
+    link, sequence, from-state and version order, ``at``), its head on the project row, the row
+    replayed from its last entry, and its deadline rows. What a project's page shows (R15); the
+    other streams and an anchor are :func:`verify`'s."""
+    stream = f"project:{project_id}"
+    found = _Findings()
+    streams, _, count = _chain(conn, found, {}, stream)
+    row = conn.execute(select(project_t).where(project_t.c.id == project_id)).first()
+    projects = {project_id: row} if row is not None else {}
+    s = streams.get(stream)
+    if row is None:
+        if s is not None:
+            found.add(
+                "project",
+                stream,
+                s.seq,
+                "这些留痕条目所属的项目行已不存在",
+                "the project these entries belong to has no row",
+            )
+    elif s is None:
+        found.add(
+            "project", stream, 1, "项目行没有任何留痕条目", "the project row has no audit entries"
+        )
+    elif not s.broken and (s.seq, s.hash) != (row.audit_seq, row.audit_head):
+        n = min(row.audit_seq, s.seq) + 1
+        found.add(
+            "head",
+            stream,
+            n,
+            f"链头（第 {row.audit_seq} 条）与最后一条（第 {s.seq} 条）不符："
+            "此后条目被删除或链头被改写",
+            f"the head (entry {row.audit_seq}) does not match the last entry ({s.seq}): "
+            "entries removed after this point, or the head rewritten",
+        )
+    _replay(found, streams, projects)
+    _deadlines(conn, found, streams, projects, only=project_id)
+    return _report(found, count, len(streams))
+
+
 def verify(conn: Connection, anchor: Mapping[str, Any] | None = None) -> VerifyReport:
     """Recompute every chain and replay what the chains vouch for. Reports, each with its
     stream (and project) and entry: an entry altered, missing or unlinked; a project entry
@@ -837,19 +908,4 @@ def verify(conn: Connection, anchor: Mapping[str, Any] | None = None) -> VerifyR
     _deadlines(conn, found, streams, projects)
     if anchored is not None:
         _anchored(found, anchored, streams, at_wanted)
-    problems = found.items
-    if not problems:
-        return VerifyReport(ok=True, entries=count, streams=len(streams))
-    first = min(
-        enumerate(problems),
-        key=lambda ip: (ip[1]["audit_id"] is None, ip[1]["audit_id"] or 0, ip[0]),
-    )[1]
-    return VerifyReport(
-        ok=False,
-        entries=count,
-        streams=len(streams),
-        first_bad=(first["stream"] or "anchor", first["seq"] or 0),
-        reason=first["reason"],
-        audit_id=first["audit_id"],
-        problems=problems,
-    )
+    return _report(found, count, len(streams))

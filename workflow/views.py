@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from states.model import Contractor, Deadline, Project
 
@@ -192,4 +192,22 @@ class ContractorView:
             "qualifications": self.qualifications,
             "bans": list(self.bans),
             "version": self.version,
+        }
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list read by cursor: its items, and the cursor of the next page (None when
+    this one is the last). The cursor is opaque: pass it back as it is."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": [item.to_dict() if hasattr(item, "to_dict") else item for item in self.items],
+            "next_cursor": self.next_cursor,
         }
