@@ -34,6 +34,7 @@ from workflow.services.access import check_actor, require_role
 from workflow.services.calendar import CalendarService
 from workflow.services.contractors import ContractorService
 from workflow.services.directory import Directory
+from workflow.services.lists import Lists
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import ProjectService
@@ -98,6 +99,9 @@ class Workflow:
             config,
             config.build_channels() if channels is None else channels,
         )
+        #: the dashboard's and the JSON API's lists (projects, deadlines, notices) and the
+        #: overview, each within a reader's scope (workflow.services.lists)
+        self.lists = Lists(self.db, self._policies, self.calendar, self._notices)
 
     @classmethod
     def open(

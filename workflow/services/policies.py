@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from states.policy import Policy, load_policy
+from states.policy import BUILTIN_POLICIES, Policy, load_policy
 
 
 class PolicyRegistry:
@@ -18,6 +18,13 @@ class PolicyRegistry:
         loaded = policy if isinstance(policy, Policy) else load_policy(policy)
         self._policies[loaded.name] = loaded
         return loaded
+
+    def known(self) -> tuple[Policy, ...]:
+        """Every policy this registry knows: the built-ins (loaded now if need be) and those
+        registered."""
+        for name in BUILTIN_POLICIES:
+            self.named(name)
+        return tuple(self._policies.values())
 
     def named(self, name: str) -> Policy:
         found = self._policies.get(name)

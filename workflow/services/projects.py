@@ -32,6 +32,7 @@ from workflow.services.contractors import ContractorService
 from workflow.services.policies import PolicyRegistry
 from workflow.store import calendar as calendar_store
 from workflow.store import contractors as contractor_store
+from workflow.store import parties
 from workflow.store import projects as store
 from workflow.views import ProjectView
 
@@ -143,6 +144,7 @@ class ProjectService:
         with self._db.transaction(connection) as conn:
             pid = store.insert(conn, project, at)
             project.id = pid
+            parties.insert(conn, pid, project.purchaser, bodies.model_dump())
             rec = Record(
                 "create_project",
                 actor,
@@ -287,6 +289,8 @@ class ProjectService:
         )
         for contractor_id, ban in outcome.bans:
             self._contractors.write_ban(conn, contractor_id, ban, outcome.records[-1].actor, at)
+        if outcome.project.contractor_id != row.contractor_id:  # awarded, or moved to the past
+            parties.set_contractor(conn, row.id, outcome.project.contractor_name)
 
     def _write(
         self,
