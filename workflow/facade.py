@@ -33,6 +33,7 @@ from workflow.persistence import PoolSettings, utcnow
 from workflow.services.access import check_actor, require_role
 from workflow.services.calendar import CalendarService
 from workflow.services.contractors import ContractorService
+from workflow.services.details import Details
 from workflow.services.directory import Directory
 from workflow.services.lists import Lists
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
@@ -90,6 +91,9 @@ class Workflow:
         #: users of the dashboard and the JSON API, their tokens and the log of logins
         self.users = Users(self.db)
         self._projects = ProjectService(self.db, self._policies, self.calendar, self._contractors)
+        #: read models of the dashboard and the JSON API: a project's page, the inbox, the
+        #: contractor register (each project read checked against the reader's scope)
+        self.details = Details(self.db, self._policies, self.calendar)
         config = notices or NoticeConfig()
         self._notices = NoticeEngine(
             self.db,
