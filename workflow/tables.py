@@ -344,6 +344,47 @@ class AuthEventRow(SQLModel, table=True):
     detail: str = ""
 
 
+class ReleaseRow(SQLModel, table=True):
+    """An OCDS release, published by the transaction of the audit entry it comes from (the
+    outbox of disclosure, issue #9): a rolled-back event publishes nothing. One per public
+    entry: ``(project_id, seq)`` is unique; ``release_id`` is ``<ocid>-<seq>``."""
+
+    __tablename__ = "gpw_release"
+    __table_args__ = (
+        UniqueConstraint("project_id", "seq", name="uq_gpw_release_project_seq"),
+        Index("ix_gpw_release_ocid_id", "ocid", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ocid: str
+    release_id: str = Field(unique=True)
+    project_id: int = Field(index=True)
+    #: the audit entry's seq in its project's stream, and its hash
+    seq: int
+    entry_hash: str
+    #: the release's tags, comma-separated (``tender``, ``contractTermination`` …)
+    tag: str
+    #: the release's ``date``: the event's time
+    date: datetime = _aware()
+    release: dict[str, Any] = _json()
+    #: the engine's clock in the transaction that wrote it (visible from its commit)
+    published_at: datetime = _aware(index=True)
+
+
+class AnchorRow(SQLModel, table=True):
+    """A published anchor: every audit stream's head and one digest over them (R15), for the
+    public feed; the worker publishes one a day, ``gpw anchor --publish`` on demand."""
+
+    __tablename__ = "gpw_anchor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: the anchor's own ``at`` (when its heads were read)
+    at: datetime = _aware()
+    digest: str
+    anchor: dict[str, Any] = _json()
+    published_at: datetime = _aware(index=True)
+
+
 project_t = ProjectRow.__table__  # type: ignore[attr-defined]
 party_t = ProjectPartyRow.__table__  # type: ignore[attr-defined]
 deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
@@ -359,6 +400,8 @@ meta_t = MetaRow.__table__  # type: ignore[attr-defined]
 user_t = UserRow.__table__  # type: ignore[attr-defined]
 token_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 auth_event_t = AuthEventRow.__table__  # type: ignore[attr-defined]
+release_t = ReleaseRow.__table__  # type: ignore[attr-defined]
+anchor_t = AnchorRow.__table__  # type: ignore[attr-defined]
 
 
 def gpw_tables() -> list[Any]:
@@ -379,6 +422,8 @@ def gpw_tables() -> list[Any]:
         user_t,
         token_t,
         auth_event_t,
+        release_t,
+        anchor_t,
     ]
 
 
