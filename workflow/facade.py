@@ -26,7 +26,9 @@ from notifications.channels import Channel, NoticeConfig, Person
 from states.enums import Role
 from states.errors import InvalidInput
 from states.model import Actor
+from states.ocds import DEFAULT_OCID_PREFIX
 from states.policy import DEFAULT_POLICY, Policy
+from states.redaction import Redaction
 from workflow import audit, schema
 from workflow.db import Database, retrying
 from workflow.persistence import PoolSettings, utcnow
@@ -35,7 +37,9 @@ from workflow.services.calendar import CalendarService
 from workflow.services.contractors import ContractorService
 from workflow.services.details import Details
 from workflow.services.directory import Directory
+from workflow.services.disclosure import Disclosure
 from workflow.services.lists import Lists
+from workflow.services.ledger import Ledger, LedgerService
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import ProjectService
@@ -70,6 +74,8 @@ class Workflow:
         notices: NoticeConfig | None = None,
         channels: Sequence[Channel] | None = None,
         mode: Literal["read", "write"] = "write",
+        ocid_prefix: str = DEFAULT_OCID_PREFIX,
+        redaction: str | Path | Redaction | None = None,
     ) -> None:
         if mode not in ("read", "write"):
             raise InvalidInput(
@@ -91,6 +97,10 @@ class Workflow:
         #: users of the dashboard and the JSON API, their tokens and the log of logins
         self.users = Users(self.db)
         self._projects = ProjectService(self.db, self._policies, self.calendar, self._contractors)
+        #: public disclosure: OCDS releases published on commit, records, anchors (issue #9)
+        self.disclosure = Disclosure(self.db, ocid_prefix=ocid_prefix, redaction=redaction)
+        self._projects.on_written(self.disclosure.on_written)
+        self._ledgers = LedgerService(self.db, self.calendar)
         #: read models of the dashboard and the JSON API: a project's page, the inbox, the
         #: contractor register (each project read checked against the reader's scope)
         self.details = Details(self.db, self._policies, self.calendar)
@@ -120,6 +130,8 @@ class Workflow:
         channels: Sequence[Channel] | None = None,
         mode: Literal["read", "write"] = "write",
         pool: PoolSettings | None = None,
+        ocid_prefix: str = DEFAULT_OCID_PREFIX,
+        redaction: str | Path | Redaction | None = None,
     ) -> Workflow:
         """Open a workflow on a database URL (``sqlite:///gpw.db``,
         ``postgresql+psycopg://user@host/db``; a plain ``postgresql://`` uses psycopg 3) or an
@@ -143,6 +155,8 @@ class Workflow:
                 notices=notices,
                 channels=channels,
                 mode=mode,
+                ocid_prefix=ocid_prefix,
+                redaction=redaction,
             )
         except BaseException:
             if isinstance(url_or_engine, str):  # the engine is ours: leave no connection open
@@ -302,6 +316,36 @@ class Workflow:
         chain cut back and its head rewritten."""
         with self.db.read(connection) as conn:
             return audit.anchor(conn, self.db.now())
+
+    # -- disclosure and ledgers (issue #9) ------------------------------------------------------
+
+    def disclose(
+        self,
+        project_id: int,
+        *,
+        ocid_prefix: str | None = None,
+        connection: Connection | None = None,
+    ) -> dict[str, Any]:
+        """The project's OCDS release package: every release it published, oldest first
+        (``ocid_prefix``: shown under another prefix than the engine's)."""
+        return self.disclosure.package(
+            project_id, ocid_prefix=ocid_prefix, connection=connection
+        )
+
+    def ledger(
+        self,
+        ids: Sequence[int] | None = None,
+        *,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        connection: Connection | None = None,
+    ) -> Ledger:
+        """The ledger (台账, R16) of projects ``ids`` (all: ``None``) for the entries dated
+        ``date_from``..``date_to``: one sheet per kind, every row tied to its audit entry;
+        ``.write_xlsx(path)``, ``.write_csv_zip(path)``, ``.to_dict()``."""
+        return self._ledgers.ledger(
+            ids, date_from=date_from, date_to=date_to, connection=connection
+        )
 
     # -- notices --------------------------------------------------------------------------------
 

@@ -359,9 +359,8 @@ class ReleaseRow(SQLModel, table=True):
     ocid: str
     release_id: str = Field(unique=True)
     project_id: int = Field(index=True)
-    #: the audit entry's seq in its project's stream, and its hash
+    #: the audit entry's seq in its project's stream
     seq: int
-    entry_hash: str
     #: the release's tags, comma-separated (``tender``, ``contractTermination`` …)
     tag: str
     #: the release's ``date``: the event's time

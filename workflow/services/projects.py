@@ -92,7 +92,14 @@ class ProjectService:
         self._policies = policies
         self._calendar = calendar
         self._contractors = contractors
+        #: called in the transaction of every write, after its rows (disclosure, issue #9)
+        self._written: list[Callable[..., None]] = []
         calendar.on_year_loaded(self.recompute_deadlines)
+
+    def on_written(self, listener: Callable[..., None]) -> None:
+        """Call ``listener(conn, project, records, first_seq, contractors)`` inside the
+        transaction of every write, once its rows are written (its seq: ``records[0]``'s)."""
+        self._written.append(listener)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -236,6 +243,7 @@ class ProjectService:
                 policy=policy,
                 calendar=ctx.calendar,
                 data=data,
+                contractors=known,
             )
         return ProjectView.of(
             outcome.project,
@@ -273,6 +281,7 @@ class ProjectService:
         policy: Policy,
         calendar: WorkingDayCalendar | None = None,
         data: dict[str, Any] | None = None,
+        contractors: Mapping[int, Contractor] | None = None,
     ) -> None:
         self._write(
             conn,
@@ -286,6 +295,7 @@ class ProjectService:
             policy=policy,
             calendar=calendar,
             data=data,
+            contractors=contractors,
         )
         for contractor_id, ban in outcome.bans:
             self._contractors.write_ban(conn, contractor_id, ban, outcome.records[-1].actor, at)
@@ -306,6 +316,7 @@ class ProjectService:
         policy: Policy,
         calendar: WorkingDayCalendar | None = None,
         data: dict[str, Any] | None = None,
+        contractors: Mapping[int, Contractor] | None = None,
     ) -> None:
         earliest = store.save(
             conn,
@@ -323,6 +334,8 @@ class ProjectService:
         )
         if earliest is not None:
             self._db.schedule(conn, earliest)
+        for listener in self._written:
+            listener(conn, project, records, head[0] + 1, contractors)
 
     def _calendar_in(
         self, conn: Connection, known: WorkingDayCalendar | None

@@ -37,7 +37,6 @@ def upgrade() -> None:
         sa.Column("release_id", sa.String(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("entry_hash", sa.String(), nullable=False),
         sa.Column("tag", sa.String(), nullable=False),
         sa.Column("date", sa.DateTime(timezone=True), nullable=False),
         sa.Column("release", _json(), nullable=False),

@@ -1,0 +1,110 @@
+"""Disclosure: published OCDS releases (``gpw_release``), published anchors (``gpw_anchor``) and
+the audit entries the ledgers list. SQL only; the mapping is :mod:`states.ocds`'s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from workflow.store import new_id
+from workflow.tables import anchor_t, audit_t, project_t, release_t
+
+_INSERT_RELEASES = release_t.insert()
+
+
+def insert_releases(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Publish releases in the caller's transaction (visible from its commit)."""
+    if rows:
+        conn.execute(_INSERT_RELEASES, list(rows))
+
+
+def releases(
+    conn: Connection,
+    project_ids: Iterable[int] | None = None,
+    *,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> list[Any]:
+    """Published releases (id, ocid, release_id, project_id, seq, tag, date, release,
+    published_at), by project then entry (or, paging the feed, by id after ``after_id``)."""
+    query = select(release_t)
+    if project_ids is not None:
+        query = query.where(release_t.c.project_id.in_(sorted(set(project_ids))))
+    if after_id is not None:
+        query = query.where(release_t.c.id > after_id)
+    if limit is not None:
+        query = query.order_by(release_t.c.id).limit(limit)
+    else:
+        query = query.order_by(release_t.c.project_id, release_t.c.seq)
+    return list(conn.execute(query))
+
+
+def latest_release(conn: Connection) -> tuple[int, datetime | None]:
+    """The newest release's id and when it was published (0, None: none yet): a feed's ETag
+    and Last-Modified."""
+    row = conn.execute(select(func.max(release_t.c.id), func.max(release_t.c.published_at))).one()
+    return int(row[0] or 0), row[1]
+
+
+def projects_without_releases(conn: Connection) -> list[int]:
+    """Projects that have no published release yet (made before disclosure, or still private)."""
+    released = select(release_t.c.project_id).where(release_t.c.project_id == project_t.c.id)
+    query = select(project_t.c.id).where(~released.exists()).order_by(project_t.c.id)
+    return [int(r.id) for r in conn.execute(query)]
+
+
+def entries(
+    conn: Connection,
+    project_ids: Iterable[int] | None = None,
+    *,
+    since: datetime | None = None,
+    before: datetime | None = None,
+) -> list[Any]:
+    """Project audit entries (``stream`` ``project:N``), by project then seq, optionally those
+    of some projects and with ``since <= at < before``."""
+    query = select(audit_t).where(audit_t.c.project_id.is_not(None))
+    if project_ids is not None:
+        query = query.where(audit_t.c.project_id.in_(sorted(set(project_ids))))
+    if since is not None:
+        query = query.where(audit_t.c.at >= since)
+    if before is not None:
+        query = query.where(audit_t.c.at < before)
+    query = query.where(audit_t.c.stream.like("project:%"))
+    return list(conn.execute(query.order_by(audit_t.c.project_id, audit_t.c.seq)))
+
+
+def project_rows(conn: Connection, project_ids: Iterable[int] | None = None) -> list[Any]:
+    query = select(project_t).order_by(project_t.c.id)
+    if project_ids is not None:
+        query = query.where(project_t.c.id.in_(sorted(set(project_ids))))
+    return list(conn.execute(query))
+
+
+# -- anchors --------------------------------------------------------------------------------------
+
+
+def insert_anchor(conn: Connection, anchor: dict[str, Any], at: datetime, now: datetime) -> int:
+    return new_id(
+        conn.execute(
+            anchor_t.insert().values(
+                at=at, digest=anchor["digest"], anchor=anchor, published_at=now
+            )
+        )
+    )
+
+
+def anchors(conn: Connection, *, limit: int = 100, before_id: int | None = None) -> list[Any]:
+    """Published anchors, newest first."""
+    query = select(anchor_t).order_by(anchor_t.c.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(anchor_t.c.id < before_id)
+    return list(conn.execute(query))
+
+
+def anchor_since(conn: Connection, since: datetime) -> bool:
+    """Whether an anchor was published at or after ``since``."""
+    query = select(anchor_t.c.id).where(and_(anchor_t.c.published_at >= since)).limit(1)
+    return conn.execute(query).first() is not None
