@@ -28,7 +28,7 @@ _LOGGER = logging.getLogger("gpw.worker")
 
 
 class Worker:
-    """Runs ``tick`` and ``relay`` on intervals.
+    """Runs ``tick`` and ``relay`` on intervals, and publishes the day's anchor (R15).
 
     Args:
         wf: the workflow.
@@ -68,6 +68,8 @@ class Worker:
                 self.wf.tick(now)
                 self.last_tick = now
                 self.wf.relay(now, lease_seconds=self.lease_seconds)
+                # the audit chains' heads, published once a day for the public feed (R15)
+                self.wf.disclosure.publish_anchor_if_due(now)
                 self.passes += 1
         except Exception as exc:  # keep the clock running; the database keeps the work
             _LOGGER.exception("tick failed")
