@@ -47,6 +47,7 @@ from states.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    Unauthenticated,
     WorkflowError,
 )
 from states.model import Actor
@@ -62,7 +63,7 @@ MAX_ID = 2**63 - 1
 DEFAULT_LIMIT = 100
 #: top-level commands whose ``_wf()`` opens the database read-only by default (the others write;
 #: group commands say which they need)
-READ_COMMANDS = frozenset({"verify", "events", "health", "inbox"})
+READ_COMMANDS = frozenset({"verify", "events", "health", "inbox", "ledger"})
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 NONE_TEXT = "无 / none"
 
@@ -152,6 +153,11 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
     clock = _env_clock(os.environ.get("GPW_NOW"), os.environ.get("GPW_NOW_SINCE"))
     if clock is not None:
         extra["clock"] = clock
+    # disclosure (issue #9): the registered ocid prefix, a host's redaction rules
+    if os.environ.get("GPW_OCID_PREFIX"):
+        extra["ocid_prefix"] = os.environ["GPW_OCID_PREFIX"]
+    if os.environ.get("GPW_REDACTION"):
+        extra["redaction"] = os.environ["GPW_REDACTION"]
     opened = Workflow.open(
         STATE.db,
         policy=STATE.policy,
@@ -633,27 +639,21 @@ def fire(
 @app.command()
 def verify(
     anchor_file: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--anchor",
-            help="锚点文件（gpw anchor 保存的）：核验日志仍延续它 / an anchor file saved by gpw "
-            "anchor: check that the log still extends it",
+            help="锚点文件或网址（gpw anchor 保存或公开发布的）：核验日志仍延续它 / an anchor "
+            "file or URL (saved by gpw anchor, or published): check that the log still extends it",
         ),
     ] = None,
 ) -> None:
     """核验留痕 / verify every audit chain, the project and deadline rows it vouches for, and
     (--anchor) that the log still extends a saved anchor (R15)."""
+    from workflow.services.disclosure import load_anchor
+
     saved: Any = None
     if anchor_file is not None:
-        try:
-            saved = json.loads(anchor_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(
-                f"无法读取锚点文件 {anchor_file}：{exc}",
-                f"cannot read the anchor file {anchor_file}: {exc}",
-                field="anchor",
-                rule="R15",
-            ) from exc
+        saved = load_anchor(anchor_file)  # a file, or fetched from an http(s) URL
     wf = _wf("read")
     try:
         report = wf.verify(anchor=saved)
@@ -691,12 +691,20 @@ def anchor(
         Path | None,
         typer.Option("--out", help="写入此文件（否则打印）/ write it to this file (else print)"),
     ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish",
+            help="同时发布到公开锚点表（公开接口提供）/ also publish it in the public feed's table",
+        ),
+    ] = False,
 ) -> None:
     """留痕锚点 / the head of every audit stream and one digest over them: keep it outside the
-    database, then gpw verify --anchor FILE finds a chain cut back and its head rewritten."""
-    wf = _wf("read")
+    database, then gpw verify --anchor FILE|URL finds a chain cut back and its head rewritten.
+    --publish also publishes it (the worker publishes one a day by itself)."""
+    wf = _wf("write" if publish else "read")
     try:
-        saved = wf.anchor()
+        saved = wf.disclosure.publish_anchor() if publish else wf.anchor()
     finally:
         wf.close()
     text = json.dumps(saved, ensure_ascii=False, indent=2)
@@ -716,6 +724,119 @@ def anchor(
     _out(
         {"file": str(out), "streams": streams, "digest": digest},
         f"锚点已保存 / anchor saved: {out}（{streams} 链 / streams, digest {digest[:16]}…）",
+    )
+
+
+# -- disclosure and ledgers (issue #9) ----------------------------------------------------------
+
+
+@app.command()
+def disclose(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="项目编号（缺省：全部）/ project ids (default: all)")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="写入此文件（否则打印）/ write to this file (else print)"),
+    ] = None,
+    records: Annotated[
+        bool,
+        typer.Option("--records", help="输出汇编记录（ocdsmerge）/ compiled records instead"),
+    ] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill",
+            help="先为尚无发布的项目补发一条当前状态的发布 / first publish one release for each "
+            "project that has none (made before disclosure)",
+        ),
+    ] = False,
+) -> None:
+    """公开发布（OCDS 1.1.5）/ write the release packages (or --records, the compiled records)
+    of projects; --backfill publishes the projects made before disclosure first."""
+    for i in ids or []:
+        _check_id(i, "id")
+    wf = _wf("write" if backfill else "read")
+    try:
+        filled = wf.disclosure.backfill() if backfill else []
+        wanted = ids or None
+        if wanted is not None:
+            for i in wanted:
+                wf.project(i)  # ProjectNotFound (exit 5), naming it
+        value = wf.disclosure.records(wanted) if records else wf.disclosure.packages(wanted)
+    finally:
+        wf.close()
+    count = len(value["records"] if records else value["releases"])
+    what = "条汇编记录 / records" if records else "条发布 / releases"
+    summary = {"count": count, "backfilled": filled, "file": str(out) if out else None}
+    if out is None:
+        typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+        return
+    try:
+        out.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(
+            f"无法写入 {out}：{exc.strerror or exc}",
+            f"cannot write {out}: {exc.strerror or exc}",
+            field="out",
+        ) from exc
+    _out(
+        summary,
+        f"已写入 / written: {out}（{count} {what}"
+        + (f"；补发 / backfilled {len(filled)} 个项目 / projects" if filled else "")
+        + "）",
+    )
+
+
+@app.command()
+def ledger(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="项目编号（缺省：全部）/ project ids (default: all)")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="起始日期 / from (YYYY-MM-DD, inclusive)")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="截止日期 / to (YYYY-MM-DD, inclusive)")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="xlsx（一表一类）或 csv（一类一文件，打包为 zip）")
+    ] = "xlsx",
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件 / output file")] = None,
+) -> None:
+    """台账（R16）/ the ledger for auditors: one sheet per kind (plans, procurement, contracts,
+    staff, payments, evaluations, rectifications, subcontracts, notices, finance), every row
+    with its audit hash. --format xlsx, or csv: one CSV per sheet in a ZIP."""
+    if fmt not in ("xlsx", "csv"):
+        raise InvalidInput(
+            f"--format 须为 xlsx 或 csv：{fmt}", f"--format is xlsx or csv: {fmt}", field="format"
+        )
+    if out is None:
+        raise InvalidInput("需要 --out 文件", "--out FILE is required", field="out")
+    for i in ids or []:
+        _check_id(i, "id")
+    wf = _wf("read")
+    try:
+        made = wf.ledger(ids or None, date_from=date_from, date_to=date_to)
+    finally:
+        wf.close()
+    try:
+        if fmt == "xlsx":
+            made.write_xlsx(out)
+        else:
+            made.write_csv_zip(out)
+    except OSError as exc:
+        raise InvalidInput(
+            f"无法写入 {out}：{exc.strerror or exc}",
+            f"cannot write {out}: {exc.strerror or exc}",
+            field="out",
+        ) from exc
+    counts = {s.key: len(s.rows) for s in made.sheets}
+    _out(
+        {"file": str(out), "format": fmt, "rows": counts},
+        f"台账已写入 / ledger written: {out}（"
+        + "，".join(f"{s.title} {len(s.rows)}" for s in made.sheets)
+        + "）",
     )
 
 
@@ -996,6 +1117,106 @@ def worker(
         typer.echo(f"gpw worker stopped after {runner.passes} pass(es)")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址 / the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口 / the port")] = 8000,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="同一进程中也运行调度（tick 与 relay）/ also run the scheduler in this process",
+        ),
+    ] = False,
+    https_only: Annotated[
+        bool,
+        typer.Option(
+            "--https-only",
+            help="经 HTTPS 提供时：Cookie 标记 Secure / served over HTTPS: cookies are Secure",
+        ),
+    ] = False,
+    tick_seconds: Annotated[float, typer.Option(help="tick 间隔秒数（--with-worker）")] = 60.0,
+    relay_seconds: Annotated[float, typer.Option(help="relay 间隔秒数（--with-worker）")] = 15.0,
+) -> None:
+    """网页与 JSON API / the dashboard and the JSON API (/api/v1), with uvicorn.
+
+    The session cookies are signed with GPW_SECRET_KEY (at least 32 characters), else with a
+    key made once and kept in the database (shared by every gpw serve on it). --with-worker
+    also runs the scheduler (as gpw worker does), started and stopped with the app."""
+    import signal
+    import socket
+
+    import uvicorn
+
+    from workflow.scheduler import Worker
+    from workflow.web import create_app
+
+    if not 1 <= port <= 65535:
+        raise InvalidInput(
+            f"--port 须在 1 至 65535 之间：{port}",
+            f"--port must be between 1 and 65535: {port}",
+            field="port",
+        )
+    for name, value in (("tick_seconds", tick_seconds), ("relay_seconds", relay_seconds)):
+        if not value > 0:
+            raise InvalidInput(
+                f"--{name.replace('_', '-')} 须为正数：{value}",
+                f"--{name.replace('_', '-')} must be positive: {value}",
+                field=name,
+            )
+    wf = _wf("write")
+    runner = (
+        Worker(wf, tick_seconds=tick_seconds, relay_seconds=relay_seconds) if with_worker else None
+    )
+    application = create_app(
+        wf,
+        secret_key=os.environ.get("GPW_SECRET_KEY") or None,  # read here only, never shown
+        https_only=https_only,
+        worker=runner,
+    )
+    # bound here, so an address in use or not ours is one message and exit 8, not a traceback
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except ValueError as exc:  # a host that is no name at all (NUL, not IDNA)
+        listener.close()
+        raise InvalidInput(
+            f"--host 无效：{host!r}", f"--host is invalid: {host!r}", field="host"
+        ) from exc
+    except OSError as exc:  # in use, not this machine's, unknown name
+        listener.close()
+        raise ConfigurationError(
+            f"无法监听 {host}:{port}：{exc.strerror or exc}",
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            field="port",
+        ) from exc
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(
+        f"gpw serve: http://{shown}:{port}/ （JSON API: http://{shown}:{port}/api/v1/）"
+        f" {_shown_db()}"
+        + ("；调度 / worker: on" if with_worker else "")
+        + "；Ctrl-C 停止 / to stop"
+    )
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal to the handlers it
+    # found: these, so the command ends normally (exit 0) rather than by the signal
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    server = uvicorn.Server(
+        uvicorn.Config(application, lifespan="on", log_level="info", server_header=False)
+    )
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+    if not server.started:
+        raise ConfigurationError(
+            "网页服务未能启动（见上方日志）", "the web app did not start (see the log above)"
+        )
+    typer.echo("gpw serve stopped")
+
+
 def _local(iso: str | None) -> str:
     """An ISO instant as Asia/Shanghai local time ("2026-11-24 16:05:00 +08:00"), or 无 / none."""
     if not iso:
@@ -1219,10 +1440,168 @@ def demo(
     run_demo(wf, echo=typer.echo, as_json=STATE.json)
 
 
+user_app = typer.Typer(help="用户与 API 令牌 / users and API tokens", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _password_from_stdin() -> str:
+    """The password: the first line of standard input (never an argument: arguments show in
+    the process list and the shell's history)."""
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    return password.removesuffix("\r")
+
+
+def _user_line(u: Any) -> str:
+    region = f" region={','.join(u.region)}" if u.region else ""
+    state = "" if u.active else " [停用 / inactive]"
+    return f"{u.login} {u.role} {u.org}{region}{state}"
+
+
+@user_app.command("add")
+def user_add(
+    login: str,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="角色 / role: purchaser, government, finance, "
+            "contractor, evaluator, supervisor, admin"
+        ),
+    ],
+    org: Annotated[str, typer.Option(help="单位 / organisation")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="从标准输入读取密码 / read the password from standard input"
+        ),
+    ] = False,
+    name: Annotated[str, typer.Option(help="姓名 / display name")] = "",
+    region: Annotated[
+        list[str] | None,
+        typer.Option(help="辖区：购买主体名称前缀，* 为全部（supervisor, evaluator）/ region"),
+    ] = None,
+) -> None:
+    """添加用户 / add a user of the dashboard and the API (password from standard input)."""
+    if not password_stdin:
+        raise InvalidInput(
+            "须用 --password-stdin 从标准输入给出密码",
+            "give the password on standard input with --password-stdin",
+            field="password",
+        )
+    user = _wf("write").users.add(
+        login,
+        role=role,
+        org=org,
+        password=_password_from_stdin(),
+        name=name,
+        region=region or (),
+    )
+    _out(user.to_dict(), f"已添加用户 / user added: {_user_line(user)}")
+
+
+@user_app.command("password")
+def user_password(
+    login: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="从标准输入读取密码 / from standard input")
+    ] = False,
+) -> None:
+    """修改密码 / set a user's password (from standard input)."""
+    if not password_stdin:
+        raise InvalidInput(
+            "须用 --password-stdin 从标准输入给出密码",
+            "give the password on standard input with --password-stdin",
+            field="password",
+        )
+    _wf("write").users.set_password(login, _password_from_stdin())
+    _out({"login": login}, f"已修改密码 / password set: {login}")
+
+
+@user_app.command("deactivate")
+def user_deactivate(login: str) -> None:
+    """停用用户（其令牌一并失效）/ deactivate a user (its tokens stop working too)."""
+    _wf("write").users.set_active(login, False)
+    _out({"login": login, "active": False}, f"已停用 / deactivated: {login}")
+
+
+@user_app.command("activate")
+def user_activate(login: str) -> None:
+    """重新启用用户 / reactivate a user."""
+    _wf("write").users.set_active(login, True)
+    _out({"login": login, "active": True}, f"已启用 / activated: {login}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """用户列表 / list users."""
+    users = _wf("read").users.list()
+    _out(
+        [u.to_dict() for u in users],
+        "\n".join(_user_line(u) for u in users) or "（无用户 / no users）",
+    )
+
+
+@user_app.command("token")
+def user_token(
+    login: str,
+    label: Annotated[str, typer.Option(help="标签 / a label for the token")] = "",
+) -> None:
+    """发放 API 令牌（仅显示一次，在最后一行）/ issue an API token, printed once on the last
+    line."""
+    token = _wf("write").users.issue_token(login, label=label)
+    _out(
+        {"login": login, "token": token},
+        f"API 令牌，仅显示一次，请妥善保存 / API token, shown once; keep it safe ({login}):\n"
+        f"{token}",
+    )
+
+
+@user_app.command("tokens")
+def user_tokens(login: str) -> None:
+    """用户的 API 令牌（仅前缀）/ a user's API tokens (prefixes only)."""
+    rows = _wf("read").users.tokens(login)
+    _out(
+        rows,
+        "\n".join(
+            f"{t['id']} {t['prefix']}… {t['label']} created {_local(t['created_at'])}"
+            f" last used {_local(t['last_used_at'])}"
+            + (f" 已撤销 / revoked {_local(t['revoked_at'])}" if t["revoked_at"] else "")
+            for t in rows
+        )
+        or "（无令牌 / no tokens）",
+    )
+
+
+@user_app.command("revoke")
+def user_revoke(login: str, token_id: int) -> None:
+    """撤销 API 令牌 / revoke an API token."""
+    _check_id(token_id, "token_id")
+    _wf("write").users.revoke_token(login, token_id)
+    _out(
+        {"login": login, "token_id": token_id, "revoked": True},
+        f"已撤销 / revoked: {login} token {token_id}",
+    )
+
+
+@user_app.command("log")
+def user_log(
+    login: Annotated[str | None, typer.Option(help="登录名 / login")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+) -> None:
+    """登录与令牌使用记录 / the log of logins and token use, newest first."""
+    rows = _wf("read").users.events(login=login, limit=_limit(limit) + 1)
+    _listing(
+        rows,
+        limit,
+        [f"{_local(r['at'])} {r['login']} {r['kind']} {r['ip']} {r['detail']}" for r in rows],
+        "（无记录 / no entries）",
+    )
+
+
 def _exit_code(exc: WorkflowError) -> int:
     if isinstance(exc, InvalidInput):
         return EXIT_INVALID
-    if isinstance(exc, IllegalTransition | Forbidden | GuardRefused):
+    if isinstance(exc, IllegalTransition | Forbidden | GuardRefused | Unauthenticated):
         return EXIT_REFUSED
     if isinstance(exc, NotFound):
         return EXIT_NOT_FOUND
