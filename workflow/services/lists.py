@@ -280,7 +280,8 @@ class Lists:
             policy: projects under this policy.
             overdue: True: with an open deadline past due; False: with none.
             provisional: True: with an open provisional (暂定) deadline; False: with none.
-            q: a piece of the title (``%`` and ``_`` are plain characters).
+            q: a piece of the title; ASCII letters match in either case (``%`` and ``_`` are
+                plain characters).
             sort: ``updated``, ``created``, ``title``, ``state`` (its name) or ``id``; ``-`` in
                 front for descending. Ties are broken by id, in the same direction.
             cursor: the ``next_cursor`` of the previous page (same sort).

@@ -165,7 +165,8 @@ def _project_conditions(
         tentative = _open_deadline(d.c.provisional.is_(True))
         where.append(tentative if f.provisional else not_(tentative))
     if f.q:
-        where.append(p.c.title.contains(f.q, autoescape=True))
+        # ASCII letters in either case (SQLite's LIKE and lower() know no others)
+        where.append(p.c.title.icontains(f.q, autoescape=True))
     return where
 
 
