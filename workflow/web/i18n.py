@@ -45,6 +45,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "role": ("角色", "Role"),
     "org": ("单位", "Organisation"),
     "skip_to_content": ("跳到正文", "Skip to content"),
+    "colon": ("：", ": "),
     # overview
     "by_state": ("各状态项目数", "Projects by state"),
     "state": ("状态", "State"),
@@ -311,6 +312,18 @@ STATES: dict[str, tuple[str, str]] = {
     "terminated": ("已终止", "terminated"),
 }
 
+#: what the audit trail records besides the events of the machine
+OTHER_EVENTS: dict[str, tuple[str, str]] = {
+    "create_project": ("立项", "create the project"),
+    "register_contractor": ("登记承接主体", "register the contractor"),
+    "ban": ("列入禁入名单（R12）", "ban (R12)"),
+    "acknowledge": ("确认收到通知", "acknowledge a notice"),
+    "resend": ("重发通知", "resend a notice"),
+    "add_year": ("载入年度工作日安排", "load a year's working days"),
+    "replace_year": ("更新年度工作日安排", "replace a year's working days"),
+    "recompute_deadlines": ("重新计算暂定期限", "recompute provisional deadlines"),
+}
+
 #: roles of users and of deadline owners
 ROLES: dict[str, tuple[str, str]] = {
     "purchaser": ("购买主体", "purchaser"),
@@ -552,7 +565,7 @@ class Translator:
     def event(self, event: object) -> str:
         spec = EVENTS.get(str(event))
         if spec is None:
-            return {"create": self.pick_pair(("立项", "create"))}.get(str(event), str(event))
+            return self._of(OTHER_EVENTS, event)
         return (spec.en if self.lang == "en" else spec.zh) or spec.name
 
     def field(self, name: object) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +62,7 @@ from states.machine import EVENTS
 from workflow.services.events import event_fields
 from workflow.services.lists import DEADLINE_STATUSES, NOTICE_FILTERS, PROJECT_SORTS
 from workflow.store.parties import RELATIONS
+from workflow.web.errors import log_unexpected
 from workflow.web.i18n import DEADLINE_KINDS, ROLES, STATES, Translator
 from workflow.web.session import (
     CSRF_FIELD,
@@ -79,8 +79,6 @@ from workflow.web.session import (
 if TYPE_CHECKING:
     from workflow import Workflow
     from workflow.services.users import User
-
-log = logging.getLogger("gpw.web")
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -496,11 +494,12 @@ class Pages:
         return f"{base}?{urlencode(pairs)}" if pairs else base
 
     @staticmethod
-    def _switch_url(request: Request, lang: str) -> str:
-        """This page in the other language."""
+    def _switch_url(request: Request, lang: str, path: str | None = None) -> str:
+        """This page in the other language (``path``: the page's own address when a form's POST
+        rendered it, so the switch GETs the page, not the form's action)."""
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
         params.append(("lang", "en" if lang == "zh" else "zh"))
-        return request.url.path + "?" + urlencode(params)
+        return (path or request.url.path) + "?" + urlencode(params)
 
     def render(
         self,
@@ -520,7 +519,7 @@ class Pages:
             "csrf_field": CSRF_FIELD,
             "csrf": csrf_token(request),
             "url": lambda path, **q: self.url(request, path, **q),
-            "switch_url": self._switch_url(request, lang),
+            "switch_url": self._switch_url(request, lang, context.pop("page_path", None)),
             "STATES": list(STATES),
             "examples": EXAMPLES,
             "ROLES": ROLES,
@@ -574,6 +573,9 @@ class Pages:
 
         async def run(request: Request) -> Response:
             try:
+                if login and session_login(request) is None:
+                    # no session: to the login page first (a POST does nothing)
+                    return self._to_login(request)
                 form = None
                 if request.method == "POST":
                     form = await request.form()
@@ -582,26 +584,34 @@ class Pages:
                             self.error_page, request, 403, "csrf_refused"
                         )
                 return await run_in_threadpool(self._call, view, request, form, login)
-            except Exception:
-                log.exception("page %s %s failed", request.method, request.url.path)
+            except StarletteHTTPException as exc:  # a form that cannot be parsed
+                return await run_in_threadpool(self.error_page, request, exc.status_code)
+            except Exception as exc:
+                log_unexpected(exc, request.scope)
                 try:
-                    return self.error_page(request, 500, "error_500_text")
-                except Exception:
-                    log.exception("the error page failed too")
+                    return await run_in_threadpool(self.error_page, request, 500, "error_500_text")
+                except Exception as again:
+                    log_unexpected(again, request.scope)
                     return Response("500", status_code=500, media_type="text/plain")
 
         return run
+
+    def _to_login(self, request: Request) -> Response:
+        """To the login page; after it, back to this page (a GET) or the overview."""
+        if request.method != "GET":
+            return self.redirect(request, "/login")
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        root = request.scope.get("root_path", "").rstrip("/")
+        return self.redirect(request, "/login", next=target.removeprefix(root) or "/")
 
     def _call(self, view: View, request: Request, form: FormData | None, login: bool) -> Response:
         try:
             user = self.user_of(request) if login else None
             return view(request, user, form)
         except LoginRequired:
-            target = request.url.path
-            if request.url.query:
-                target += "?" + request.url.query
-            root = request.scope.get("root_path", "").rstrip("/")
-            return self.redirect(request, "/login", next=target.removeprefix(root) or "/")
+            return self._to_login(request)
         except PageError as exc:
             return self.error_page(request, exc.status, exc.text, error=exc.error)
         except Unauthenticated:
@@ -801,6 +811,7 @@ class Pages:
             orphan=orphan,
             refusal=refusal,
             done=done if isinstance(done, str) and done in EVENTS else None,
+            page_path=self.url(request, f"/projects/{pid}") if refusal is not None else None,
         )
 
     def fire(self, request: Request, user: User, form: FormData | None) -> Response:
