@@ -363,26 +363,23 @@ def _tender(
         review = project.reviews[-1]
         weights = "，".join(f"{k} {v}" for k, v in review.criteria.items())
         tender["awardCriteriaDetails"] = f"综合评分，权重：{weights} / rated criteria (R5)"
-        tenderers = []
+        named: list[tuple[int, str, Decimal]] = []
         for key, score in review.scores.items():
             cid = int(key)
             facts = contractors.get(cid) or {}
             name = facts.get("name") or (
                 project.contractor_name if cid == project.contractor_id else None
             )
-            if not name:
-                continue
-            tenderers.append(
-                parties.add(
-                    contractor_party_id(cid),
-                    str(name),
-                    "tenderer",
-                    details={"score": _amount(Decimal(score))},
-                )
-            )
-        if tenderers:
+            if name:
+                named.append((cid, str(name), Decimal(score)))
+        # the tenderers only when every one is known (the review's release names them all; a
+        # later release without the register's facts leaves them to it)
+        if named and len(named) == len(review.scores):
+            tenderers = [parties.add(contractor_party_id(c), n, "tenderer") for c, n, _ in named]
+            scores = [f"{n} {v:.2f}" for _, n, v in named]
             tender["tenderers"] = tenderers
             tender["numberOfTenderers"] = len(tenderers)
+            tender["description"] = "评审得分 / review scores (R5)：" + "；".join(scores)
     return tender
 
 

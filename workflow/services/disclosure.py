@@ -284,9 +284,23 @@ class Disclosure:
         shown["ocid"] = ocds.ocid(self.ocid_prefix, project_id)
         return shown
 
-    def redact_text(self, text: str, names: Iterable[str] = ()) -> str:
-        """A free text (a reason, a finding) as the public may see it."""
-        return self.rules.redact_text(text, tuple(n for n in names if len(n) >= 2))
+    def redact_text(
+        self,
+        text: str,
+        *,
+        project_id: int | None = None,
+        names: Iterable[str] = (),
+        connection: Connection | None = None,
+    ) -> str:
+        """A free text (a reason, a finding) as the public may see it: the patterns applied,
+        and the personal names of ``project_id`` (its staff, its reviewers) and ``names``
+        masked."""
+        known = list(names)
+        if project_id is not None:
+            with self._db.read(connection) as conn:
+                row = project_store.load(conn, project_id)
+            known.extend(self.rules.names_in(row.data))
+        return self.rules.redact_text(text, tuple(n for n in known if len(n.strip()) >= 2))
 
     # -- anchors ------------------------------------------------------------------------------
 
@@ -396,4 +410,3 @@ def _unreadable(source: str, why: str) -> InvalidInput:
         field="anchor",
         rule="R15",
     )
-

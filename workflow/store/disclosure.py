@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from workflow.store import new_id
 from workflow.tables import anchor_t, audit_t, project_t, release_t
@@ -105,6 +105,6 @@ def anchors(conn: Connection, *, limit: int = 100, before_id: int | None = None)
 
 
 def anchor_since(conn: Connection, since: datetime) -> bool:
-    """Whether an anchor was published at or after ``since``."""
-    query = select(anchor_t.c.id).where(and_(anchor_t.c.published_at >= since)).limit(1)
+    """Whether an anchor of ``since`` or later (its own ``at``) was published."""
+    query = select(anchor_t.c.id).where(anchor_t.c.at >= since).limit(1)
     return conn.execute(query).first() is not None
