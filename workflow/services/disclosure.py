@@ -24,7 +24,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import cache
 from pathlib import Path
 from typing import Any
