@@ -90,7 +90,9 @@ class Redaction:
 def _names(names: Iterable[str]) -> tuple[str, ...]:
     """Distinct names worth masking (two characters or more: one character would mask half
     the text), longest first."""
-    return tuple(sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=lambda n: -len(n)))
+    return tuple(
+        sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=lambda n: (-len(n), n))
+    )
 
 
 def _walk(value: Any, text: Any) -> Any:
