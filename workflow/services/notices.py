@@ -270,30 +270,53 @@ class NoticeEngine:
         today = business_date(now)
         created: list[Notice] = []
         pending: list[dict[str, Any]] = []
+        contexts: list[dict[str, Any]] = []
         moves: list[dict[str, Any]] = []
         # deadlines due together mostly share a kind, a due day, a policy and the stage reached:
         # what their ladders say now (the stages to send, those folded in, the next one) and
         # the working days left are worked out once a batch
         plans: dict[tuple[str, Any, str, int], Any] = {}
         # and a stage's recipients are the same for the projects of one purchaser, contractor
-        # and supervising bodies (the bodies arrive as the database's JSON text: parsed once)
-        addressed: dict[tuple[Any, ...], list[tuple[str, str, str]]] = {}
+        # and supervising bodies (the bodies arrive as the database's JSON text: parsed once);
+        # the notices of the batch share that list (each Notice returned gets its own copy)
+        addressed: dict[tuple[Any, ...], list[dict[str, str]]] = {}
 
         def recipients(kind: str, stage: str, project: Any, contractor: str | None) -> Any:
             key = (kind, stage, project.policy, project.purchaser, contractor, project.supervisors)
             found = addressed.get(key)
             if found is None:
                 bodies = json.loads(project.supervisors) if project.supervisors else None
-                found = addressed[key] = [
-                    (r["org"], r["role"], r["name"])
-                    for r in self._recipients(
-                        ladder.recipients(kind, stage, self._policies.named(project.policy)),
-                        bodies,
-                        project.purchaser,
-                        contractor,
-                    )
-                ]
-            return [{"org": o, "role": r, "name": n} for o, r, n in found]
+                found = addressed[key] = self._recipients(
+                    ladder.recipients(kind, stage, self._policies.named(project.policy)),
+                    bodies,
+                    project.purchaser,
+                    contractor,
+                )
+            return found
+
+        # what a stage says of the next one is alike for the same projects too (shared as well)
+        following_steps: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+        def next_step(
+            kind: str, stage: str, day: str, project: Any, contractor: str | None
+        ) -> dict[str, Any]:
+            key = (
+                kind,
+                stage,
+                day,
+                project.policy,
+                project.purchaser,
+                contractor,
+                project.supervisors,
+            )
+            found = following_steps.get(key)
+            if found is None:
+                found = following_steps[key] = {
+                    "stage": stage,
+                    "day": day,
+                    "recipients": recipients(kind, stage, project, contractor),
+                }
+            return found
 
         for row in rows:
             # (the claimed columns, in order: one unpacking instead of an attribute each)
@@ -355,17 +378,13 @@ class NoticeEngine:
                     "working_days_left": left,
                     "calendar_days_late": late,
                     "moved_from": moved_from.isoformat() if moved_from else None,
-                    "skipped": list(skipped),
+                    "skipped": skipped,
                     "recipients": recipients(kind, rung.stage, project, contractor),
                     "next_step": None
                     if following is None
-                    else {
-                        "stage": following.stage,
-                        "day": next_day,
-                        "recipients": recipients(kind, following.stage, project, contractor),
-                    },
+                    else next_step(kind, following.stage, next_day, project, contractor),
                 }
-                rendered = self.renderer.render(ctx)
+                contexts.append(ctx)
                 pending.append(
                     {
                         "key": ctx["key"],
@@ -375,9 +394,9 @@ class NoticeEngine:
                         "deadline_key": deadline_key,
                         "stage": rung.stage,
                         "recipients": ctx["recipients"],
-                        "subject": rendered.subject,
-                        "body": rendered.text,
-                        "html": rendered.html,
+                        "subject": "",
+                        "body": "",
+                        "html": "",
                         "status": "pending",
                         "attempts": 0,
                         "next_attempt_at": now,
@@ -393,6 +412,12 @@ class NoticeEngine:
                     "b_moved_from": moved_from if not steps else None,
                 }
             )
+        # the batch's notices rendered together: those alike but for their key, project and
+        # deadline key are rendered once (Renderer.render_many; the same texts)
+        for values, rendered in zip(pending, self.renderer.render_many(contexts), strict=True):
+            values["subject"] = rendered.subject
+            values["body"] = rendered.text
+            values["html"] = rendered.html
         # one statement each for the whole batch: the cost follows the due work
         if pending:
             inserted = outbox.insert_notices(conn, pending)
@@ -404,7 +429,7 @@ class NoticeEngine:
                     deadline_kind=v["deadline_kind"],
                     deadline_key=v["deadline_key"],
                     stage=v["stage"],
-                    recipients=list(v["recipients"]),
+                    recipients=[dict(r) for r in v["recipients"]],
                     subject=v["subject"],
                     body=v["body"],
                     html=v["html"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import NullType, TypeDecorator
 
 from workflow.store import for_update
 from workflow.tables import (
@@ -111,18 +112,59 @@ def contractor_names(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
     }
 
 
+#: the columns whose values the notices of a batch share (their recipients' list, the time they
+#: are written): converted for the database once per distinct value, not once a row
+_SHARED = ("recipients", "next_attempt_at", "created_at")
+_NONE = object()
+
+
+class _Converted(TypeDecorator[Any]):
+    """A bound value already converted by its column's type: passed to the driver as it is (no
+    conversion, no cast)."""
+
+    impl = NullType
+    cache_ok = True
+
+
+def _insert_notices_stmt(dialect: Any) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, key, the shared columns bound as
+    their values already converted (``c_<column>``; a type without a conversion of its own)."""
+    return (
+        dialect.insert(notice_t)
+        .values({name: bindparam(f"c_{name}", type_=_Converted()) for name in _SHARED})
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(notice_t.c.id, notice_t.c.key)
+    )
+
+
+#: by "is the connection SQLite?"
+_INSERT_NOTICES = {True: _insert_notices_stmt(sqlite), False: _insert_notices_stmt(postgresql)}
+
+
 def insert_notices(conn: Connection, values: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Write notices under their unique keys, once: returns the ids of those this call created,
-    by key (a key already there is skipped)."""
+    by key (a key already there is skipped). A value the rows share (the same object: tick's
+    recipients of a stage, its ``now``) is converted once (the column type's own conversion)."""
     if not values:
         return {}
-    return {
-        r.key: r.id
-        for r in conn.execute(
-            insert_ignore_stmt(conn, notice_t, ["key"]).returning(notice_t.c.id, notice_t.c.key),
-            list(values),
-        )
+    dialect = conn.dialect
+    convert = {
+        name: notice_t.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in _SHARED
     }
+    # by identity: every value is held by ``values`` until the call returns
+    converted: dict[tuple[str, int], Any] = {}
+    rows = []
+    for v in values:
+        row = {k: x for k, x in v.items() if k not in convert}
+        for name, process in convert.items():
+            value = v[name]
+            found = converted.get((name, id(value)), _NONE)
+            if found is _NONE:
+                found = converted[(name, id(value))] = value if process is None else process(value)
+            row[f"c_{name}"] = found
+        rows.append(row)
+    return {r.key: r.id for r in conn.execute(_INSERT_NOTICES[dialect.name == "sqlite"], rows)}
 
 
 _ADVANCE_ONE = (
@@ -187,20 +229,33 @@ def advance_deadlines(conn: Connection, moves: Sequence[dict[str, Any]]) -> None
 # -- relay ------------------------------------------------------------------------------------
 
 
+#: notices due for (re)delivery at ``b_now`` and held by no live lease, oldest first, up to
+#: ``b_batch`` of them (built once; by "is the connection SQLite?": PostgreSQL locks them
+#: ``FOR UPDATE SKIP LOCKED``)
+_DUE_NOTICES = (
+    select(notice_t.c.id)
+    .where(
+        notice_t.c.status.in_(("pending", "failed")),
+        notice_t.c.next_attempt_at <= bindparam("b_now", type_=notice_t.c.next_attempt_at.type),
+        or_(
+            notice_t.c.lease_until.is_(None),
+            notice_t.c.lease_until <= bindparam("b_now", type_=notice_t.c.lease_until.type),
+        ),
+    )
+    .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
+    .limit(bindparam("b_batch"))
+)
+_DUE_NOTICE_IDS = {True: _DUE_NOTICES, False: _DUE_NOTICES.with_for_update(skip_locked=True)}
+
+
 def _due_notice_ids(conn: Connection, now: datetime, batch: int) -> list[int]:
     """Up to ``batch`` notices due for (re)delivery and held by no live lease, oldest first,
     locked ``FOR UPDATE SKIP LOCKED`` where the database has it."""
-    query = (
-        select(notice_t.c.id)
-        .where(
-            notice_t.c.status.in_(("pending", "failed")),
-            notice_t.c.next_attempt_at <= now,
-            or_(notice_t.c.lease_until.is_(None), notice_t.c.lease_until <= now),
-        )
-        .order_by(notice_t.c.next_attempt_at, notice_t.c.id)
-        .limit(batch)
+    return list(
+        conn.execute(
+            _DUE_NOTICE_IDS[conn.dialect.name == "sqlite"], {"b_now": now, "b_batch": batch}
+        ).scalars()
     )
-    return list(conn.execute(for_update(query, conn, skip_locked=True)).scalars())
 
 
 def claim_notices(
@@ -341,23 +396,44 @@ def add_to_inbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert_ignore_stmt(conn, inbox_t, ["notice_id", "org", "role"]), list(rows))
 
 
+#: release the leases ``b_token`` holds on ``b_ids`` and mark them sent at ``b_now``
+_MARK_SENT = (
+    notice_t.update()
+    .where(
+        notice_t.c.id.in_(bindparam("b_ids", expanding=True)),
+        notice_t.c.lease_owner == bindparam("b_token"),
+    )
+    .values(
+        lease_owner=None,
+        lease_until=None,
+        attempts=notice_t.c.attempts + 1,
+        status="sent",
+        sent_at=bindparam("b_now", type_=notice_t.c.sent_at.type),
+        last_error=None,
+        next_attempt_at=bindparam("b_now", type_=notice_t.c.next_attempt_at.type),
+    )
+)
+#: the same without a lease (the inbox as the only channel: claimed in this transaction)
+_MARK_SENT_UNLEASED = (
+    notice_t.update()
+    .where(notice_t.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        lease_owner=None,
+        lease_until=None,
+        attempts=notice_t.c.attempts + 1,
+        status="sent",
+        sent_at=bindparam("b_now", type_=notice_t.c.sent_at.type),
+        last_error=None,
+        next_attempt_at=bindparam("b_now", type_=notice_t.c.next_attempt_at.type),
+    )
+)
+
+
 def mark_sent(conn: Connection, notice_ids: Sequence[int], now: datetime, token: str) -> None:
     """Release the leases ``token`` holds on ``notice_ids`` and mark them sent: the usual
     outcome, one statement for the batch (the other outcomes: :func:`finish_notices`)."""
     if notice_ids:
-        conn.execute(
-            notice_t.update()
-            .where(notice_t.c.id.in_(list(notice_ids)), notice_t.c.lease_owner == token)
-            .values(
-                lease_owner=None,
-                lease_until=None,
-                attempts=notice_t.c.attempts + 1,
-                status="sent",
-                sent_at=now,
-                last_error=None,
-                next_attempt_at=now,
-            )
-        )
+        conn.execute(_MARK_SENT, {"b_ids": list(notice_ids), "b_token": token, "b_now": now})
 
 
 def deliver_to_inbox(conn: Connection, now: datetime, *, batch: int) -> int:
@@ -369,19 +445,7 @@ def deliver_to_inbox(conn: Connection, now: datetime, *, batch: int) -> int:
     if not ids:
         return 0
     conn.execute(_INBOX_OF_NOTICES[conn.dialect.name == "sqlite"], {"ids": ids, "now": now})
-    conn.execute(
-        notice_t.update()
-        .where(notice_t.c.id.in_(ids))
-        .values(
-            lease_owner=None,
-            lease_until=None,
-            attempts=notice_t.c.attempts + 1,
-            status="sent",
-            sent_at=now,
-            last_error=None,
-            next_attempt_at=now,
-        )
-    )
+    conn.execute(_MARK_SENT_UNLEASED, {"b_ids": ids, "b_now": now})
     return len(ids)
 
 
