@@ -69,6 +69,34 @@ PACKAGE_SCHEMA_URL = (
     "https://standard.open-contracting.org/schema/1__1__5/release-package-schema.json"
 )
 CURRENCY = "CNY"
+#: keys whose values gpw generates itself (identifiers, codes, dates): never personal data, so
+#: the redaction does not search them
+GENERATED = frozenset(
+    {
+        "ocid",
+        "id",
+        "date",
+        "tag",
+        "initiationType",
+        "language",
+        "startDate",
+        "endDate",
+        "dueDate",
+        "dateMet",
+        "dateSigned",
+        "awardID",
+        "status",
+        "type",
+        "documentType",
+        "roles",
+        "currency",
+        "procurementMethod",
+        "mainProcurementCategory",
+        "awardCriteria",
+        "projectID",
+        "publishedDate",
+    }
+)
 
 #: event → the ``tag`` of its release (``terminate`` depends on the state it ends)
 PUBLIC_EVENTS: dict[str, str] = {
@@ -249,6 +277,7 @@ def release(
     history: Sequence[Mapping[str, Any]] = (),
     rules: Redaction | None = None,
     names: Iterable[str] = (),
+    data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The release an audit entry gives, from the project as it stands right after it; None
     when the event publishes nothing (:func:`tag_for`).
@@ -264,6 +293,7 @@ def release(
             the awards, a subcontract's approval); without them those dates are left out.
         rules: redaction rules (gpw's own by default); ``names``: further personal names to
             mask (the project's own staff and reviewers always are).
+        data: ``project.to_json()``, when the caller has it already.
     """
     assert project.id is not None
     tag = tag_for(str(entry["event"]), entry.get("from_state"), project)
@@ -306,8 +336,8 @@ def release(
     if contracts:
         out["contracts"] = contracts
     out["parties"] = parties.listed()
-    private = rules.names_in(project.to_json())
-    return rules.redact(out, (*private, *names))  # type: ignore[no-any-return]
+    private = rules.names_in(project.to_json() if data is None else data)
+    return rules.redact(out, (*private, *names), skip=GENERATED)  # type: ignore[no-any-return]
 
 
 def _items(project: Project) -> list[dict[str, Any]]:

@@ -95,6 +95,7 @@ class Disclosure:
         records: Sequence[Record],
         first_seq: int,
         contractors: Mapping[int, Contractor] | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> None:
         """Publish the releases of an event's public entries, in the event's transaction
         (``first_seq``: the seq of ``records[0]`` in the project's stream)."""
@@ -115,7 +116,12 @@ class Disclosure:
                 "data": rec.data,
             }
             made = ocds.release(
-                project, entry, prefix=self.ocid_prefix, contractors=facts, rules=self.rules
+                project,
+                entry,
+                prefix=self.ocid_prefix,
+                contractors=facts,
+                rules=self.rules,
+                data=data,
             )
             if made is not None:
                 rows.append(self._row(project.id, seq, rec.at, made, now))

@@ -97,8 +97,9 @@ class ProjectService:
         calendar.on_year_loaded(self.recompute_deadlines)
 
     def on_written(self, listener: Callable[..., None]) -> None:
-        """Call ``listener(conn, project, records, first_seq, contractors)`` inside the
-        transaction of every write, once its rows are written (its seq: ``records[0]``'s)."""
+        """Call ``listener(conn, project, records, first_seq, contractors, data)`` inside the
+        transaction of every write, once its rows are written (``first_seq``: ``records[0]``'s
+        seq; ``data``: the project's JSON, when the write had it)."""
         self._written.append(listener)
 
     # -- writes ---------------------------------------------------------------------------------
@@ -335,7 +336,7 @@ class ProjectService:
         if earliest is not None:
             self._db.schedule(conn, earliest)
         for listener in self._written:
-            listener(conn, project, records, head[0] + 1, contractors)
+            listener(conn, project, records, head[0] + 1, contractors, data)
 
     def _calendar_in(
         self, conn: Connection, known: WorkingDayCalendar | None
