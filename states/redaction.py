@@ -214,11 +214,11 @@ def parse_rules(data: Any, *, source: str = "builtin") -> Redaction:
     if not isinstance(mask, str):
         raise _bad(source, "mask 须为文本", "mask must be text", "redaction.mask")
 
-    quick = [p.requires.pattern for p in patterns if p.requires is not None]
+    needs = [p.requires.pattern for p in patterns if p.requires is not None]
     return Redaction(
         requires_any=(
-            re.compile("|".join(f"(?:{q})" for q in quick))
-            if patterns and len(quick) == len(patterns)
+            re.compile("|".join(f"(?:{q})" for q in needs))
+            if patterns and len(needs) == len(patterns)
             else None
         ),
         never_public=paths["never_public"],
