@@ -31,6 +31,7 @@ from states.errors import ConfigurationError
 from workflow.facade import Workflow
 from workflow.tables import meta_t
 from workflow.web.api import API_PREFIX, build_api
+from workflow.web.errors import install_error_handlers
 
 #: the gpw_meta row holding the generated secret key
 SECRET_META_KEY = "web_secret_key"
@@ -136,4 +137,6 @@ def create_app(
         assert key is not None
         module = importlib.import_module("workflow.web.pages")
         module.install(app, workflow, secret_key=key, https_only=https_only)
+    else:  # the API alone: every answer, even outside /api/v1, in the one error shape
+        install_error_handlers(app)
     return app
