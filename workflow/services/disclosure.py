@@ -410,9 +410,8 @@ def _fetch(url: str, timeout: float) -> bytes:
 
 
 def _unreadable(source: str, why: str) -> InvalidInput:
-    return InvalidInput(
-        f"无法读取锚点 {source}：{why}",
-        f"cannot read the anchor {source}: {why}",
-        field="anchor",
-        rule="R15",
-    )
+    if source.startswith(("http://", "https://")):
+        zh, en = f"无法读取锚点网址 {source}", f"cannot read the anchor at {source}"
+    else:
+        zh, en = f"无法读取锚点文件 {source}", f"cannot read the anchor file {source}"
+    return InvalidInput(f"{zh}：{why}", f"{en}: {why}", field="anchor", rule="R15")
