@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -416,9 +416,20 @@ def _procure(
     )
 
 
-def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
-    """Every demo project but the two signed for the worker (:func:`_for_the_worker`)."""
-    plans: list[Plan] = []
+def plans(days: Days, ids: Mapping[str, int]) -> list[Plan]:
+    """Every demo project, in the order they are listed (the walk first): ``ids`` are the
+    contractors' ids by name. The last two (:data:`FOR_THE_WORKER`) are signed so that their
+    notices fall due at the worker's day's notice hour."""
+    return _stages(days, ids) + _for_the_worker(days, ids[XINGHAI])
+
+
+#: the keys of the two plans whose notices the worker sends at once
+FOR_THE_WORKER = ("overdue_now", "reminder_now")
+
+
+def _stages(days: Days, ids: Mapping[str, int]) -> list[Plan]:
+    """The walk and a project at each stage."""
+    out: list[Plan] = []
     on = days.shift
 
     # 1. last cycle's 16 caseworkers, from 立项 to 结项 (the walk gpw demo prints)
@@ -508,7 +519,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
     ]
     walk.steps += [step for _, step in sorted(last, key=lambda s: s[0])]
     walk.add(on(max(paid, accepted), 1), CLERK, "close", label="验收、结项 accept, close (R13)")
-    plans.append(walk)
+    out.append(walk)
 
     # 2. this cycle's 16 caseworkers: in service, mid-term passed, a subcontract executed
     signed = live_signed
@@ -550,7 +561,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         evaluators=EVALUATORS,
     )
     live.add(on(mid, 10), FINANCE, "pay", tranche=2, amount="359424.00", on=on(mid, 10))
-    plans.append(live)
+    out.append(live)
 
     # 3. a draft, revised
     plan = Plan(
@@ -576,7 +587,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
             {"name": "心理健康讲座", "quantity": 8, "unit": "场"},
         ],
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 4. pending approval: finance sent it back once, then approved the revised budget
     plan = Plan(
@@ -601,7 +612,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
     plan.add(days.back(12), TOWN_CLERK, "revise_plan", budget="330000.00")
     plan.add(days.back(10), TOWN_CLERK, "submit")
     plan.add(days.back(6), FINANCE, "review_budget", approved=True, note="已按标准重新测算")
-    plans.append(plan)
+    out.append(plan)
 
     # 5. approved, its first procurement failed
     clerk = street_clerk("人民路", "renminlu", "杨帆")
@@ -625,7 +636,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         notice="低保家庭动态核查服务竞争性谈判公告",
     )
     plan.add(days.back(20), clerk, "fail_procurement", reason="响应供应商不足三家，谈判终止")
-    plans.append(plan)
+    out.append(plan)
 
     # 6. procuring: the expert review is recorded, the award not yet made
     plan = Plan(
@@ -658,7 +669,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         criteria={"quality": 60, "price": 30, "experience": 10},
         scores={str(ids[XINGHAI]): 88, str(ids[HUIMIN]): 86, str(ids[ANKANG]): 79},
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 7. awarded to a small enterprise, the contract not yet signed
     plan = Plan(
@@ -689,7 +700,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         scores={str(ids[ANKANG]): 91, str(ids[KANGNING]): 87},
     )
     plan.add(days.back(4), CLERK, "award", contractor_id=ids[ANKANG])
-    plans.append(plan)
+    out.append(plan)
 
     # 8. in service, a small enterprise's first tranche overdue and escalated (R7, R20);
     #    a subcontract of the main part rejected (R9)
@@ -732,7 +743,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         request_id=1,
         reason="助餐配送是本项目的主要服务内容，不得分包",
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 9. Nanyang (its own bodies, three years): the first half-yearly evaluation overdue and
     #    escalated; a subcontract request pending; evaluation deadlines reaching years ahead
@@ -776,7 +787,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         to="南阳市卧龙区心理卫生服务中心",
         share="0.15",
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 10. rectifying: a low half-yearly review, the rectification overdue and escalated
     clerk = street_clerk("朝阳", "chaoyang", "何静")
@@ -811,7 +822,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         due=days.back(4).isoformat(),
         findings="探访记录不完整，12 户未按约定频次回访",
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 11. takeover: two low half-yearly reviews in a row (R11 removes the contractor itself)
     clerk = street_clerk("青山", "qingshan", "宋伟")
@@ -878,7 +889,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         reason="按清退前实际提供的 7 个月服务结算（R12、R20：只付无争议部分）",
         on=on(second, 8),
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 12. Shanghai (30/70, one final evaluation): accepted, the last tranche due
     end_by = days.back(6)
@@ -924,7 +935,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         evaluators=["purchaser", "recipients"],
     )
     plan.add(days.on_or_before(end), SH_CLERK, "accept", on=days.on_or_before(end))
-    plans.append(plan)
+    out.append(plan)
 
     # 13. terminated for fraud, the contractor banned for three years (R12)
     clerk = street_clerk("沟口", "goukou", "冯刚")
@@ -958,7 +969,7 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         reason="抽查发现 9 户入户核查记录系伪造（虚报服务数据）",
         ban_until=add_months(days.today, 36).isoformat(),
     )
-    plans.append(plan)
+    out.append(plan)
 
     # 14. contracted, staff never dispatched: overdue and escalated twice (R8)
     clerk = street_clerk("石炭井", "shitanjing", "韩梅")
@@ -982,8 +993,8 @@ def _plans(days: Days, ids: dict[str, int]) -> list[Plan]:
         terms=_terms("2人"),
     )
     plan.add(on(signed, 10), FINANCE, "pay", tranche=1, amount="42600.00", on=on(signed, 10))
-    plans.append(plan)
-    return plans
+    out.append(plan)
+    return out
 
 
 def _for_the_worker(days: Days, contractor_id: int) -> list[Plan]:
@@ -997,7 +1008,7 @@ def _for_the_worker(days: Days, contractor_id: int) -> list[Plan]:
     ]:
         signed = days.back(back)
         plan = Plan(
-            key="overdue_now" if back == 16 else "reminder_now",
+            key=FOR_THE_WORKER[0] if back == 16 else FOR_THE_WORKER[1],
             title=f"{signed.year}年{place}社会救助入户核查服务",
             clerk=clerk,
             budget=budget,
@@ -1373,19 +1384,15 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
     days = Days(now, wf.calendar.current(), wf.policy.notices.hour)
     # every date is worked out before anything is written (a clock the calendar cannot serve
     # is refused here: InvalidInput, nothing written)
-    placeholder = dict.fromkeys((c[0] for c in CONTRACTORS), 1)
-    _plans(days, placeholder)
-    _for_the_worker(days, 1)
+    plans(days, dict.fromkeys((c[0] for c in CONTRACTORS), 1))
 
     first = at(days.shift(days.months(days.months(days.back(1), -8), -12), -40))
     ids = {
         name: register_contractor(wf, first, name=name, org_type=org_type, sme=sme, actor=ADMIN)
         for name, org_type, sme in CONTRACTORS
     }
-    plans = _plans(days, ids)
-    worker = _for_the_worker(days, ids[XINGHAI])
-    plans += worker
-    for org, role, name in _directory(plans):
+    demo = plans(days, ids)
+    for org, role, name in _directory(demo):
         if not wf.directory.people(org=org, role=role):
             wf.directory.add(org=org, role=role, name=name, at=first)
 
@@ -1422,11 +1429,11 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
             )
 
     replay = _Ladder(wf, days.cal, days.cutoff)
-    pids = _play(wf, plans, replay, on_step)
+    pids = _play(wf, demo, replay, on_step)
     _add_users(wf)
-    projects = _summaries(wf, plans, pids, days)
+    projects = _summaries(wf, demo, pids, days)
     report = wf.verify()
-    live = [pids[p.key] for p in worker]
+    live = [pids[key] for key in FOR_THE_WORKER]
     if as_json:
         echo(
             json.dumps(
