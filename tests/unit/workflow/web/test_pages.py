@@ -669,3 +669,34 @@ def test_the_project_list_filters_sorts_and_pages_by_cursor(
     assert not_overdue.xpath("//tr[@data-project]/@data-project") == [str(p) for p in drafts[:2]]
     by_contractor = html(clerk.get(f"/projects?contractor_id={site.contractor_id}"))
     assert by_contractor.xpath("//tr[@data-project]/@data-project") == [str(site.project_id)]
+
+
+def test_a_host_mounts_the_pages_under_its_own_path(wf: Any) -> None:
+    from fastapi import FastAPI
+
+    wf.users.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    wf.users.add("clerk", role="purchaser", org="大武口区民政局", password=PASSWORD)
+    pid, _ = project_in(wf, "in_service")
+    host = FastAPI()
+    host.mount("/gpw", create_app(wf, secret_key=SECRET))
+    with TestClient(host) as client:
+        visitor = Visitor(client)
+        where, query = location(visitor.get(f"/gpw/projects/{pid}"))
+        assert (where, query["next"]) == ("/gpw/login", [f"/projects/{pid}"])
+        login = html(visitor.client.get("/gpw/login"))
+        assert login.xpath('//form[@id="login-form"]/@action') == ["/gpw/login"]
+        token = str(login.xpath(f'//input[@name="{CSRF_FIELD}"]/@value')[0])
+        data = {"login": "clerk", "password": PASSWORD, CSRF_FIELD: token, "next": "/"}
+        assert location(visitor.post("/gpw/login", data))[0] == "/gpw/"
+        page = html(visitor.get(f"/gpw/projects/{pid}"))
+        links = [str(h) for h in page.xpath("//a/@href | //form/@action | //script/@src")]
+        assert links and all(h.startswith(("/gpw/", "#")) for h in links), links
+        done = visitor.submit(
+            f"/gpw/projects/{pid}",
+            '//form[@data-event="pay"]',
+            tranche="1",
+            amount=FIRST_TRANCHE,
+            on="2025-12-01",
+        )
+        assert location(done) == (f"/gpw/projects/{pid}", {"done": ["pay"]})
+        assert visitor.get("/gpw/static/gpw.css").status_code == 200
