@@ -10,6 +10,7 @@ SQLite file.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -382,6 +383,18 @@ def test_gpw_demo_prints_the_walk_the_projects_and_the_logins(
     wf = Workflow.open(f"sqlite:///{db}")
     try:
         assert wf.project(1).state == "closed" and wf.verify().ok
+        # the public demo password is hashed lightly, and rehashed with the service's own
+        # parameters at the first login
+        assert password_hash(db, "jiandu").startswith("$argon2id$v=19$m=8192,t=1,p=1$")
         assert wf.users.login("jiandu", DEMO_PASSWORD).role == "supervisor"
+        assert not wf.users.hasher.check_needs_rehash(password_hash(db, "jiandu"))
     finally:
         wf.close()
+
+
+def password_hash(db: Path, login: str) -> str:
+    with sqlite3.connect(db) as conn:
+        (found,) = conn.execute(
+            "select password_hash from gpw_user where login = ?", (login,)
+        ).fetchone()
+    return str(found)
