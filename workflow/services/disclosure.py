@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 
 from states import deadlines as dl
 from states import ocds
-from states.errors import InvalidInput
+from states.errors import InvalidInput, NotFound
 from states.machine import Record
 from states.model import Contractor, Project
 from states.redaction import Redaction, load_rules, public_project
@@ -261,6 +261,59 @@ class Disclosure:
         published.pop("releases")
         return {**published, "records": records}
 
+    def record(
+        self,
+        ocid: str,
+        *,
+        ocid_prefix: str | None = None,
+        connection: Connection | None = None,
+    ) -> dict[str, Any]:
+        """The record package of one ocid (``GET /public/ocds/records/{ocid}``); an ocid that
+        is not this engine's, or a project that published nothing, is ``NotFound``."""
+        prefix = _check_prefix(ocid_prefix or self.ocid_prefix)
+        head, _, tail = str(ocid).rpartition("-")
+        if head != prefix or not tail.isdigit() or len(tail) > 18:
+            raise _no_record(ocid)
+        found = self.records([int(tail)], ocid_prefix=ocid_prefix, connection=connection)
+        if not found["records"]:
+            raise _no_record(ocid)
+        return found
+
+    def public_projects(
+        self,
+        *,
+        after_id: int | None = None,
+        limit: int = 50,
+        connection: Connection | None = None,
+    ) -> dict[str, Any]:
+        """A page of the projects that published something (``GET /public/projects``), by id:
+        what is bought, from whom, for how much, how much is paid, whether anything was late."""
+        limit = max(1, min(int(limit), 500))
+        with self._db.read(connection) as conn:
+            rows = store.public_project_rows(conn, after_id=after_id, limit=limit)
+        items = []
+        for row in rows:
+            project = project_store.to_project(row)
+            items.append(
+                {
+                    "id": int(row.id),
+                    "ocid": ocds.ocid(self.ocid_prefix, int(row.id)),
+                    "title": self.rules.redact_text(project.title),
+                    "purchaser": project.purchaser,
+                    "state": project.state.value,
+                    "method": project.procurement_method.value
+                    if project.procurement_method
+                    else None,
+                    "contractor": project.contractor_name,
+                    "budget": f"{project.budget:.2f}",
+                    "price": f"{project.contract.price:.2f}" if project.contract else None,
+                    "paid_total": f"{project.paid_total():.2f}",
+                    "late": any(d.late for d in project.deadlines),
+                    "updated_at": row.updated_at.isoformat(),
+                }
+            )
+        return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
+
     def feed(
         self, *, after_id: int | None = None, limit: int = 100, connection: Connection | None = None
     ) -> dict[str, Any]:
@@ -346,6 +399,10 @@ class Disclosure:
         return [
             {"id": int(r.id), "published_at": r.published_at.isoformat(), **r.anchor} for r in rows
         ]
+
+
+def _no_record(ocid: str) -> NotFound:
+    return NotFound(f"没有公开记录：{ocid}", f"no published record for {ocid}", field="ocid")
 
 
 def _check_prefix(prefix: str) -> str:

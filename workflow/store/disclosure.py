@@ -76,6 +76,15 @@ def entries(
     return list(conn.execute(query.order_by(audit_t.c.project_id, audit_t.c.seq)))
 
 
+def public_project_rows(conn: Connection, *, after_id: int | None, limit: int) -> list[Any]:
+    """Rows of the projects that published a release, by id (a page after ``after_id``)."""
+    released = select(release_t.c.id).where(release_t.c.project_id == project_t.c.id)
+    query = select(project_t).where(released.exists()).order_by(project_t.c.id).limit(limit)
+    if after_id is not None:
+        query = query.where(project_t.c.id > after_id)
+    return list(conn.execute(query))
+
+
 def project_rows(conn: Connection, project_ids: Iterable[int] | None = None) -> list[Any]:
     query = select(project_t).order_by(project_t.c.id)
     if project_ids is not None:

@@ -36,7 +36,7 @@ from support import (
 )
 
 from states.calendar import WorkingDayCalendar
-from states.errors import GuardRefused, InvalidInput
+from states.errors import GuardRefused, InvalidInput, NotFound
 from workflow import Workflow
 from workflow.cli import main
 from workflow.services.disclosure import load_anchor
@@ -543,3 +543,23 @@ def test_disclosure_amounts_are_exact(wf: Any) -> None:
         for t in c["implementation"]["transactions"]
     ]
     assert [Decimal(str(a)) for a in amounts] == [Decimal("300000")]
+
+
+def test_one_record_by_ocid_and_the_public_project_list(wf: Any) -> None:
+    pid = walk(wf)
+    draft = new_project(wf, title="草拟中的项目")
+    found = wf.disclosure.record(f"ocds-gpw000-{pid}")
+    (record,) = found["records"]
+    assert record["ocid"] == f"ocds-gpw000-{pid}" and record["compiledRelease"]["tag"] == [
+        "compiled"
+    ]
+    for missing in (f"ocds-gpw000-{draft}", "ocds-other-1", "ocds-gpw000-x", "nonsense"):
+        with pytest.raises(NotFound):
+            wf.disclosure.record(missing)
+    listed = wf.disclosure.public_projects()
+    assert [p["id"] for p in listed["items"]] == [pid]  # a draft is not public
+    (shown,) = listed["items"]
+    assert shown["contractor"] == NGO and shown["price"] == "1000000.00"
+    assert shown["paid_total"] == "1000000.00" and shown["late"] is True
+    assert listed["next"] is None
+    assert texts(listed).count("张晓梅") == 0
