@@ -1474,14 +1474,20 @@ def run_demo(wf: Workflow, *, echo: Callable[[str], Any] = print, as_json: bool 
         f"the worker sends what falls due from {days.cutoff:%Y-%m-%d %H:%M}"
     )
     echo("")
-    echo(f"演示账号 / demo logins（密码 / password: {DEMO_PASSWORD}）:")
-    for u in DEMO_USERS:
-        echo(f"  {u.login:<12} {u.role:<11} {u.org}")
-        echo(f"  {'':<12} {u.can}")
+    echo_logins(echo)
     echo("")
     echo(f"留痕核验 verify: {'OK' if report.ok else 'ALTERED'} ({report.entries} 条 / entries)")
     echo(f"项目 / project {pids['walk']}: gpw project history {pids['walk']}")
     return pids["walk"]
+
+
+def echo_logins(echo: Callable[[str], Any] = print) -> None:
+    """Print the demo logins (login, role, organisation, what each can do) and their password:
+    ``gpw demo`` does after seeding, and a server started on a demo database may on each start."""
+    echo(f"演示账号 / demo logins（密码 / password: {DEMO_PASSWORD}）:")
+    for u in DEMO_USERS:
+        echo(f"  {u.login:<12} {u.role:<11} {u.org}")
+        echo(f"  {'':<12} {u.can}")
 
 
 def seed_if_empty(

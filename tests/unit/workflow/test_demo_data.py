@@ -14,12 +14,14 @@ from states.enums import Role
 from states.policy import load_policy
 from workflow.demo import (
     CONTRACTORS,
+    DEMO_PASSWORD,
     DEMO_USERS,
     FOR_THE_WORKER,
     OFFICES,
     Days,
     at,
     caseworker_items,
+    echo_logins,
     plans,
 )
 
@@ -96,3 +98,12 @@ def test_one_demo_login_a_role_and_a_region_only_where_a_role_reads_one() -> Non
         assert bool(user.region) == (user.role in ("supervisor", "evaluator")), user.login
     contractors = {name for name, _, _ in CONTRACTORS}
     assert {u.org for u in DEMO_USERS if u.role == "contractor"} <= contractors
+
+
+def test_the_logins_are_printed_with_their_password() -> None:
+    lines: list[str] = []
+    echo_logins(lines.append)
+    assert DEMO_PASSWORD in lines[0]
+    for user in DEMO_USERS:
+        at_ = lines.index(f"  {user.login:<12} {user.role:<11} {user.org}")
+        assert lines[at_ + 1].strip() == user.can
