@@ -91,7 +91,11 @@ class ProjectPartyRow(SQLModel, table=True):
     the lists filter by it (an organisation's projects, a reader's scope)."""
 
     __tablename__ = "gpw_project_party"
-    __table_args__ = (Index("ix_gpw_project_party_org", "org", "relation", "project_id"),)
+    __table_args__ = (
+        Index("ix_gpw_project_party_org", "org", "relation", "project_id"),
+        # SQLite: the rows live in the primary key's tree (a project's parties in one place)
+        {"sqlite_with_rowid": False},
+    )
 
     project_id: int = Field(foreign_key="gpw_project.id", primary_key=True)
     relation: str = Field(primary_key=True)
@@ -107,6 +111,17 @@ class DeadlineRow(SQLModel, table=True):
         Index("ix_gpw_deadline_status_due_at", "status", "due_at"),
         # a tick touches only due rows: open deadlines by the time their next stage fires
         Index("ix_gpw_deadline_status_next_fire", "status", "next_fire_at"),
+        # the dashboard's counts of open deadlines per project (open, overdue, provisional,
+        # escalated) read this index alone, in project order
+        Index(
+            "ix_gpw_deadline_status_project",
+            "status",
+            "project_id",
+            "due_at",
+            "provisional",
+            "kind",
+            "stage_index",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

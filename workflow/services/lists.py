@@ -319,7 +319,7 @@ class Lists:
             more = len(rows) > limit
             rows = rows[:limit]
             stats = store.deadline_stats(conn, [r.id for r in rows], now)
-            late = any(s.worst_due is not None for s in stats.values())
+            late = any(s.worst_due_at is not None for s in stats.values())
             calendar = self._calendar.current(conn) if late else None
         items = tuple(_summary(r, stats.get(r.id), today, calendar) for r in rows)
         next_cursor = None
@@ -425,38 +425,59 @@ class Lists:
         calendar: WorkingDayCalendar,
         escalation: store.Escalation,
     ) -> DeadlineItem:
-        is_open = row.status == "open"
-        overdue = is_open and row.due < today
+        (
+            deadline_id,
+            project_id,
+            title,
+            purchaser,
+            contractor,
+            key,
+            kind,
+            owner,
+            rule,
+            due,
+            provisional,
+            status,
+            met_on,
+            late,
+            stage_index,
+            policy,
+            _,
+        ) = row
+        is_open = status == "open"
+        overdue = is_open and due < today
         left: int | None = None
         late_days = 0
         if is_open:
-            left = calendar.working_days_between(today, row.due)
+            left = calendar.working_days_between(today, due)
             late_days = -left if overdue else 0
-        elif row.status == "met" and row.met_on is not None and row.met_on > row.due:
-            late_days = calendar.working_days_between(row.due, row.met_on)
-        threshold = escalation.by_policy.get(row.policy, escalation.default)
+        elif status == "met" and met_on is not None and met_on > due:
+            late_days = calendar.working_days_between(due, met_on)
+        escalated = (
+            is_open
+            and kind != DeadlineKind.CONTRACT_END
+            and stage_index >= escalation.threshold(policy)
+        )
         return DeadlineItem(
-            id=row.id,
-            project_id=row.project_id,
-            project_title=row.title,
-            purchaser=row.purchaser,
-            contractor=row.contractor,
-            key=row.key,
-            kind=row.kind,
-            owner=row.owner,
-            rule=row.rule,
-            due=row.due,
-            provisional=bool(row.provisional),
-            status=row.status,
+            id=deadline_id,
+            project_id=project_id,
+            project_title=title,
+            purchaser=purchaser,
+            contractor=contractor,
+            key=key,
+            kind=kind,
+            owner=owner,
+            rule=rule,
+            due=due,
+            provisional=bool(provisional),
+            status=status,
             overdue=overdue,
             working_days_left=left,
             late_working_days=late_days,
-            stage=self._stage_name(row.policy, row.kind, row.stage_index),
-            escalated=(
-                is_open and row.kind != DeadlineKind.CONTRACT_END and row.stage_index >= threshold
-            ),
-            met_on=row.met_on,
-            late=bool(row.late),
+            stage=self._stage_name(policy, kind, stage_index),
+            escalated=escalated,
+            met_on=met_on,
+            late=bool(late),
         )
 
     def _stage_name(self, policy: str, kind: str, index: int) -> str | None:
@@ -480,7 +501,8 @@ class Lists:
         thresholds = {p.name: _escalation_index(p) for p in self._policies.known()}
         default = thresholds.get(self._policies.default.name, store.NEVER)
         return store.Escalation(
-            default=default, by_policy={k: v for k, v in thresholds.items() if v != default}
+            default=default,
+            by_policy=tuple(sorted((k, v) for k, v in thresholds.items() if v != default)),
         )
 
     # -- notices ----------------------------------------------------------------------------------
@@ -560,13 +582,13 @@ class Lists:
         rows = sorted(
             (
                 LeagueRow(
-                    org=r.org,
-                    relation=r.relation,
-                    open=int(r.open),
-                    overdue=int(r.overdue or 0),
-                    escalated=int(r.escalated or 0),
-                    overdue_working_days=int(r.late_sum or 0),
-                    worst_overdue_working_days=int(r.late_max or 0),
+                    org=r["org"],
+                    relation=r["relation"],
+                    open=r["open"],
+                    overdue=r["overdue"],
+                    escalated=r["escalated"],
+                    overdue_working_days=r["late_sum"],
+                    worst_overdue_working_days=r["late_max"],
                 )
                 for r in league
             ),
@@ -607,19 +629,23 @@ class Lists:
 
     def _late_days(
         self, conn: Connection, now: datetime, today: date, calendar: WorkingDayCalendar
-    ) -> list[tuple[date, int]]:
-        """(day, working days late today if due that day) for every day an open deadline can
-        be overdue on: from the oldest overdue due day to yesterday."""
+    ) -> list[tuple[datetime, int]]:
+        """(``due_at``, working days late today) for every day an open deadline can be overdue
+        on: from the oldest overdue due day to yesterday."""
         oldest = store.oldest_overdue(conn, now)
         if oldest is None:
             return []
-        first = business_date(oldest) - timedelta(days=1)  # due_at: the midnight after due
+        first = _due_day(oldest)
         span = (today - first).days
         if span <= _LATE_SPAN_DAYS:
-            days: Sequence[date] = [first + timedelta(days=i) for i in range(span)]
+            days: Iterable[date] = (first + timedelta(days=i) for i in range(span))
         else:
-            days = store.overdue_due_days(conn, now)
-        return [(day, calendar.working_days_between(day, today)) for day in days if day < today]
+            days = sorted({_due_day(due_at) for due_at in store.overdue_due_ats(conn, now)})
+        return [
+            (end_of_day(day), calendar.working_days_between(day, today))
+            for day in days
+            if day < today
+        ]
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -659,6 +685,11 @@ def _escalation_index(policy: Policy) -> int:
     )
 
 
+def _due_day(due_at: datetime) -> date:
+    """The due day of a deadline row's ``due_at`` (the midnight after it, Asia/Shanghai)."""
+    return business_date(due_at) - timedelta(days=1)
+
+
 def _due_soon_day(today: date, calendar: WorkingDayCalendar) -> date:
     """The fifth working day after today: the last due day "due soon" reaches."""
     return calendar.add_working_days(today, DUE_SOON_WORKING_DAYS).date
@@ -672,41 +703,72 @@ def _due_soon_until(today: date, calendar: WorkingDayCalendar) -> datetime:
 def _summary(
     row: Any, stats: Any, today: date, calendar: WorkingDayCalendar | None
 ) -> ProjectSummary:
-    worst = 0
-    if stats is not None and stats.worst_due is not None and calendar is not None:
-        worst = calendar.working_days_between(stats.worst_due, today)
+    (
+        project_id,
+        title,
+        purchaser,
+        contractor_id,
+        contractor,
+        policy,
+        state,
+        version,
+        updated_at,
+        created_at,
+    ) = row
+    opened = overdue = worst = 0
+    provisional = False
+    if stats is not None:
+        _, opened, overdue, worst_due_at, provisional = stats
+        if worst_due_at is not None and calendar is not None:
+            worst = calendar.working_days_between(_due_day(worst_due_at), today)
     return ProjectSummary(
-        id=row.id,
-        title=row.title,
-        purchaser=row.purchaser,
-        contractor=row.contractor,
-        contractor_id=row.contractor_id,
-        policy=row.policy,
-        state=row.state,
-        version=row.version,
-        updated_at=row.updated_at,
-        created_at=row.created_at,
-        open_deadlines=int(stats.open) if stats is not None else 0,
-        overdue=int(stats.overdue or 0) if stats is not None else 0,
+        id=project_id,
+        title=title,
+        purchaser=purchaser,
+        contractor=contractor,
+        contractor_id=contractor_id,
+        policy=policy,
+        state=state,
+        version=version,
+        updated_at=updated_at,
+        created_at=created_at,
+        open_deadlines=int(opened),
+        overdue=int(overdue or 0),
         worst_overdue_working_days=worst,
-        provisional=bool(stats.provisional) if stats is not None else False,
+        provisional=bool(provisional),
     )
 
 
 def _notice_item(row: Any) -> NoticeItem:
+    (
+        notice_id,
+        key,
+        project_id,
+        title,
+        deadline_key,
+        deadline_kind,
+        stage,
+        recipients,
+        subject,
+        status,
+        attempts,
+        last_error,
+        created_at,
+        sent_at,
+    ) = row
     return NoticeItem(
-        id=row.id,
-        key=row.key,
-        project_id=row.project_id,
-        project_title=row.title,
-        deadline_key=row.deadline_key,
-        deadline_kind=row.deadline_kind,
-        stage=row.stage,
-        recipients=tuple(dict(r) for r in row.recipients),
-        subject=row.subject,
-        status=row.status,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
+        id=notice_id,
+        key=key,
+        project_id=project_id,
+        project_title=title,
+        deadline_key=deadline_key,
+        deadline_kind=deadline_kind,
+        stage=stage,
+        recipients=tuple(dict(r) for r in recipients),
+        subject=subject,
+        status=status,
+        attempts=attempts,
+        last_error=last_error,
+        created_at=created_at,
+        sent_at=sent_at,
     )

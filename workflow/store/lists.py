@@ -4,26 +4,31 @@ reader's scope lets them be seen, a page at a time, and the overview's counts.
 Everything a list filters, sorts or counts is done by the database: the reader's scope, the
 filters, the keyset (the last row's sort value and id: ``(value, id) < (:value, :id)``, which the
 ``(sort key, id)`` indexes answer without counting skipped rows), the counts by state and by
-organisation, and the working days late summed over overdue deadlines (from a small table of
-"working days late if due on day D", one row a day, that the caller works out on the working-day
-calendar). Python sees a page of rows, or one row per state or organisation.
+organisation (per project first, from ``ix_gpw_deadline_status_project`` alone), and the working
+days late summed over overdue deadlines (from a small table of "working days late if due on day
+D", one row a day, that the caller works out on the working-day calendar). Python sees a page of
+rows, or one row per state or organisation.
 
-Rows in, rows out; nothing here begins, commits or rolls back. The scope arrives as anything
-with ``everything``, ``orgs`` and ``prefixes`` (``workflow.services.scope.Scope``).
+Each statement is built once per *shape* (which filters are given, the sort, how many prefixes a
+scope has) with bind parameters, and kept: a call only binds its values. Each ``*_query``
+function returns the statement and its parameters; the others run them. Rows in, rows out;
+nothing here begins, commits or rolls back. The scope arrives as anything with ``everything``,
+``orgs`` and ``prefixes`` (``workflow.services.scope.Scope``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Date,
     Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -44,6 +49,8 @@ from workflow.tables import contractor_t, deadline_t, notice_t, party_t, project
 
 p, d, c, pp, n = project_t, deadline_t, contractor_t, party_t, notice_t
 
+#: a statement and the values of its bind parameters
+Query = tuple[Any, dict[str, Any]]
 #: the project list's sort keys and their columns (each with the id that breaks ties)
 PROJECT_SORTS: Mapping[str, Any] = {
     "updated": p.c.updated_at,
@@ -56,6 +63,12 @@ PROJECT_SORTS: Mapping[str, Any] = {
 NEVER = 1_000_000
 #: the relations the overview's league ranks
 LEAGUE_RELATIONS = (PURCHASER, CONTRACTOR)
+#: statements kept per kind of list (shapes are few: flags, sorts, prefix counts)
+_SHAPES = 512
+
+
+def _now() -> Any:
+    return bindparam("b_now", type_=d.c.due_at.type)
 
 
 class Visible(Protocol):
@@ -77,14 +90,19 @@ class Escalation:
     ``default`` for every policy not in ``by_policy`` (:data:`NEVER`: no escalation stage)."""
 
     default: int
-    by_policy: Mapping[str, int]
+    by_policy: tuple[tuple[str, int], ...] = ()
+
+    def threshold(self, policy: str) -> int:
+        if not self.by_policy:
+            return self.default
+        return dict(self.by_policy).get(policy, self.default)
 
     def reached(self, policy_column: Any) -> ColumnElement[bool]:
         """Open, not a ``contract_end`` (its one stage is a reminder), and past the threshold."""
         threshold: Any = literal(self.default)
         if self.by_policy:
             threshold = case(
-                *((policy_column == name, idx) for name, idx in sorted(self.by_policy.items())),
+                *((policy_column == name, idx) for name, idx in self.by_policy),
                 else_=self.default,
             )
         return and_(d.c.status == "open", d.c.kind != "contract_end", d.c.stage_index >= threshold)
@@ -97,29 +115,58 @@ class Escalation:
 # -- scope and filters ----------------------------------------------------------------------------
 
 
-def visible(scope: Visible, project_id: Any, purchaser: Any) -> ColumnElement[bool]:
-    """The projects ``scope`` opens, as a condition on a project id and purchaser column: every
-    one; those one of its organisations is a party to (purchaser, awarded contractor, a
-    supervising body); those whose purchaser's name starts with one of its prefixes."""
+#: a scope's shape: everything; whether it names organisations; how many prefixes
+ScopeShape = tuple[bool, bool, int]
+
+
+def _prefixes(scope: Visible) -> tuple[str, ...]:
+    return tuple(prefix for prefix in scope.prefixes if prefix)
+
+
+def scope_shape(scope: Visible) -> ScopeShape:
     if scope.everything:
+        return (True, False, 0)
+    return (False, bool(scope.orgs), len(_prefixes(scope)))
+
+
+def scope_params(scope: Visible) -> dict[str, Any]:
+    if scope.everything:
+        return {}
+    params: dict[str, Any] = {}
+    if scope.orgs:
+        params["s_orgs"] = sorted(scope.orgs)
+    for i, prefix in enumerate(_prefixes(scope)):
+        params[f"s_len{i}"], params[f"s_prefix{i}"] = len(prefix), prefix
+    return params
+
+
+def visible(shape: ScopeShape, project_id: Any, purchaser: Any) -> ColumnElement[bool]:
+    """The projects a scope of this shape opens, as a condition on a project id and purchaser
+    column: every one; those one of its organisations is a party to (purchaser, awarded
+    contractor, a supervising body); those whose purchaser's name starts with a prefix."""
+    everything, orgs, prefixes = shape
+    if everything:
         return true()
     parts: list[ColumnElement[bool]] = []
-    if scope.orgs:
-        parts.append(
-            project_id.in_(select(pp.c.project_id).where(pp.c.org.in_(sorted(scope.orgs))))
-        )
+    if orgs:
+        named = select(pp.c.project_id).where(pp.c.org.in_(bindparam("s_orgs", expanding=True)))
+        parts.append(project_id.in_(named))
     # substr, not LIKE: exact and case-sensitive on both databases, no wildcard to escape
     parts.extend(
-        func.substr(purchaser, 1, len(prefix)) == prefix for prefix in scope.prefixes if prefix
+        func.substr(purchaser, 1, bindparam(f"s_len{i}", type_=Integer()))
+        == bindparam(f"s_prefix{i}", type_=String())
+        for i in range(prefixes)
     )
     return or_(*parts) if parts else false()
 
 
-def party_of(project_id: Any, org: str, relation: str | None) -> ColumnElement[bool]:
-    """Projects ``org`` is a party to (in ``relation``, or in any)."""
-    query = select(pp.c.project_id).where(pp.c.org == org)
-    if relation is not None:
-        query = query.where(pp.c.relation == relation)
+def _party_of(project_id: Any, by_org: bool, by_relation: bool) -> ColumnElement[bool]:
+    """Projects ``:b_org`` is a party to (in ``:b_relation``, or in any)."""
+    query = select(pp.c.project_id)
+    if by_org:
+        query = query.where(pp.c.org == bindparam("b_org", type_=String()))
+    if by_relation:
+        query = query.where(pp.c.relation == bindparam("b_relation", type_=String()))
     found: ColumnElement[bool] = project_id.in_(query)
     return found
 
@@ -130,6 +177,12 @@ def _open_deadline(*conditions: ColumnElement[bool]) -> Any:
         .where(d.c.project_id == p.c.id, d.c.status == "open", *conditions)
         .exists()
     )
+
+
+def _like_pattern(text: str) -> str:
+    """``text`` anywhere, its ``%`` and ``_`` plain characters (escaped with ``/``)."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped.lower()}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,45 +196,61 @@ class ProjectFilters:
     provisional: bool | None = None
     q: str | None = None
 
+    def shape(self) -> tuple[Any, ...]:
+        return (
+            self.state is not None,
+            self.org is not None,
+            self.relation is not None,
+            self.contractor_id is not None,
+            self.policy is not None,
+            self.overdue,
+            self.provisional,
+            bool(self.q),
+        )
 
-def _project_conditions(
-    scope: Visible, f: ProjectFilters, now: datetime
-) -> list[ColumnElement[bool]]:
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("state", "org", "relation", "contractor_id", "policy"):
+            value = getattr(self, key)
+            if value is not None:
+                out[f"b_{key}"] = value
+        if self.q:
+            out["b_q"] = _like_pattern(self.q)
+        return out
+
+
+def _project_conditions(scope: ScopeShape, shape: tuple[Any, ...]) -> list[ColumnElement[bool]]:
+    state, org, relation, contractor_id, policy, overdue, provisional, q = shape
     where = [visible(scope, p.c.id, p.c.purchaser)]
-    if f.state is not None:
-        where.append(p.c.state == f.state)
-    if f.org is not None:
-        where.append(party_of(p.c.id, f.org, f.relation))
-    elif f.relation is not None:
-        where.append(p.c.id.in_(select(pp.c.project_id).where(pp.c.relation == f.relation)))
-    if f.contractor_id is not None:
-        where.append(p.c.contractor_id == f.contractor_id)
-    if f.policy is not None:
-        where.append(p.c.policy == f.policy)
-    if f.overdue is not None:
-        late = _open_deadline(d.c.due_at <= now)
-        where.append(late if f.overdue else not_(late))
-    if f.provisional is not None:
+    if state:
+        where.append(p.c.state == bindparam("b_state", type_=String()))
+    if org or relation:
+        where.append(_party_of(p.c.id, org, relation))
+    if contractor_id:
+        where.append(p.c.contractor_id == bindparam("b_contractor_id", type_=Integer()))
+    if policy:
+        where.append(p.c.policy == bindparam("b_policy", type_=String()))
+    if overdue is not None:
+        late = _open_deadline(d.c.due_at <= _now())
+        where.append(late if overdue else not_(late))
+    if provisional is not None:
         tentative = _open_deadline(d.c.provisional.is_(True))
-        where.append(tentative if f.provisional else not_(tentative))
-    if f.q:
+        where.append(tentative if provisional else not_(tentative))
+    if q:
         # ASCII letters in either case (SQLite's LIKE and lower() know no others)
-        where.append(p.c.title.icontains(f.q, autoescape=True))
+        where.append(func.lower(p.c.title).like(bindparam("b_q", type_=String()), escape="/"))
     return where
 
 
-def _after(
-    key: Any, id_column: Any, after: tuple[Any, int] | None, descending: bool
-) -> list[ColumnElement[bool]]:
-    """The keyset: rows strictly after the last one shown, in the list's order."""
-    if after is None:
-        return []
-    value, last_id = after
+def _after(key: Any, id_column: Any, descending: bool) -> ColumnElement[bool]:
+    """The keyset: rows strictly after the last one shown (``:b_after``, ``:b_after_id``)."""
+    last_id = bindparam("b_after_id", type_=Integer())
     if key is id_column:
-        return [id_column < last_id if descending else id_column > last_id]
+        beyond: ColumnElement[bool] = id_column < last_id if descending else id_column > last_id
+        return beyond
     pair = tuple_(key, id_column)
-    bound = tuple_(bindparam(None, value, type_=key.type), bindparam(None, last_id, Integer()))
-    return [pair < bound if descending else pair > bound]
+    bound = tuple_(bindparam("b_after", type_=key.type), last_id)
+    return pair < bound if descending else pair > bound
 
 
 def _order(key: Any, id_column: Any, descending: bool) -> list[Any]:
@@ -192,6 +261,12 @@ def _order(key: Any, id_column: Any, descending: bool) -> list[Any]:
     return [key.asc(), id_column.asc()]
 
 
+def _after_params(after: tuple[Any, int] | None) -> dict[str, Any]:
+    if after is None:
+        return {}
+    return {"b_after": after[0], "b_after_id": after[1]}
+
+
 # -- projects -------------------------------------------------------------------------------------
 
 
@@ -199,14 +274,31 @@ _SUMMARY = (
     p.c.id,
     p.c.title,
     p.c.purchaser,
+    p.c.contractor_id,
+    c.c.name.label("contractor"),
     p.c.policy,
     p.c.state,
     p.c.version,
-    p.c.contractor_id,
-    c.c.name.label("contractor"),
-    p.c.created_at,
     p.c.updated_at,
+    p.c.created_at,
 )
+
+
+@lru_cache(maxsize=_SHAPES)
+def _project_page(
+    scope: ScopeShape, shape: tuple[Any, ...], sort: str, descending: bool, after: bool
+) -> Any:
+    key = PROJECT_SORTS[sort]
+    where = _project_conditions(scope, shape)
+    if after:
+        where.append(_after(key, p.c.id, descending))
+    return (
+        select(*_SUMMARY)
+        .select_from(p.outerjoin(c, c.c.id == p.c.contractor_id))
+        .where(*where)
+        .order_by(*_order(key, p.c.id, descending))
+        .limit(bindparam("b_limit", type_=Integer()))
+    )
 
 
 def project_page_query(
@@ -218,47 +310,56 @@ def project_page_query(
     descending: bool,
     after: tuple[Any, int] | None,
     limit: int,
-) -> Any:
-    """The statement of a page of projects (``limit`` rows: ask one more to know if another
-    page follows)."""
-    key = PROJECT_SORTS[sort]
-    return (
-        select(*_SUMMARY)
-        .select_from(p.outerjoin(c, c.c.id == p.c.contractor_id))
-        .where(*_project_conditions(scope, filters, now), *_after(key, p.c.id, after, descending))
-        .order_by(*_order(key, p.c.id, descending))
-        .limit(limit)
+) -> Query:
+    """A page of projects: id, title, purchaser, contractor_id, contractor, policy, state,
+    version, updated_at, created_at (``limit`` rows: ask one more to know if another page
+    follows)."""
+    statement = _project_page(
+        scope_shape(scope), filters.shape(), sort, descending, after is not None
     )
+    params = {
+        **scope_params(scope),
+        **filters.params(),
+        **_after_params(after),
+        "b_now": now,
+        "b_limit": limit,
+    }
+    return statement, params
 
 
 def project_page(conn: Connection, **kwargs: Any) -> list[Any]:
-    return list(conn.execute(project_page_query(**kwargs)))
+    statement, params = project_page_query(**kwargs)
+    return list(conn.execute(statement, params))
 
 
-def deadline_stats_query(project_ids: Sequence[int], now: datetime) -> Any:
-    """Per project: open deadlines, how many are overdue, the earliest overdue due day (the
-    worst), and whether one is provisional."""
-    overdue = d.c.due_at <= now
-    return (
-        select(
-            d.c.project_id,
-            func.count().label("open"),
-            func.sum(case((overdue, 1), else_=0)).label("overdue"),
-            func.min(case((overdue, d.c.due))).label("worst_due"),
-            func.max(case((d.c.provisional.is_(True), 1), else_=0)).label("provisional"),
-        )
-        .where(d.c.project_id.in_(list(project_ids)), d.c.status == "open")
-        .group_by(d.c.project_id)
+_DEADLINE_STATS = (
+    select(
+        d.c.project_id,
+        func.count().label("open"),
+        func.sum(case((d.c.due_at <= _now(), 1), else_=0)).label("overdue"),
+        func.min(case((d.c.due_at <= _now(), d.c.due_at))).label("worst_due_at"),
+        func.max(case((d.c.provisional.is_(True), 1), else_=0)).label("provisional"),
     )
+    .where(d.c.project_id.in_(bindparam("b_ids", expanding=True)), d.c.status == "open")
+    .group_by(d.c.project_id)
+)
+
+
+def deadline_stats_query(project_ids: Sequence[int], now: datetime) -> Query:
+    """Per project: open deadlines, how many are overdue, the ``due_at`` of the most overdue,
+    and whether one is provisional (from ``ix_gpw_deadline_status_project`` alone)."""
+    return _DEADLINE_STATS, {"b_ids": list(project_ids), "b_now": now}
 
 
 def deadline_stats(conn: Connection, project_ids: Sequence[int], now: datetime) -> dict[int, Any]:
     if not project_ids:
         return {}
-    return {r.project_id: r for r in conn.execute(deadline_stats_query(project_ids, now))}
+    statement, params = deadline_stats_query(project_ids, now)
+    return {r.project_id: r for r in conn.execute(statement, params)}
 
 
-def by_state_query(scope: Visible) -> Any:
+@lru_cache(maxsize=_SHAPES)
+def _by_state(scope: ScopeShape) -> Any:
     return (
         select(p.c.state, func.count().label("n"))
         .where(visible(scope, p.c.id, p.c.purchaser))
@@ -266,31 +367,42 @@ def by_state_query(scope: Visible) -> Any:
     )
 
 
+def by_state_query(scope: Visible) -> Query:
+    return _by_state(scope_shape(scope)), scope_params(scope)
+
+
 def count_by_state(conn: Connection, scope: Visible) -> dict[str, int]:
-    return {r.state: int(r.n) for r in conn.execute(by_state_query(scope))}
+    statement, params = by_state_query(scope)
+    return {r.state: int(r.n) for r in conn.execute(statement, params)}
 
 
-def flagged_projects_query(scope: Visible, now: datetime) -> Any:
-    """How many projects have an open overdue deadline, and how many an open provisional one."""
+@lru_cache(maxsize=_SHAPES)
+def _flagged(scope: ScopeShape) -> Any:
     source: Any = d
     where: list[ColumnElement[bool]] = [d.c.status == "open"]
-    if not scope.everything:
+    if not scope[0]:
         source = d.join(p, p.c.id == d.c.project_id)
         where.append(visible(scope, p.c.id, p.c.purchaser))
+    overdue = case((d.c.due_at <= _now(), d.c.project_id))
+    provisional = case((d.c.provisional.is_(True), d.c.project_id))
     return (
         select(
-            func.count(func.distinct(case((d.c.due_at <= now, d.c.project_id)))).label("overdue"),
-            func.count(func.distinct(case((d.c.provisional.is_(True), d.c.project_id)))).label(
-                "provisional"
-            ),
+            func.count(func.distinct(overdue)).label("overdue"),
+            func.count(func.distinct(provisional)).label("provisional"),
         )
         .select_from(source)
         .where(*where)
     )
 
 
+def flagged_projects_query(scope: Visible, now: datetime) -> Query:
+    """How many projects have an open overdue deadline, and how many an open provisional one."""
+    return _flagged(scope_shape(scope)), {**scope_params(scope), "b_now": now}
+
+
 def count_flagged_projects(conn: Connection, scope: Visible, now: datetime) -> dict[str, int]:
-    row = conn.execute(flagged_projects_query(scope, now)).one()
+    statement, params = flagged_projects_query(scope, now)
+    row = conn.execute(statement, params).one()
     return {"overdue": int(row.overdue), "provisional": int(row.provisional)}
 
 
@@ -306,58 +418,89 @@ class DeadlineFilters:
     kind: str | None = None
     project_id: int | None = None
 
+    def shape(self) -> tuple[Any, ...]:
+        return (
+            self.status,
+            self.org is not None,
+            self.relation is not None,
+            self.kind is not None,
+            self.project_id is not None,
+        )
+
+    def params(self, now: datetime, due_soon_until: datetime) -> dict[str, Any]:
+        out: dict[str, Any] = {"b_now": now, "b_until": due_soon_until}
+        for key in ("org", "relation", "kind", "project_id"):
+            value = getattr(self, key)
+            if value is not None:
+                out[f"b_{key}"] = value
+        return out
+
 
 def _deadline_conditions(
-    scope: Visible,
-    f: DeadlineFilters,
-    *,
-    now: datetime,
-    due_soon_until: datetime,
-    escalation: Escalation,
+    scope: ScopeShape, shape: tuple[Any, ...], escalation: Escalation
 ) -> list[ColumnElement[bool]]:
+    status, org, relation, kind, project_id = shape
     where = [visible(scope, p.c.id, p.c.purchaser)]
-    status = f.status
     if status in ("open", "overdue", "due_soon"):
         where.append(d.c.status == "open")
     if status == "overdue":
-        where.append(d.c.due_at <= now)
+        where.append(d.c.due_at <= _now())
     elif status == "due_soon":
-        where.extend((d.c.due_at > now, d.c.due_at <= due_soon_until))
+        until = bindparam("b_until", type_=d.c.due_at.type)
+        where.extend((d.c.due_at > _now(), d.c.due_at <= until))
     elif status in ("met", "cancelled"):
         where.append(d.c.status == status)
     elif status == "escalated":
         where.append(escalation.reached(p.c.policy))
-    if f.org is not None:
-        where.append(party_of(d.c.project_id, f.org, f.relation))
-    elif f.relation is not None:
-        where.append(d.c.project_id.in_(select(pp.c.project_id).where(pp.c.relation == f.relation)))
-    if f.kind is not None:
-        where.append(d.c.kind == f.kind)
-    if f.project_id is not None:
-        where.append(d.c.project_id == f.project_id)
+    if org or relation:
+        where.append(_party_of(d.c.project_id, org, relation))
+    if kind:
+        where.append(d.c.kind == bindparam("b_kind", type_=String()))
+    if project_id:
+        where.append(d.c.project_id == bindparam("b_project_id", type_=Integer()))
     return where
 
 
 _DEADLINE = (
     d.c.id,
     d.c.project_id,
+    p.c.title,
+    p.c.purchaser,
+    c.c.name.label("contractor"),
     d.c.key,
     d.c.kind,
     d.c.owner,
     d.c.rule,
     d.c.due,
-    d.c.due_at,
     d.c.provisional,
     d.c.status,
     d.c.met_on,
     d.c.late,
     d.c.stage_index,
-    p.c.title,
-    p.c.purchaser,
     p.c.policy,
-    c.c.name.label("contractor"),
+    d.c.due_at,
 )
 _DEADLINE_FROM = d.join(p, p.c.id == d.c.project_id).outerjoin(c, c.c.id == p.c.contractor_id)
+
+
+@lru_cache(maxsize=_SHAPES)
+def _deadline_page(
+    scope: ScopeShape,
+    shape: tuple[Any, ...],
+    escalation: Escalation,
+    descending: bool,
+    after: bool,
+) -> Any:
+    where = _deadline_conditions(scope, shape, escalation)
+    if after:
+        where.append(_after(d.c.due_at, d.c.id, descending))
+    return (
+        select(*_DEADLINE)
+        .select_from(_DEADLINE_FROM)
+        .where(*where)
+        .order_by(*_order(d.c.due_at, d.c.id, descending))
+        .limit(bindparam("b_limit", type_=Integer()))
+    )
 
 
 def deadline_page_query(
@@ -370,23 +513,31 @@ def deadline_page_query(
     descending: bool,
     after: tuple[Any, int] | None,
     limit: int,
-) -> Any:
+) -> Query:
     """A page of deadlines in due order (``due_at`` orders as ``due`` does: the end of the due
-    day), ties by id."""
-    where = _deadline_conditions(
-        scope, filters, now=now, due_soon_until=due_soon_until, escalation=escalation
+    day), ties by id: id, project_id, title, purchaser, contractor, key, kind, owner, rule, due,
+    provisional, status, met_on, late, stage_index, policy, due_at."""
+    statement = _deadline_page(
+        scope_shape(scope), filters.shape(), escalation, descending, after is not None
     )
-    return (
-        select(*_DEADLINE)
-        .select_from(_DEADLINE_FROM)
-        .where(*where, *_after(d.c.due_at, d.c.id, after, descending))
-        .order_by(*_order(d.c.due_at, d.c.id, descending))
-        .limit(limit)
-    )
+    params = {
+        **scope_params(scope),
+        **filters.params(now, due_soon_until),
+        **_after_params(after),
+        "b_limit": limit,
+    }
+    return statement, params
 
 
 def deadline_page(conn: Connection, **kwargs: Any) -> list[Any]:
-    return list(conn.execute(deadline_page_query(**kwargs)))
+    statement, params = deadline_page_query(**kwargs)
+    return list(conn.execute(statement, params))
+
+
+@lru_cache(maxsize=_SHAPES)
+def _count_deadlines(scope: ScopeShape, shape: tuple[Any, ...], escalation: Escalation) -> Any:
+    where = _deadline_conditions(scope, shape, escalation)
+    return select(func.count()).select_from(d.join(p, p.c.id == d.c.project_id)).where(*where)
 
 
 def count_deadlines_query(
@@ -396,88 +547,151 @@ def count_deadlines_query(
     now: datetime,
     due_soon_until: datetime,
     escalation: Escalation,
-) -> Any:
-    where = _deadline_conditions(
-        scope, filters, now=now, due_soon_until=due_soon_until, escalation=escalation
-    )
-    return select(func.count()).select_from(d.join(p, p.c.id == d.c.project_id)).where(*where)
+) -> Query:
+    statement = _count_deadlines(scope_shape(scope), filters.shape(), escalation)
+    return statement, {**scope_params(scope), **filters.params(now, due_soon_until)}
 
 
 def count_deadlines(conn: Connection, **kwargs: Any) -> int:
-    return int(conn.execute(count_deadlines_query(**kwargs)).scalar_one())
+    statement, params = count_deadlines_query(**kwargs)
+    return int(conn.execute(statement, params).scalar_one())
+
+
+_OLDEST_OVERDUE = select(func.min(d.c.due_at)).where(d.c.status == "open", d.c.due_at <= _now())
+_OVERDUE_DUE_ATS = select(d.c.due_at).where(d.c.status == "open", d.c.due_at <= _now()).distinct()
+
+
+def oldest_overdue_query(now: datetime) -> Query:
+    return _OLDEST_OVERDUE, {"b_now": now}
 
 
 def oldest_overdue(conn: Connection, now: datetime) -> datetime | None:
     """The earliest ``due_at`` of an open overdue deadline, anyone's (one index probe)."""
-    found: datetime | None = conn.execute(
-        select(func.min(d.c.due_at)).where(d.c.status == "open", d.c.due_at <= now)
-    ).scalar()
+    found: datetime | None = conn.execute(_OLDEST_OVERDUE, {"b_now": now}).scalar()
     return found
 
 
-def overdue_due_days(conn: Connection, now: datetime) -> list[date]:
-    """Every due day of an open overdue deadline (when they span too many days for a range)."""
-    return list(
-        conn.execute(
-            select(d.c.due).where(d.c.status == "open", d.c.due_at <= now).distinct()
-        ).scalars()
+def overdue_due_ats(conn: Connection, now: datetime) -> list[datetime]:
+    """Every ``due_at`` of an open overdue deadline (when they span too many days for a
+    range)."""
+    return list(conn.execute(_OVERDUE_DUE_ATS, {"b_now": now}).scalars())
+
+
+def _scoped(scope: ScopeShape, project_id: Any, source: Any) -> tuple[Any, list[Any]]:
+    """``source`` joined to the project where the scope needs its purchaser, and the scope's
+    condition on ``project_id``."""
+    if scope[0]:
+        return source, []
+    if scope[2]:
+        source = source.join(p, p.c.id == project_id)
+    return source, [visible(scope, project_id, p.c.purchaser)]
+
+
+@lru_cache(maxsize=_SHAPES)
+def _league_counts(scope: ScopeShape, escalation: Escalation) -> Any:
+    inner: Any = d
+    if escalation.needs_project:
+        inner = d.join(p, p.c.id == d.c.project_id)
+    per_project = (
+        select(
+            d.c.project_id,
+            func.count().label("open"),
+            func.sum(case((d.c.due_at <= _now(), 1), else_=0)).label("overdue"),
+            func.sum(case((escalation.reached(p.c.policy), 1), else_=0)).label("escalated"),
+        )
+        .select_from(inner)
+        .where(d.c.status == "open")
+        .group_by(d.c.project_id)
+        .subquery("per_project")
     )
-
-
-def league_query(
-    scope: Visible,
-    *,
-    now: datetime,
-    late: Sequence[tuple[date, int]],
-    escalation: Escalation,
-) -> Any:
-    """Per organisation and relation (purchaser, contractor): open deadlines, overdue ones,
-    escalated ones, and the sum and the largest of the overdue ones' working days late.
-
-    ``late``: (due day, working days late today) for every day an open deadline can be overdue
-    on (every day before today, back to the oldest overdue due day), joined on the due day."""
-    overdue = d.c.due_at <= now
-    source: Any = d.join(pp, pp.c.project_id == d.c.project_id)
-    needs_project = escalation.needs_project or (not scope.everything and bool(scope.prefixes))
-    if needs_project:
-        source = source.join(p, p.c.id == d.c.project_id)
-    late_sum: Any = literal(0)
-    late_max: Any = literal(0)
-    if late:
-        days = (
-            values(column("day", Date()), column("late", Integer()), name="late_days")
-            .data(list(late))
-            .cte("late_days")
-        )
-        source = source.outerjoin(days, days.c.day == d.c.due)
-        late_sum, late_max = (
-            func.coalesce(func.sum(days.c.late), 0),
-            func.coalesce(func.max(days.c.late), 0),
-        )
-    where: list[ColumnElement[bool]] = [
-        d.c.status == "open",
-        pp.c.relation.in_(LEAGUE_RELATIONS),
-    ]
-    if not scope.everything:
-        where.append(visible(scope, d.c.project_id, p.c.purchaser))
+    source, where = _scoped(
+        scope,
+        per_project.c.project_id,
+        per_project.join(pp, pp.c.project_id == per_project.c.project_id),
+    )
     return (
         select(
             pp.c.org,
             pp.c.relation,
-            func.count().label("open"),
-            func.sum(case((overdue, 1), else_=0)).label("overdue"),
-            func.sum(case((escalation.reached(p.c.policy), 1), else_=0)).label("escalated"),
-            late_sum.label("late_sum"),
-            late_max.label("late_max"),
+            func.sum(per_project.c.open).label("open"),
+            func.sum(per_project.c.overdue).label("overdue"),
+            func.sum(per_project.c.escalated).label("escalated"),
         )
         .select_from(source)
-        .where(*where)
+        .where(pp.c.relation.in_(LEAGUE_RELATIONS), *where)
         .group_by(pp.c.org, pp.c.relation)
     )
 
 
-def league(conn: Connection, scope: Visible, **kwargs: Any) -> list[Any]:
-    return list(conn.execute(league_query(scope, **kwargs)))
+def league_counts_query(scope: Visible, *, now: datetime, escalation: Escalation) -> Query:
+    """Per organisation and relation (purchaser, contractor): open deadlines, overdue ones,
+    escalated ones. Counted per project first, from ``ix_gpw_deadline_status_project`` alone,
+    then added up over the projects' parties."""
+    statement = _league_counts(scope_shape(scope), escalation)
+    return statement, {**scope_params(scope), "b_now": now}
+
+
+def league_late_query(scope: Visible, *, late: Sequence[tuple[datetime, int]]) -> Query:
+    """Per organisation and relation: the sum and the largest of the working days late of its
+    overdue deadlines. ``late``: (``due_at`` of a due day, working days late today if due that
+    day) for every day an open deadline can be overdue on; each day finds its deadlines through
+    ``ix_gpw_deadline_status_due_at``. (Built per call: the day table is its data.)"""
+    days = (
+        values(column("due_at", d.c.due_at.type), column("late", Integer()), name="late_days")
+        .data(list(late))
+        .cte("late_days")
+    )
+    shape = scope_shape(scope)
+    source, where = _scoped(
+        shape,
+        d.c.project_id,
+        days.join(d, and_(d.c.status == "open", d.c.due_at == days.c.due_at)).join(
+            pp, pp.c.project_id == d.c.project_id
+        ),
+    )
+    statement = (
+        select(
+            pp.c.org,
+            pp.c.relation,
+            func.sum(days.c.late).label("late_sum"),
+            func.max(days.c.late).label("late_max"),
+        )
+        .select_from(source)
+        .where(pp.c.relation.in_(LEAGUE_RELATIONS), *where)
+        .group_by(pp.c.org, pp.c.relation)
+    )
+    return statement, scope_params(scope)
+
+
+def league(
+    conn: Connection,
+    scope: Visible,
+    *,
+    now: datetime,
+    late: Sequence[tuple[datetime, int]],
+    escalation: Escalation,
+) -> list[dict[str, Any]]:
+    """The league's rows: org, relation, open, overdue, escalated, late_sum, late_max."""
+    statement, params = league_counts_query(scope, now=now, escalation=escalation)
+    rows = {
+        (org, relation): {
+            "org": org,
+            "relation": relation,
+            "open": int(opened),
+            "overdue": int(overdue or 0),
+            "escalated": int(escalated or 0),
+            "late_sum": 0,
+            "late_max": 0,
+        }
+        for org, relation, opened, overdue, escalated in conn.execute(statement, params)
+    }
+    if late:
+        statement, params = league_late_query(scope, late=late)
+        for org, relation, late_sum, late_max in conn.execute(statement, params):
+            found = rows.get((org, relation))
+            if found is not None:  # always: an overdue deadline is an open one
+                found["late_sum"], found["late_max"] = int(late_sum), int(late_max)
+    return list(rows.values())
 
 
 # -- notices --------------------------------------------------------------------------------------
@@ -487,6 +701,7 @@ _NOTICE = (
     n.c.id,
     n.c.key,
     n.c.project_id,
+    p.c.title,
     n.c.deadline_key,
     n.c.deadline_kind,
     n.c.stage,
@@ -497,19 +712,43 @@ _NOTICE = (
     n.c.last_error,
     n.c.created_at,
     n.c.sent_at,
-    p.c.title,
 )
 
 
 def _notice_conditions(
-    scope: Visible, statuses: Sequence[str] | None, project_id: int | None
+    scope: ScopeShape, statuses: bool, project_id: bool
 ) -> list[ColumnElement[bool]]:
     where = [visible(scope, p.c.id, p.c.purchaser)]
-    if statuses is not None:
-        where.append(n.c.status.in_(list(statuses)))
-    if project_id is not None:
-        where.append(n.c.project_id == project_id)
+    if statuses:
+        where.append(n.c.status.in_(bindparam("b_statuses", expanding=True)))
+    if project_id:
+        where.append(n.c.project_id == bindparam("b_project_id", type_=Integer()))
     return where
+
+
+@lru_cache(maxsize=_SHAPES)
+def _notice_page(scope: ScopeShape, statuses: bool, project_id: bool, before: bool) -> Any:
+    where = _notice_conditions(scope, statuses, project_id)
+    if before:
+        where.append(n.c.id < bindparam("b_before", type_=Integer()))
+    return (
+        select(*_NOTICE)
+        .select_from(n.join(p, p.c.id == n.c.project_id))
+        .where(*where)
+        .order_by(n.c.id.desc())
+        .limit(bindparam("b_limit", type_=Integer()))
+    )
+
+
+def _notice_params(
+    scope: Visible, statuses: Sequence[str] | None, project_id: int | None
+) -> dict[str, Any]:
+    params = scope_params(scope)
+    if statuses is not None:
+        params["b_statuses"] = list(statuses)
+    if project_id is not None:
+        params["b_project_id"] = project_id
+    return params
 
 
 def notice_page_query(
@@ -519,32 +758,38 @@ def notice_page_query(
     project_id: int | None,
     before: int | None,
     limit: int,
-) -> Any:
-    """Newest first (by id), after the notice ``before``."""
-    where = _notice_conditions(scope, statuses, project_id)
-    if before is not None:
-        where.append(n.c.id < before)
-    return (
-        select(*_NOTICE)
-        .select_from(n.join(p, p.c.id == n.c.project_id))
-        .where(*where)
-        .order_by(n.c.id.desc())
-        .limit(limit)
+) -> Query:
+    """Newest first (by id), after the notice ``before``: id, key, project_id, title,
+    deadline_key, deadline_kind, stage, recipients, subject, status, attempts, last_error,
+    created_at, sent_at."""
+    statement = _notice_page(
+        scope_shape(scope), statuses is not None, project_id is not None, before is not None
     )
+    params = {**_notice_params(scope, statuses, project_id), "b_limit": limit}
+    if before is not None:
+        params["b_before"] = before
+    return statement, params
 
 
 def notice_page(conn: Connection, scope: Visible, **kwargs: Any) -> list[Any]:
-    return list(conn.execute(notice_page_query(scope, **kwargs)))
+    statement, params = notice_page_query(scope, **kwargs)
+    return list(conn.execute(statement, params))
 
 
-def count_notices_query(scope: Visible, statuses: Sequence[str]) -> Any:
+@lru_cache(maxsize=_SHAPES)
+def _count_notices(scope: ScopeShape) -> Any:
     return (
         select(n.c.status, func.count().label("n"))
         .select_from(n.join(p, p.c.id == n.c.project_id))
-        .where(*_notice_conditions(scope, statuses, None))
+        .where(*_notice_conditions(scope, True, False))
         .group_by(n.c.status)
     )
 
 
+def count_notices_query(scope: Visible, statuses: Sequence[str]) -> Query:
+    return _count_notices(scope_shape(scope)), _notice_params(scope, statuses, None)
+
+
 def count_notices(conn: Connection, scope: Visible, statuses: Sequence[str]) -> dict[str, int]:
-    return {r.status: int(r.n) for r in conn.execute(count_notices_query(scope, statuses))}
+    statement, params = count_notices_query(scope, statuses)
+    return {r.status: int(r.n) for r in conn.execute(statement, params)}

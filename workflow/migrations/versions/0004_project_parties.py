@@ -1,6 +1,7 @@
 """The dashboard's lists (issue #8): who each project concerns, one row per relation
-(``gpw_project_party``: purchaser, awarded contractor, supervising bodies), and indexes on the
-project list's sort keys, each with the id that breaks its ties (keyset pages).
+(``gpw_project_party``: purchaser, awarded contractor, supervising bodies), indexes on the
+project list's sort keys, each with the id that breaks its ties (keyset pages), and an index the
+counts of open deadlines per project are read from alone.
 
 Existing projects get their rows here: the purchaser from the row; the contractor's registered
 name from the project's data (``contractor_name``) or, for projects an older release awarded,
@@ -31,6 +32,8 @@ SORT_INDEXES = (
     ("ix_gpw_project_title_id", ["title", "id"]),
     ("ix_gpw_project_state_id", ["state", "id"]),
 )
+#: the dashboard's counts of open deadlines per project, read from this index alone
+DEADLINE_COUNTS = ["status", "project_id", "due_at", "provisional", "kind", "stage_index"]
 #: the supervising bodies a project records at 立项 (``Supervisors``' fields)
 SUPERVISING = ("government", "finance", "audit", "leader")
 
@@ -88,16 +91,19 @@ def upgrade() -> None:
         sa.Column("relation", sa.String(), nullable=False),
         sa.Column("org", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", "relation"),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_gpw_project_party_org", "gpw_project_party", ["org", "relation", "project_id"]
     )
     for name, columns in SORT_INDEXES:
         op.create_index(name, "gpw_project", columns)
+    op.create_index("ix_gpw_deadline_status_project", "gpw_deadline", DEADLINE_COUNTS)
     _fill()
 
 
 def downgrade() -> None:
+    op.drop_index("ix_gpw_deadline_status_project", table_name="gpw_deadline")
     for name, _ in SORT_INDEXES:
         op.drop_index(name, table_name="gpw_project")
     op.drop_index("ix_gpw_project_party_org", table_name="gpw_project_party")
