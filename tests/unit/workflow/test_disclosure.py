@@ -563,3 +563,15 @@ def test_one_record_by_ocid_and_the_public_project_list(wf: Any) -> None:
     assert shown["paid_total"] == "1000000.00" and shown["late"] is True
     assert listed["next"] is None
     assert texts(listed).count("张晓梅") == 0
+
+
+def test_the_worker_publishes_one_anchor_a_day(wf: Any) -> None:
+    from workflow.scheduler import Worker
+
+    walk(wf, to="rectifying")
+    worker = Worker(wf)
+    worker._tick()
+    worker._tick()  # the same day by the workflow's clock: nothing more
+    (published,) = wf.disclosure.anchors()
+    assert published["heads"] == wf.anchor()["heads"]
+    assert wf.verify(anchor=published).ok
