@@ -6,7 +6,8 @@
   cannot work on these machines): `make test` installs the package and a CJK font
   (`make browser`) when they are missing.
 * :func:`page` opens a page at a desktop or a phone size (375 × 812, touch, mobile viewport rules)
-  in its own context (no cookies shared), and records every dialog and page error.
+  in its own context (no cookies shared), records every dialog and page error, and refuses (and
+  records) every request that is not for the server under test.
 * :func:`serving` starts a real ``gpw --db URL serve --host 127.0.0.1 --port N`` subprocess on a
   free port, waits until it answers HTTP, and stops it (SIGTERM, then SIGKILL after a timeout).
 * :func:`shot` saves a full-page screenshot under :data:`SCREENSHOTS` (git-ignored), the folder the
@@ -100,6 +101,8 @@ class Watched:
 
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: requests for anything not on the server under test (refused: the pages need no network)
+    external: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -111,13 +114,25 @@ def page(
     locale: str = "zh-CN",
 ) -> Iterator[tuple[Page, Watched]]:
     """A page in a fresh context (its own cookies) at ``size``; every dialog is recorded and
-    dismissed, every uncaught page error recorded."""
+    dismissed, every uncaught page error recorded, every request that leaves ``base_url``
+    recorded and refused (a page that needs a CDN fails here as it would offline)."""
     context = browser.new_context(
         base_url=base_url, locale=locale, timezone_id="Asia/Shanghai", **dict(size)
     )
     context.set_default_timeout(15_000)
     watched = Watched()
+    own = base_url.rstrip("/") + "/"
+
+    def only_own(route: Any) -> None:
+        url = route.request.url
+        if url.startswith((own, "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            watched.external.append(url)
+            route.abort("blockedbyclient")
+
     try:
+        context.route("**/*", only_own)
         tab = context.new_page()
 
         def on_dialog(dialog: Any) -> None:
@@ -252,5 +267,7 @@ def serving(
             time.sleep(0.2)
         yield server
     finally:
-        stop(process)
+        code = stop(process)
+        # pytest shows a test's captured output only when it fails: then the server's log is there
+        print(f"--- gpw serve on {url} exited {code}; its log:\n{server.output()}--- end of log")
         shutil.rmtree(log_dir, ignore_errors=True)
