@@ -139,8 +139,9 @@ def incoherent(release: dict[str, Any]) -> list[str]:
     return bad
 
 
-def check_package(package: dict[str, Any], *, with_cove: bool = False) -> None:
-    """Every check: schema, milestone coherence, unique release ids; libcoveocds if asked."""
+def check_package(package: dict[str, Any], *, with_cove: bool = True) -> None:
+    """Every check: schema, milestone coherence, unique release ids, libcoveocds (no
+    validation error, no closed-codelist value outside its list, no additional check failed)."""
     assert schema_errors(package) == []
     ids = [r["id"] for r in package["releases"]]
     assert len(ids) == len(set(ids))

@@ -144,6 +144,17 @@ def walk(wf: Any, *, to: str = "closed") -> int:
     return pid
 
 
+@pytest.fixture(autouse=True)
+def every_package_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test on ``wf``: every release it published, in one package, passes every
+    check (schema, coherence, libcoveocds)."""
+    wf = request.getfixturevalue("wf") if "wf" in request.fixturenames else None
+    yield
+    if wf is not None:
+        check_package(wf.disclosure.packages())
+        check_package(wf.disclosure.packages(ocid_prefix="ocds-zzz999"))
+
+
 def texts(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -154,7 +165,7 @@ def texts(value: Any) -> str:
 def test_each_public_event_publishes_one_valid_release(wf: Any) -> None:
     pid = walk(wf)
     package = wf.disclose(pid)
-    check_package(package, with_cove=True)
+    check_package(package)
     releases = package["releases"]
     assert [r["tag"] for r in releases] == [[t] for t in TAGS]
     seqs = [int(r["id"].rsplit("-", 1)[1]) for r in releases]
