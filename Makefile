@@ -18,11 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## The main job: the demo projects on a fresh SQLite file, then the worker sending their notices
-## (inbox and log channels; Ctrl-C stops it).
+## The main job: one process, the dashboard and the worker on a SQLite file, seeded with the
+## demo projects and logins on its first start (inbox and log channels; Ctrl-C stops it).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
-	$(BIN)/gpw --db $(DEMO_DB) demo
-	GPW_CHANNELS=inbox,log $(BIN)/gpw --db $(DEMO_DB) worker --tick-seconds 30 --relay-seconds 5
+	GPW_CHANNELS=inbox,log $(BIN)/gpw --db $(DEMO_DB) serve --with-worker --demo \
+		--host $(HOST) --port $(PORT) --tick-seconds 30 --relay-seconds 5
 
 ## The PostgreSQL server the tests start and stop themselves (tests/pg.py): installed from the
 ## distribution's packages when missing.

@@ -1137,6 +1137,14 @@ def serve(
     ] = False,
     tick_seconds: Annotated[float, typer.Option(help="tick 间隔秒数（--with-worker）")] = 60.0,
     relay_seconds: Annotated[float, typer.Option(help="relay 间隔秒数（--with-worker）")] = 15.0,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="库中尚无项目时先写入演示数据，并列出演示登录 / seed the demo projects and users "
+            "into a database that has no project yet, and list the demo logins",
+        ),
+    ] = False,
 ) -> None:
     """网页与 JSON API / the dashboard and the JSON API (/api/v1), with uvicorn.
 
@@ -1165,6 +1173,14 @@ def serve(
                 field=name,
             )
     wf = _wf("write")
+    if demo:
+        from workflow.demo import echo_logins, seed_if_empty
+
+        if seed_if_empty(wf, echo=typer.echo):
+            typer.echo("演示数据已写入 / demo data seeded")
+        else:
+            typer.echo("库中已有项目，未写入演示数据 / the database has projects: not seeded")
+        echo_logins(typer.echo)
     runner = (
         Worker(wf, tick_seconds=tick_seconds, relay_seconds=relay_seconds) if with_worker else None
     )

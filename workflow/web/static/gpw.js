@@ -11,7 +11,7 @@
     securityLevel: "strict",
     theme: "neutral",
     fontFamily: '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif',
-    state: { useMaxWidth: false },
+    state: { useMaxWidth: true },
   });
   window.mermaid.run({ nodes: blocks }).then(function () {
     blocks.forEach(function (block) { block.setAttribute("data-drawn", "1"); });
