@@ -42,6 +42,7 @@ from workflow.tables import notice_t
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 #: event → the rules it satisfied (its guards' rules)
 RULES: dict[str, str] = {
@@ -227,6 +228,8 @@ class Ledger:
                         and s.headers[cell.column - 1].endswith("（元）")
                     ):
                         cell.number_format = MONEY_FORMAT
+                    elif isinstance(cell.value, datetime):
+                        cell.number_format = DATETIME_FORMAT
                     elif isinstance(cell.value, date):
                         cell.number_format = DATE_FORMAT
             ws.freeze_panes = "A2"

@@ -461,6 +461,7 @@ def test_the_ledger_ties_every_row_to_a_verified_entry(wf: Any, tmp_path: Path) 
     staff = book["人员派遣"]
     assert [r[14].value for r in staff.iter_rows(min_row=2)] == ["张晓梅", "李建国"]
     assert staff["A2"].number_format == "yyyy-mm-dd"
+    assert staff["B2"].number_format == "yyyy-mm-dd hh:mm:ss"  # Asia/Shanghai time
     payments = [r for r in book["资金拨付"].iter_rows(min_row=2, values_only=True)]
     assert [p[8] for p in payments] == [300000, 300000, 400000]
 
