@@ -38,8 +38,8 @@ from workflow.services.contractors import ContractorService
 from workflow.services.details import Details
 from workflow.services.directory import Directory
 from workflow.services.disclosure import Disclosure
-from workflow.services.lists import Lists
 from workflow.services.ledger import Ledger, LedgerService
+from workflow.services.lists import Lists
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import ProjectService
@@ -328,9 +328,7 @@ class Workflow:
     ) -> dict[str, Any]:
         """The project's OCDS release package: every release it published, oldest first
         (``ocid_prefix``: shown under another prefix than the engine's)."""
-        return self.disclosure.package(
-            project_id, ocid_prefix=ocid_prefix, connection=connection
-        )
+        return self.disclosure.package(project_id, ocid_prefix=ocid_prefix, connection=connection)
 
     def ledger(
         self,
