@@ -206,6 +206,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_plan": ("该政策未规定计划进度", "The policy sets no planned timeline"),
     "plan_on_time": ("按期", "on time"),
     "plan_late_by": ("晚 {n} 个工作日", "{n} working days late"),
+    "met_late_by": ("已完成，迟 {n} 个工作日", "met {n} working days late"),
     "plan_early_by": ("早 {n} 个工作日", "{n} working days early"),
     "plan_late": ("晚于计划", "late"),
     "plan_early": ("早于计划", "early"),

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from support import new_project, project_in
 from webapi import PASSWORD, USERS
 
+from workflow.services.scope import Scope
 from workflow.web import create_app
 from workflow.web import pages as pages_module
 from workflow.web.session import CSRF_FIELD, LANG_COOKIE, SESSION_COOKIE
@@ -380,6 +381,15 @@ def test_an_allowed_event_fired_through_its_form(site: Site) -> None:
     page = html(clerk.get(done.headers["location"]))
     assert "已执行：拨付资金" in text_of(page.xpath('//*[@data-testid="flash"]')[0])
     assert page.xpath('//*[@data-testid="project"]/@data-version') == [str(view.version)]
+    # the tranche's deadline is met: met late says by how much, never "overdue" any more
+    met = view.deadline("payment_1")
+    assert met is not None and met.status == "met"
+    late = site.wf.details.project_detail(site.project_id, Scope.all()).deadline("payment_1")
+    cell = page.xpath('//*[@data-testid="deadline-payment_1"]')[0]
+    if late.working_days_late:
+        assert cell.xpath(".//@data-wd-met-late") == [str(late.working_days_late)]
+        assert f"已完成，迟 {late.working_days_late} 个工作日" in text_of(cell)
+    assert "逾期" not in text_of(cell)
     # a list of choices (checkboxes) and a text area of lines go through as lists
     evaluated = clerk.submit(
         path,
