@@ -96,33 +96,44 @@ def _field(value: Any, name: str) -> Any:
     return value[name]
 
 
-def _freeze(value: Any, memo: dict[int, Hashable]) -> Hashable:
-    """A hashable copy of a JSON-like value that tells ``1``, ``1.0`` and ``True`` apart, and a
-    list from a tuple: each item as its type then its value (a container's frozen), after the
-    container's type (and each key before its item's, in a dict). A container met before in
-    the same call (``memo``, by identity: the contexts of one call are alive and unchanged
-    throughout it) is frozen once."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return (kind, value)
-    found = memo.get(id(value))
-    if found is not None:
+class _Shapes:
+    """Numbers for the JSON-like containers of one :meth:`Renderer.render_many` call: equal
+    numbers for equal contents (telling ``1``, ``1.0`` and ``True`` apart, and a list from a
+    tuple), each container numbered once (by identity: the contexts of one call are alive and
+    unchanged throughout it), so that a notice's shape holds a number for each."""
+
+    __slots__ = ("by_content", "by_id")
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, int] = {}
+        self.by_content: dict[tuple[Any, ...], int] = {}
+
+    def number(self, value: Any) -> int:
+        """The number of a dict, list or tuple (its items' types and values, a container's by
+        its number; a dict's keys before them)."""
+        found = self.by_id.get(id(value))
+        if found is not None:
+            return found
+        kind = type(value)
+        flat: list[Any] = [kind]
+        if kind is dict:
+            for k, v in value.items():
+                if type(k) is not str:
+                    raise _Unshaped
+                t = type(v)
+                flat += (k, t, v if t in _SCALARS else self.number(v))
+        elif kind is list or kind is tuple:
+            for v in value:
+                t = type(v)
+                flat += (t, v if t in _SCALARS else self.number(v))
+        else:
+            raise _Unshaped
+        content = tuple(flat)
+        found = self.by_content.get(content)
+        if found is None:
+            found = self.by_content[content] = len(self.by_content)
+        self.by_id[id(value)] = found
         return found
-    flat: list[Any] = [kind]
-    if kind is dict:
-        for k, v in value.items():
-            if type(k) is not str:
-                raise _Unshaped
-            t = type(v)
-            flat += (k, t, v if t in _SCALARS else _freeze(v, memo))
-    elif kind is list or kind is tuple:
-        for v in value:
-            t = type(v)
-            flat += (t, v if t in _SCALARS else _freeze(v, memo))
-    else:
-        raise _Unshaped
-    found = memo[id(value)] = tuple(flat)
-    return found
 
 
 def _printed_only(tree: nodes.Template, path: tuple[str, ...]) -> bool:
@@ -174,13 +185,17 @@ class _Stencil:
     escaped: tuple[bool, ...]
 
     def fill(self, values: Sequence[Any]) -> Rendered:
+        """The notice with ``values`` in the holes, printed as Jinja prints them: ``str`` in a
+        text part, escaped (markupsafe) in an escaped one; then trimmed as :meth:`render`."""
         texts = [str(v) for v in values]
-        escaped = [str(escape(v)) for v in values] if any(self.escaped) else texts
-        subject, text, html = (
-            pattern.format(*(escaped if esc else texts)).strip()
-            for pattern, esc in zip(self.formats, self.escaped, strict=True)
-        )
-        return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+        # (markupsafe leaves an int's digits as they are)
+        escaped = [v if type(v) is int else escape(v) for v in values]
+        subject_pattern, text_pattern, html_pattern = self.formats
+        escape_subject, escape_text, escape_html = self.escaped
+        subject = subject_pattern.format(*(escaped if escape_subject else texts))
+        text = text_pattern.format(*(escaped if escape_text else texts))
+        html = html_pattern.format(*(escaped if escape_html else texts))
+        return Rendered(subject=" ".join(subject.split()), text=text.strip(), html=html.strip())
 
 
 #: the kinds whose label names the deadline's number (``evaluation#2`` → 第2次绩效评价)
@@ -443,7 +458,7 @@ class Renderer:
         put in (escaped in the HTML as Jinja escapes them); the others are rendered one by one.
         The contexts must not change during the call."""
         stencils: dict[Hashable, _Stencil | None] = {}
-        memo: dict[int, Hashable] = {}
+        shapes = _Shapes()
         out: list[Rendered] = []
         for ctx in contexts:
             stencil: _Stencil | None = None
@@ -454,7 +469,7 @@ class Renderer:
                     values = [
                         ctx[p[0]] if len(p) == 1 else _field(ctx[p[0]], p[1]) for p in spec.paths
                     ]
-                    shape = (kind, stage, self._shape(ctx, spec, memo))
+                    shape = (kind, stage, self._shape(ctx, spec, shapes))
                     if shape in stencils:
                         stencil = stencils[shape]
                     else:
@@ -493,10 +508,11 @@ class Renderer:
         return spec
 
     @staticmethod
-    def _shape(ctx: dict[str, Any], spec: _Holes, memo: dict[int, Hashable]) -> Hashable:
-        """The context less its holes' values, hashable (as :func:`_freeze`, a hole's type and
-        value as None): equal for two contexts exactly when they are equal but for the
-        holes."""
+    def _shape(ctx: dict[str, Any], spec: _Holes, shapes: _Shapes) -> Hashable:
+        """The context less its holes' values, hashable: each name, its value's type, and the
+        value (a container's number, :class:`_Shapes`; a hole's type and value None; a dict
+        holding holes, its length then its items so). Equal for two contexts exactly when they
+        are equal but for the holes."""
         flat: list[Any] = []
         for name, value in ctx.items():
             t = type(value)
@@ -506,16 +522,15 @@ class Renderer:
                 if t is not dict:
                     raise _Unshaped
                 skip = spec.inner[name]
-                inner: list[Any] = []
+                flat += (name, dict, len(value))
                 for k, v in value.items():
                     if k in skip:
-                        inner += (k, None, None)
+                        flat += (k, None, None)
                     else:
                         tv = type(v)
-                        inner += (k, tv, v if tv in _SCALARS else _freeze(v, memo))
-                flat += (name, dict, tuple(inner))
+                        flat += (k, tv, v if tv in _SCALARS else shapes.number(v))
             else:
-                flat += (name, t, value if t in _SCALARS else _freeze(value, memo))
+                flat += (name, t, value if t in _SCALARS else shapes.number(value))
         return tuple(flat)
 
     def _stencil(self, ctx: dict[str, Any], kind: str, stage: str, spec: _Holes) -> _Stencil | None:

@@ -276,50 +276,42 @@ class NoticeEngine:
         # what their ladders say now (the stages to send, those folded in, the next one) and
         # the working days left are worked out once a batch
         plans: dict[tuple[str, Any, str, int], Any] = {}
-        # and a stage's recipients are the same for the projects of one purchaser, contractor
-        # and supervising bodies (the bodies arrive as the database's JSON text: parsed once);
-        # the notices of the batch share that list (each Notice returned gets its own copy)
+        # and a stage's recipients are the same for the projects of one policy, purchaser,
+        # contractor and supervising bodies (their "parties"; the bodies arrive as the database's
+        # JSON text: parsed once); the notices of the batch share that list (each Notice
+        # returned gets its own copy)
         addressed: dict[tuple[Any, ...], list[dict[str, str]]] = {}
 
-        def recipients(kind: str, stage: str, project: Any, contractor: str | None) -> Any:
-            key = (kind, stage, project.policy, project.purchaser, contractor, project.supervisors)
+        def recipients(kind: str, stage: str, parties: tuple[Any, ...]) -> Any:
+            key = (kind, stage, parties)
             found = addressed.get(key)
             if found is None:
-                bodies = json.loads(project.supervisors) if project.supervisors else None
+                policy_name, purchaser, contractor, supervisors = parties
                 found = addressed[key] = self._recipients(
-                    ladder.recipients(kind, stage, self._policies.named(project.policy)),
-                    bodies,
-                    project.purchaser,
+                    ladder.recipients(kind, stage, self._policies.named(policy_name)),
+                    json.loads(supervisors) if supervisors else None,
+                    purchaser,
                     contractor,
                 )
             return found
 
-        # what a stage says of the next one is alike for the same projects too (shared as well)
+        # what a stage says of the next one is alike for the same parties too (shared as well)
         following_steps: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-        def next_step(
-            kind: str, stage: str, day: str, project: Any, contractor: str | None
-        ) -> dict[str, Any]:
-            key = (
-                kind,
-                stage,
-                day,
-                project.policy,
-                project.purchaser,
-                contractor,
-                project.supervisors,
-            )
+        def next_step(kind: str, stage: str, day: str, parties: tuple[Any, ...]) -> Any:
+            key = (kind, stage, day, parties)
             found = following_steps.get(key)
             if found is None:
                 found = following_steps[key] = {
                     "stage": stage,
                     "day": day,
-                    "recipients": recipients(kind, stage, project, contractor),
+                    "recipients": recipients(kind, stage, parties),
                 }
             return found
 
         for row in rows:
-            # (the claimed columns, in order: one unpacking instead of an attribute each)
+            # (the claimed columns, in order: one unpacking instead of an attribute each; the
+            # project's columns likewise)
             (
                 deadline_id,
                 project_id,
@@ -333,12 +325,13 @@ class NoticeEngine:
                 stage_index,
                 moved_from,
             ) = row
-            project = projects[project_id]
-            contractor = names.get(project.contractor_id) if project.contractor_id else None
-            plan_key = (kind, due_on, project.policy, stage_index)
+            _, title, purchaser, policy_name, contractor_id, supervisors = projects[project_id]
+            contractor = names.get(contractor_id) if contractor_id else None
+            parties = (policy_name, purchaser, contractor, supervisors)
+            plan_key = (kind, due_on, policy_name, stage_index)
             plan = plans.get(plan_key)
             if plan is None:
-                policy = self._policies.named(project.policy)
+                policy = self._policies.named(policy_name)
                 rungs = ladder.ladder(kind, due_on, policy, calendar)
                 steps = []
                 reached = stage_index
@@ -361,11 +354,7 @@ class NoticeEngine:
                 ctx = {
                     "key": f"{deadline_id}:{rung.stage}:{version}",
                     "stage": rung.stage,
-                    "project": {
-                        "id": project.id,
-                        "title": project.title,
-                        "purchaser": project.purchaser,
-                    },
+                    "project": {"id": project_id, "title": title, "purchaser": purchaser},
                     "contractor": contractor or "",
                     "deadline": {
                         "kind": kind,
@@ -379,10 +368,10 @@ class NoticeEngine:
                     "calendar_days_late": late,
                     "moved_from": moved_from.isoformat() if moved_from else None,
                     "skipped": skipped,
-                    "recipients": recipients(kind, rung.stage, project, contractor),
+                    "recipients": recipients(kind, rung.stage, parties),
                     "next_step": None
                     if following is None
-                    else next_step(kind, following.stage, next_day, project, contractor),
+                    else next_step(kind, following.stage, next_day, parties),
                 }
                 contexts.append(ctx)
                 pending.append(

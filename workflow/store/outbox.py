@@ -82,9 +82,10 @@ def claim_due_deadlines(conn: Connection, now: datetime, batch: int) -> list[Any
 
 
 def projects_of(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
-    """What a notice says of its project: title, purchaser, policy, contractor, and its
-    supervising bodies (``supervisors``: their JSON text, or None, taken out of the data by the
-    database; the rest of the project's data is not read)."""
+    """What a notice says of its project, by id: rows of id, title, purchaser, policy,
+    contractor_id and its supervising bodies (``supervisors``: their JSON text, or None, taken
+    out of the data by the database; the rest of the project's data is not read), in that
+    order (``tick`` unpacks them)."""
     return {
         r.id: r
         for r in conn.execute(
@@ -156,9 +157,9 @@ def insert_notices(conn: Connection, values: Sequence[dict[str, Any]]) -> dict[s
     converted: dict[tuple[str, int], Any] = {}
     rows = []
     for v in values:
-        row = {k: x for k, x in v.items() if k not in convert}
+        row = v.copy()
         for name, process in convert.items():
-            value = v[name]
+            value = row.pop(name)
             found = converted.get((name, id(value)), _NONE)
             if found is _NONE:
                 found = converted[(name, id(value))] = value if process is None else process(value)
