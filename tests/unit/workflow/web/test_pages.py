@@ -386,9 +386,9 @@ def test_an_allowed_event_fired_through_its_form(site: Site) -> None:
     assert met is not None and met.status == "met"
     late = site.wf.details.project_detail(site.project_id, Scope.all()).deadline("payment_1")
     cell = page.xpath('//*[@data-testid="deadline-payment_1"]')[0]
-    if late.working_days_late:
-        assert cell.xpath(".//@data-wd-met-late") == [str(late.working_days_late)]
-        assert f"已完成，迟 {late.working_days_late} 个工作日" in text_of(cell)
+    assert late.working_days_late > 0  # paid 2025-12-01, due in October
+    assert cell.xpath(".//@data-wd-met-late") == [str(late.working_days_late)]
+    assert f"已完成，迟 {late.working_days_late} 个工作日" in text_of(cell)
     assert "逾期" not in text_of(cell)
     # a list of choices (checkboxes) and a text area of lines go through as lists
     evaluated = clerk.submit(
