@@ -83,6 +83,8 @@ _NO_HOLES = (nodes.Include, nodes.FilterBlock, nodes.EvalContextModifier, *_APAR
 _HOLE_TOKEN = uuid.uuid4().hex
 _HOLE = re.compile(f"\x00gpw-hole-{_HOLE_TOKEN}-([0-9])\x00")
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+#: the characters markupsafe's ``escape`` replaces
+_ESCAPED = re.compile("[&<>'\"]")
 
 
 class _Unshaped(Exception):
@@ -188,8 +190,11 @@ class _Stencil:
         """The notice with ``values`` in the holes, printed as Jinja prints them: ``str`` in a
         text part, escaped (markupsafe) in an escaped one; then trimmed as :meth:`render`."""
         texts = [str(v) for v in values]
-        # (markupsafe leaves an int's digits as they are)
-        escaped = [v if type(v) is int else escape(v) for v in values]
+        # (markupsafe changes nothing in an int, nor in a str without & < > ' ")
+        escaped = [
+            v if type(v) is int or (type(v) is str and not _ESCAPED.search(v)) else escape(v)
+            for v in values
+        ]
         subject_pattern, text_pattern, html_pattern = self.formats
         escape_subject, escape_text, escape_html = self.escaped
         subject = subject_pattern.format(*(escaped if escape_subject else texts))
