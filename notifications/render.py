@@ -82,7 +82,8 @@ _NO_HOLES = (nodes.Include, nodes.FilterBlock, nodes.EvalContextModifier, *_APAR
 #: a stand-in for hole ``n`` (control characters no notice text holds, a random token)
 _HOLE_TOKEN = uuid.uuid4().hex
 _HOLE = re.compile(f"\x00gpw-hole-{_HOLE_TOKEN}-([0-9])\x00")
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: the values a shape holds as they are: equal ones print alike (not floats: 0.0 == -0.0)
+_SCALARS = frozenset({str, int, bool, type(None)})
 #: the characters markupsafe's ``escape`` replaces
 _ESCAPED = re.compile("[&<>'\"]")
 
@@ -100,9 +101,10 @@ def _field(value: Any, name: str) -> Any:
 
 class _Shapes:
     """Numbers for the JSON-like containers of one :meth:`Renderer.render_many` call: equal
-    numbers for equal contents (telling ``1``, ``1.0`` and ``True`` apart, and a list from a
-    tuple), each container numbered once (by identity: the contexts of one call are alive and
-    unchanged throughout it), so that a notice's shape holds a number for each."""
+    numbers for equal contents (telling ``1`` and ``True`` apart, and a list from a tuple; a
+    float or any other type is refused), each container numbered once (by identity: the
+    contexts of one call are alive and unchanged throughout it), so that a notice's shape
+    holds a number for each."""
 
     __slots__ = ("by_content", "by_id")
 
@@ -420,8 +422,9 @@ class Renderer:
                 combined = (joined, dict(joined.globals))
             except (_Apart, TemplateError):
                 combined = None
-        self._combined[cache_key] = combined
+        # (the holes first: a thread that finds the template finds its holes too)
         self._holes[cache_key] = (holes if combined else frozenset(), tuple(escapes))
+        self._combined[cache_key] = combined
         return combined
 
     def render(self, ctx: dict[str, Any], *, combine: bool = True) -> Rendered:
@@ -479,7 +482,7 @@ class Renderer:
                         stencil = stencils[shape]
                     else:
                         stencil = stencils[shape] = self._stencil(ctx, kind, stage, spec)
-            except (KeyError, TypeError, _Unshaped):
+            except (KeyError, TypeError, RecursionError, _Unshaped):
                 stencil = None
             out.append(self.render(ctx) if stencil is None else stencil.fill(values))
         return out

@@ -92,13 +92,21 @@ def test_equal_values_of_other_types_are_told_apart(tmp_path: Path) -> None:
         "{{ key }} {{ deadline.provisional }} {{ working_days_left }}", encoding="utf-8"
     )
     renderer = Renderer(template_dir=tmp_path)
-    contexts = alike("dispatch", "reminder", 3)
+    contexts = alike("dispatch", "reminder", 5)
     contexts[0]["deadline"]["provisional"] = True
     contexts[1]["deadline"]["provisional"] = 1
     contexts[2]["working_days_left"] = 3.0
+    contexts[3]["working_days_left"] = 0.0
+    contexts[4]["working_days_left"] = -0.0
     out = renderer.render_many(contexts)
     assert out == one_by_one(renderer, contexts)
-    assert [o.text.split(" ", 1)[1] for o in out] == ["True 3", "1 3", "True 3.0"]
+    assert [o.text.split(" ", 1)[1] for o in out] == [
+        "True 3",
+        "1 3",
+        "True 3.0",
+        "True 0.0",
+        "True -0.0",
+    ]
 
 
 @pytest.mark.parametrize(
