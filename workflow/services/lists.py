@@ -63,9 +63,6 @@ NOTICE_FILTERS = (*NOTICE_STATUSES, "failing", "all")
 LEAGUE_SHOWN = 50
 DUE_SOON_SHOWN = 20
 NOTICES_SHOWN = 20
-#: beyond this many days back to the oldest overdue deadline, the working days late are worked
-#: out for the overdue due days only (read first) instead of every day of the span
-_LATE_SPAN_DAYS = 3660
 _MAX_TEXT = 200
 _CURSOR_FORMAT = 1
 _CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,1024}")
@@ -308,7 +305,7 @@ class Lists:
         with self._db.read(connection) as conn:
             rows = store.project_page(
                 conn,
-                scope=scope,
+                scope=store.resolve(conn, scope),
                 filters=filters,
                 now=now,
                 sort=key,
@@ -377,7 +374,7 @@ class Lists:
             calendar = self._calendar.current(conn)
             items, last, more = self._deadline_page(
                 conn,
-                scope,
+                store.resolve(conn, scope),
                 filters,
                 now=now,
                 calendar=calendar,
@@ -391,7 +388,7 @@ class Lists:
     def _deadline_page(
         self,
         conn: Connection,
-        scope: Scope,
+        scope: store.Seen,
         filters: store.DeadlineFilters,
         *,
         now: datetime,
@@ -528,7 +525,7 @@ class Lists:
         with self._db.read(connection) as conn:
             rows = store.notice_page(
                 conn,
-                scope,
+                store.resolve(conn, scope),
                 statuses=_notice_statuses(status),
                 project_id=project_id,
                 before=before,
@@ -557,27 +554,34 @@ class Lists:
         escalation = self._escalation()
         with self._db.read(connection) as conn:
             calendar = self._calendar.current(conn)
-            by_state = store.count_by_state(conn, scope)
-            late = self._late_days(conn, now, today, calendar)
-            league = store.league(conn, scope, now=now, late=late, escalation=escalation)
+            seen = store.resolve(conn, scope)
+            by_state = store.count_by_state(conn, seen)
+            league = store.league(
+                conn,
+                seen,
+                now=now,
+                escalation=escalation,
+                working_days_late=lambda due_at: calendar.working_days_between(
+                    _due_day(due_at), today
+                ),
+            )
             until = _due_soon_until(today, calendar)
             soon = store.DeadlineFilters(status="due_soon")
             due_soon, _, _ = self._deadline_page(
-                conn, scope, soon, now=now, calendar=calendar, limit=DUE_SOON_SHOWN
+                conn, seen, soon, now=now, calendar=calendar, limit=DUE_SOON_SHOWN
             )
             due_soon_count = store.count_deadlines(
                 conn,
-                scope=scope,
+                scope=seen,
                 filters=soon,
                 now=now,
                 due_soon_until=until,
                 escalation=escalation,
             )
-            flagged = store.count_flagged_projects(conn, scope, now)
             failing = store.notice_page(
-                conn, scope, statuses=FAILING, project_id=None, before=None, limit=NOTICES_SHOWN
+                conn, seen, statuses=FAILING, project_id=None, before=None, limit=NOTICES_SHOWN
             )
-            failing_count = store.count_notices(conn, scope, FAILING)
+            failing_count = store.count_notices(conn, seen, FAILING)
             health = self._notices.health(now, connection=conn)
         rows = sorted(
             (
@@ -603,6 +607,7 @@ class Lists:
         )
         # every project has one purchaser: its rows add up to the scope's totals
         purchasers = [r for r in rows if r.relation == "purchaser"]
+        bought = [r for r in league if r["relation"] == "purchaser"]
         return Overview(
             now=now,
             today=today,
@@ -615,8 +620,8 @@ class Lists:
             worst_overdue_working_days=max(
                 (r.worst_overdue_working_days for r in purchasers), default=0
             ),
-            overdue_projects=flagged["overdue"],
-            provisional_projects=flagged["provisional"],
+            overdue_projects=sum(r["overdue_projects"] for r in bought),
+            provisional_projects=sum(r["provisional_projects"] for r in bought),
             league=tuple(rows[:LEAGUE_SHOWN]),
             league_total=len(rows),
             due_soon=due_soon,
@@ -626,26 +631,6 @@ class Lists:
             notices_failing_count={s: failing_count.get(s, 0) for s in FAILING},
             health=health,
         )
-
-    def _late_days(
-        self, conn: Connection, now: datetime, today: date, calendar: WorkingDayCalendar
-    ) -> list[tuple[datetime, int]]:
-        """(``due_at``, working days late today) for every day an open deadline can be overdue
-        on: from the oldest overdue due day to yesterday."""
-        oldest = store.oldest_overdue(conn, now)
-        if oldest is None:
-            return []
-        first = _due_day(oldest)
-        span = (today - first).days
-        if span <= _LATE_SPAN_DAYS:
-            days: Iterable[date] = (first + timedelta(days=i) for i in range(span))
-        else:
-            days = sorted({_due_day(due_at) for due_at in store.overdue_due_ats(conn, now)})
-        return [
-            (end_of_day(day), calendar.working_days_between(day, today))
-            for day in days
-            if day < today
-        ]
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ reader's scope lets them be seen, a page at a time, and the overview's counts.
 Everything a list filters, sorts or counts is done by the database: the reader's scope, the
 filters, the keyset (the last row's sort value and id: ``(value, id) < (:value, :id)``, which the
 ``(sort key, id)`` indexes answer without counting skipped rows), the counts by state and by
-organisation (per project first, from ``ix_gpw_deadline_status_project`` alone), and the working
-days late summed over overdue deadlines (from a small table of "working days late if due on day
-D", one row a day, that the caller works out on the working-day calendar). Python sees a page of
-rows, or one row per state or organisation.
+organisation (per project first, from ``ix_gpw_deadline_status_project`` alone), and the overdue
+deadlines per organisation and due day (the caller weighs each due day by its working days late,
+on the working-day calendar). Python sees a page of rows, or a row per state, organisation, or
+organisation and due day.
 
 Each statement is built once per *shape* (which filters are given, the sort, how many prefixes a
 scope has) with bind parameters, and kept: a call only binds its values. Each ``*_query``
@@ -18,7 +18,7 @@ nothing here begins, commits or rolls back. The scope arrives as anything with `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -32,7 +32,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    column,
     false,
     func,
     literal,
@@ -41,7 +40,6 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
-    values,
 )
 
 from workflow.store.parties import CONTRACTOR, PURCHASER
@@ -115,48 +113,88 @@ class Escalation:
 # -- scope and filters ----------------------------------------------------------------------------
 
 
-#: a scope's shape: everything; whether it names organisations; how many prefixes
-ScopeShape = tuple[bool, bool, int]
+#: a scope's shape: everything; whether it names organisations; whether it names purchasers
+ScopeShape = tuple[bool, bool, bool]
 
 
-def _prefixes(scope: Visible) -> tuple[str, ...]:
-    return tuple(prefix for prefix in scope.prefixes if prefix)
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A reader's scope as the database answers it (:func:`resolve`): every project, or those
+    one of ``orgs`` is a party to, or whose purchaser is one of ``purchasers`` (None: the scope
+    names no purchaser-name prefix)."""
+
+    everything: bool = False
+    orgs: tuple[str, ...] = ()
+    purchasers: tuple[str, ...] | None = None
+
+    def shape(self) -> ScopeShape:
+        if self.everything:
+            return (True, False, False)
+        return (False, bool(self.orgs), self.purchasers is not None)
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if not self.everything and self.orgs:
+            out["s_orgs"] = list(self.orgs)
+        if not self.everything and self.purchasers is not None:
+            out["s_purchasers"] = list(self.purchasers)
+        return out
 
 
-def scope_shape(scope: Visible) -> ScopeShape:
-    if scope.everything:
-        return (True, False, 0)
-    return (False, bool(scope.orgs), len(_prefixes(scope)))
+@lru_cache(maxsize=_SHAPES)
+def _purchasers_like(prefixes: int) -> Any:
+    starts = (
+        func.substr(p.c.purchaser, 1, bindparam(f"s_len{i}", type_=Integer()))
+        == bindparam(f"s_prefix{i}", type_=String())
+        for i in range(prefixes)
+    )
+    return select(p.c.purchaser).where(or_(*starts)).distinct()
 
 
-def scope_params(scope: Visible) -> dict[str, Any]:
-    if scope.everything:
-        return {}
+def resolve_query(scope: Visible) -> Query | None:
+    """The purchasers whose name starts with one of the scope's prefixes (None: it has none).
+    ``substr``, not ``LIKE``: exact and case-sensitive on both databases, no wildcard to escape;
+    it reads ``ix_gpw_project_purchaser`` alone."""
+    prefixes = tuple(prefix for prefix in scope.prefixes if prefix)
+    if scope.everything or not prefixes:
+        return None
     params: dict[str, Any] = {}
-    if scope.orgs:
-        params["s_orgs"] = sorted(scope.orgs)
-    for i, prefix in enumerate(_prefixes(scope)):
+    for i, prefix in enumerate(prefixes):
         params[f"s_len{i}"], params[f"s_prefix{i}"] = len(prefix), prefix
-    return params
+    return _purchasers_like(len(prefixes)), params
 
 
-def visible(shape: ScopeShape, project_id: Any, purchaser: Any) -> ColumnElement[bool]:
-    """The projects a scope of this shape opens, as a condition on a project id and purchaser
-    column: every one; those one of its organisations is a party to (purchaser, awarded
-    contractor, a supervising body); those whose purchaser's name starts with a prefix."""
-    everything, orgs, prefixes = shape
+def resolve(conn: Connection, scope: Visible) -> Seen:
+    """The scope as the database answers it, read in the caller's transaction (so every list
+    and count of one call sees the same purchasers)."""
+    if scope.everything:
+        return Seen(everything=True)
+    query = resolve_query(scope)
+    purchasers = None
+    if query is not None:
+        purchasers = tuple(sorted(conn.execute(query[0], query[1]).scalars()))
+    return Seen(orgs=tuple(sorted(scope.orgs)), purchasers=purchasers)
+
+
+def visible(shape: ScopeShape, project_id: Any, purchaser: Any = None) -> ColumnElement[bool]:
+    """The projects a scope of this shape opens, as a condition on a project id column (and
+    the purchaser column where the query has the project): every one; those one of its
+    organisations is a party to (purchaser, awarded contractor, a supervising body); those of
+    its purchasers."""
+    everything, orgs, purchasers = shape
     if everything:
         return true()
     parts: list[ColumnElement[bool]] = []
     if orgs:
         named = select(pp.c.project_id).where(pp.c.org.in_(bindparam("s_orgs", expanding=True)))
         parts.append(project_id.in_(named))
-    # substr, not LIKE: exact and case-sensitive on both databases, no wildcard to escape
-    parts.extend(
-        func.substr(purchaser, 1, bindparam(f"s_len{i}", type_=Integer()))
-        == bindparam(f"s_prefix{i}", type_=String())
-        for i in range(prefixes)
-    )
+    if purchasers:
+        among: Any = bindparam("s_purchasers", expanding=True)
+        if purchaser is not None:
+            parts.append(purchaser.in_(among))
+        else:
+            bought = select(pp.c.project_id).where(pp.c.relation == PURCHASER, pp.c.org.in_(among))
+            parts.append(project_id.in_(bought))
     return or_(*parts) if parts else false()
 
 
@@ -302,7 +340,7 @@ def _project_page(
 
 
 def project_page_query(
-    scope: Visible,
+    scope: Seen,
     filters: ProjectFilters,
     *,
     now: datetime,
@@ -314,11 +352,9 @@ def project_page_query(
     """A page of projects: id, title, purchaser, contractor_id, contractor, policy, state,
     version, updated_at, created_at (``limit`` rows: ask one more to know if another page
     follows)."""
-    statement = _project_page(
-        scope_shape(scope), filters.shape(), sort, descending, after is not None
-    )
+    statement = _project_page(scope.shape(), filters.shape(), sort, descending, after is not None)
     params = {
-        **scope_params(scope),
+        **scope.params(),
         **filters.params(),
         **_after_params(after),
         "b_now": now,
@@ -367,43 +403,13 @@ def _by_state(scope: ScopeShape) -> Any:
     )
 
 
-def by_state_query(scope: Visible) -> Query:
-    return _by_state(scope_shape(scope)), scope_params(scope)
+def by_state_query(scope: Seen) -> Query:
+    return _by_state(scope.shape()), scope.params()
 
 
-def count_by_state(conn: Connection, scope: Visible) -> dict[str, int]:
+def count_by_state(conn: Connection, scope: Seen) -> dict[str, int]:
     statement, params = by_state_query(scope)
     return {r.state: int(r.n) for r in conn.execute(statement, params)}
-
-
-@lru_cache(maxsize=_SHAPES)
-def _flagged(scope: ScopeShape) -> Any:
-    source: Any = d
-    where: list[ColumnElement[bool]] = [d.c.status == "open"]
-    if not scope[0]:
-        source = d.join(p, p.c.id == d.c.project_id)
-        where.append(visible(scope, p.c.id, p.c.purchaser))
-    overdue = case((d.c.due_at <= _now(), d.c.project_id))
-    provisional = case((d.c.provisional.is_(True), d.c.project_id))
-    return (
-        select(
-            func.count(func.distinct(overdue)).label("overdue"),
-            func.count(func.distinct(provisional)).label("provisional"),
-        )
-        .select_from(source)
-        .where(*where)
-    )
-
-
-def flagged_projects_query(scope: Visible, now: datetime) -> Query:
-    """How many projects have an open overdue deadline, and how many an open provisional one."""
-    return _flagged(scope_shape(scope)), {**scope_params(scope), "b_now": now}
-
-
-def count_flagged_projects(conn: Connection, scope: Visible, now: datetime) -> dict[str, int]:
-    statement, params = flagged_projects_query(scope, now)
-    row = conn.execute(statement, params).one()
-    return {"overdue": int(row.overdue), "provisional": int(row.provisional)}
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -504,7 +510,7 @@ def _deadline_page(
 
 
 def deadline_page_query(
-    scope: Visible,
+    scope: Seen,
     filters: DeadlineFilters,
     *,
     now: datetime,
@@ -518,10 +524,10 @@ def deadline_page_query(
     day), ties by id: id, project_id, title, purchaser, contractor, key, kind, owner, rule, due,
     provisional, status, met_on, late, stage_index, policy, due_at."""
     statement = _deadline_page(
-        scope_shape(scope), filters.shape(), escalation, descending, after is not None
+        scope.shape(), filters.shape(), escalation, descending, after is not None
     )
     params = {
-        **scope_params(scope),
+        **scope.params(),
         **filters.params(now, due_soon_until),
         **_after_params(after),
         "b_limit": limit,
@@ -541,50 +547,20 @@ def _count_deadlines(scope: ScopeShape, shape: tuple[Any, ...], escalation: Esca
 
 
 def count_deadlines_query(
-    scope: Visible,
+    scope: Seen,
     filters: DeadlineFilters,
     *,
     now: datetime,
     due_soon_until: datetime,
     escalation: Escalation,
 ) -> Query:
-    statement = _count_deadlines(scope_shape(scope), filters.shape(), escalation)
-    return statement, {**scope_params(scope), **filters.params(now, due_soon_until)}
+    statement = _count_deadlines(scope.shape(), filters.shape(), escalation)
+    return statement, {**scope.params(), **filters.params(now, due_soon_until)}
 
 
 def count_deadlines(conn: Connection, **kwargs: Any) -> int:
     statement, params = count_deadlines_query(**kwargs)
     return int(conn.execute(statement, params).scalar_one())
-
-
-_OLDEST_OVERDUE = select(func.min(d.c.due_at)).where(d.c.status == "open", d.c.due_at <= _now())
-_OVERDUE_DUE_ATS = select(d.c.due_at).where(d.c.status == "open", d.c.due_at <= _now()).distinct()
-
-
-def oldest_overdue_query(now: datetime) -> Query:
-    return _OLDEST_OVERDUE, {"b_now": now}
-
-
-def oldest_overdue(conn: Connection, now: datetime) -> datetime | None:
-    """The earliest ``due_at`` of an open overdue deadline, anyone's (one index probe)."""
-    found: datetime | None = conn.execute(_OLDEST_OVERDUE, {"b_now": now}).scalar()
-    return found
-
-
-def overdue_due_ats(conn: Connection, now: datetime) -> list[datetime]:
-    """Every ``due_at`` of an open overdue deadline (when they span too many days for a
-    range)."""
-    return list(conn.execute(_OVERDUE_DUE_ATS, {"b_now": now}).scalars())
-
-
-def _scoped(scope: ScopeShape, project_id: Any, source: Any) -> tuple[Any, list[Any]]:
-    """``source`` joined to the project where the scope needs its purchaser, and the scope's
-    condition on ``project_id``."""
-    if scope[0]:
-        return source, []
-    if scope[2]:
-        source = source.join(p, p.c.id == project_id)
-    return source, [visible(scope, project_id, p.c.purchaser)]
 
 
 @lru_cache(maxsize=_SHAPES)
@@ -598,16 +574,12 @@ def _league_counts(scope: ScopeShape, escalation: Escalation) -> Any:
             func.count().label("open"),
             func.sum(case((d.c.due_at <= _now(), 1), else_=0)).label("overdue"),
             func.sum(case((escalation.reached(p.c.policy), 1), else_=0)).label("escalated"),
+            func.max(case((d.c.provisional.is_(True), 1), else_=0)).label("provisional"),
         )
         .select_from(inner)
-        .where(d.c.status == "open")
+        .where(d.c.status == "open", visible(scope, d.c.project_id))
         .group_by(d.c.project_id)
         .subquery("per_project")
-    )
-    source, where = _scoped(
-        scope,
-        per_project.c.project_id,
-        per_project.join(pp, pp.c.project_id == per_project.c.project_id),
     )
     return (
         select(
@@ -616,62 +588,58 @@ def _league_counts(scope: ScopeShape, escalation: Escalation) -> Any:
             func.sum(per_project.c.open).label("open"),
             func.sum(per_project.c.overdue).label("overdue"),
             func.sum(per_project.c.escalated).label("escalated"),
+            func.sum(case((per_project.c.overdue > 0, 1), else_=0)).label("overdue_projects"),
+            func.sum(per_project.c.provisional).label("provisional_projects"),
         )
-        .select_from(source)
-        .where(pp.c.relation.in_(LEAGUE_RELATIONS), *where)
+        .select_from(per_project.join(pp, pp.c.project_id == per_project.c.project_id))
+        .where(pp.c.relation.in_(LEAGUE_RELATIONS))
         .group_by(pp.c.org, pp.c.relation)
     )
 
 
-def league_counts_query(scope: Visible, *, now: datetime, escalation: Escalation) -> Query:
+def league_counts_query(scope: Seen, *, now: datetime, escalation: Escalation) -> Query:
     """Per organisation and relation (purchaser, contractor): open deadlines, overdue ones,
-    escalated ones. Counted per project first, from ``ix_gpw_deadline_status_project`` alone,
-    then added up over the projects' parties."""
-    statement = _league_counts(scope_shape(scope), escalation)
-    return statement, {**scope_params(scope), "b_now": now}
+    escalated ones, and the projects with an overdue one and with a provisional one. Counted per
+    project first, from ``ix_gpw_deadline_status_project`` alone, then added up over the
+    projects' parties (each project has one purchaser: the purchasers' rows add up to the
+    scope's totals)."""
+    statement = _league_counts(scope.shape(), escalation)
+    return statement, {**scope.params(), "b_now": now}
 
 
-def league_late_query(scope: Visible, *, late: Sequence[tuple[datetime, int]]) -> Query:
-    """Per organisation and relation: the sum and the largest of the working days late of its
-    overdue deadlines. ``late``: (``due_at`` of a due day, working days late today if due that
-    day) for every day an open deadline can be overdue on; each day finds its deadlines through
-    ``ix_gpw_deadline_status_due_at``. (Built per call: the day table is its data.)"""
-    days = (
-        values(column("due_at", d.c.due_at.type), column("late", Integer()), name="late_days")
-        .data(list(late))
-        .cte("late_days")
-    )
-    shape = scope_shape(scope)
-    source, where = _scoped(
-        shape,
-        d.c.project_id,
-        days.join(d, and_(d.c.status == "open", d.c.due_at == days.c.due_at)).join(
-            pp, pp.c.project_id == d.c.project_id
-        ),
-    )
-    statement = (
-        select(
-            pp.c.org,
-            pp.c.relation,
-            func.sum(days.c.late).label("late_sum"),
-            func.max(days.c.late).label("late_max"),
+@lru_cache(maxsize=_SHAPES)
+def _league_late(scope: ScopeShape) -> Any:
+    return (
+        select(pp.c.org, pp.c.relation, d.c.due_at, func.count().label("n"))
+        .select_from(d.join(pp, pp.c.project_id == d.c.project_id))
+        .where(
+            d.c.status == "open",
+            d.c.due_at <= _now(),
+            pp.c.relation.in_(LEAGUE_RELATIONS),
+            visible(scope, d.c.project_id),
         )
-        .select_from(source)
-        .where(pp.c.relation.in_(LEAGUE_RELATIONS), *where)
-        .group_by(pp.c.org, pp.c.relation)
+        .group_by(pp.c.org, pp.c.relation, d.c.due_at)
     )
-    return statement, scope_params(scope)
+
+
+def league_late_query(scope: Seen, *, now: datetime) -> Query:
+    """Per organisation, relation and due day: how many of its deadlines are overdue (the
+    caller weighs each due day by its working days late: a row per due day and organisation,
+    not per deadline)."""
+    return _league_late(scope.shape()), {**scope.params(), "b_now": now}
 
 
 def league(
     conn: Connection,
-    scope: Visible,
+    scope: Seen,
     *,
     now: datetime,
-    late: Sequence[tuple[datetime, int]],
     escalation: Escalation,
+    working_days_late: Callable[[datetime], int],
 ) -> list[dict[str, Any]]:
-    """The league's rows: org, relation, open, overdue, escalated, late_sum, late_max."""
+    """The league's rows: org, relation, open, overdue, escalated, overdue_projects,
+    provisional_projects, late_sum, late_max. ``working_days_late``: of a deadline with this
+    ``due_at``, today."""
     statement, params = league_counts_query(scope, now=now, escalation=escalation)
     rows = {
         (org, relation): {
@@ -680,17 +648,31 @@ def league(
             "open": int(opened),
             "overdue": int(overdue or 0),
             "escalated": int(escalated or 0),
+            "overdue_projects": int(overdue_projects or 0),
+            "provisional_projects": int(provisional_projects or 0),
             "late_sum": 0,
             "late_max": 0,
         }
-        for org, relation, opened, overdue, escalated in conn.execute(statement, params)
+        for (
+            org,
+            relation,
+            opened,
+            overdue,
+            escalated,
+            overdue_projects,
+            provisional_projects,
+        ) in conn.execute(statement, params)
     }
-    if late:
-        statement, params = league_late_query(scope, late=late)
-        for org, relation, late_sum, late_max in conn.execute(statement, params):
-            found = rows.get((org, relation))
-            if found is not None:  # always: an overdue deadline is an open one
-                found["late_sum"], found["late_max"] = int(late_sum), int(late_max)
+    statement, params = league_late_query(scope, now=now)
+    late: dict[datetime, int] = {}
+    for org, relation, due_at, count in conn.execute(statement, params):
+        days = late.get(due_at)
+        if days is None:
+            days = late[due_at] = working_days_late(due_at)
+        found = rows.get((org, relation))
+        if found is not None:  # always: an overdue deadline is an open one
+            found["late_sum"] += days * int(count)
+            found["late_max"] = max(found["late_max"], days)
     return list(rows.values())
 
 
@@ -741,9 +723,9 @@ def _notice_page(scope: ScopeShape, statuses: bool, project_id: bool, before: bo
 
 
 def _notice_params(
-    scope: Visible, statuses: Sequence[str] | None, project_id: int | None
+    scope: Seen, statuses: Sequence[str] | None, project_id: int | None
 ) -> dict[str, Any]:
-    params = scope_params(scope)
+    params = scope.params()
     if statuses is not None:
         params["b_statuses"] = list(statuses)
     if project_id is not None:
@@ -752,7 +734,7 @@ def _notice_params(
 
 
 def notice_page_query(
-    scope: Visible,
+    scope: Seen,
     *,
     statuses: Sequence[str] | None,
     project_id: int | None,
@@ -763,7 +745,7 @@ def notice_page_query(
     deadline_key, deadline_kind, stage, recipients, subject, status, attempts, last_error,
     created_at, sent_at."""
     statement = _notice_page(
-        scope_shape(scope), statuses is not None, project_id is not None, before is not None
+        scope.shape(), statuses is not None, project_id is not None, before is not None
     )
     params = {**_notice_params(scope, statuses, project_id), "b_limit": limit}
     if before is not None:
@@ -771,7 +753,7 @@ def notice_page_query(
     return statement, params
 
 
-def notice_page(conn: Connection, scope: Visible, **kwargs: Any) -> list[Any]:
+def notice_page(conn: Connection, scope: Seen, **kwargs: Any) -> list[Any]:
     statement, params = notice_page_query(scope, **kwargs)
     return list(conn.execute(statement, params))
 
@@ -786,10 +768,10 @@ def _count_notices(scope: ScopeShape) -> Any:
     )
 
 
-def count_notices_query(scope: Visible, statuses: Sequence[str]) -> Query:
-    return _count_notices(scope_shape(scope)), _notice_params(scope, statuses, None)
+def count_notices_query(scope: Seen, statuses: Sequence[str]) -> Query:
+    return _count_notices(scope.shape()), _notice_params(scope, statuses, None)
 
 
-def count_notices(conn: Connection, scope: Visible, statuses: Sequence[str]) -> dict[str, int]:
+def count_notices(conn: Connection, scope: Seen, statuses: Sequence[str]) -> dict[str, int]:
     statement, params = count_notices_query(scope, statuses)
     return {r.status: int(r.n) for r in conn.execute(statement, params)}
