@@ -143,6 +143,7 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "evaluation": ("assessment", "绩效评价 / evaluation period (R10)"),
     "rectification": ("assessment", "限期整改 / rectification (R11)"),
     "contract_end": ("delivery", "服务期满验收 / end of term and acceptance (R13)"),
+    "training": ("delivery", "业务培训 / staff training (R14)"),
 }
 EVALUATION_TITLES = {
     "semiannual": "半年满意度测评 / semiannual satisfaction review",
@@ -436,8 +437,6 @@ def _rounds(
     live one."""
     pid = project.id
     award_dates = known.get("award", [])
-    # when the history is not given, only the entry's own award date is known: the live round
-    offset = len(project.prior_contracts) + 1 - len(award_dates)
     awards: list[dict[str, Any]] = []
     contracts: list[dict[str, Any]] = []
     rounds: list[
@@ -474,6 +473,9 @@ def _rounds(
                 True,
             )
         )
+    # the k-th award entry is the k-th round's; without the history only the entry's own award
+    # is known, and it is the last round's
+    offset = len(rounds) - len(award_dates)
     last_with_contract = max((i for i, r in enumerate(rounds) if r[2] is not None), default=None)
     for index, (cid, name, contract, payments, settlements, evaluations, live) in enumerate(rounds):
         k = index + 1
@@ -639,6 +641,12 @@ def _milestone(cid: str, d: Deadline, project: Project, live: bool) -> dict[str,
         title = f"第 {n} 个评价周期 / evaluation period {n} (R10)"
     elif d.kind == "rectification":
         title = f"第 {n} 次限期整改 / rectification {n} (R11)"
+    elif d.kind == "training":
+        title = (
+            "上岗前培训 / training before duty (R14)"
+            if n == "0"
+            else f"第 {n} 期业务培训 / staff training period {n} (R14)"
+        )
     notes = [f"依据 / rule {d.rule}"]
     if d.provisional:
         notes.append("暂定（该年工作日历未发布）/ provisional")

@@ -109,6 +109,15 @@ def test_removal_and_a_second_procurement_keep_both_rounds() -> None:
     transactions = made["contracts"][0]["implementation"]["transactions"]
     assert [t["id"].rsplit("-", 2)[-2] for t in transactions] == ["payment", "settlement"]
     check_package(ocds.package([made], published_date=at("2026-04-15")))
+    # with the whole trail (a backfill), the first round keeps its award's date
+    history = [
+        {"seq": i, "event": r.event, "at": r.at, "from_state": r.from_state.value}
+        for i, r in enumerate(d.records, start=1)
+    ]
+    whole = ocds.release(d.project, history[-1], history=history)
+    assert whole is not None
+    (award_at,) = [r.at for r in d.records if r.event == "award"]
+    assert whole["awards"][0]["date"] == award_at.isoformat()
 
 
 def test_dates_never_run_past_the_release() -> None:
