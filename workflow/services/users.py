@@ -353,11 +353,54 @@ class Users:
         login: str,
         *,
         ip: str = "",
+        session: str = "",
         at: datetime | None = None,
         connection: Connection | None = None,
     ) -> None:
+        """Record a logout; ``session``: the id of the dashboard session it ends (kept in the
+        event's ``detail``: :meth:`session_user` refuses that session from then on)."""
         with self._db.transaction(connection) as conn:
-            self._log(conn, self._db.at(at), login, "logout", ip)
+            self._log(conn, self._db.at(at), login, "logout", ip, detail=session[:64])
+
+    def session_user(
+        self,
+        login: str,
+        *,
+        session: str,
+        since: datetime,
+        connection: Connection | None = None,
+    ) -> User:
+        """The user of a dashboard session with id ``session`` logged in at ``since``, if the
+        session still stands: the user exists and is active, the session was not logged out
+        (a ``logout`` naming it), and the user has not been changed since (a new password, a
+        deactivation or a reactivation ends every session begun before it).
+
+        Raises:
+            Unauthenticated: the session no longer stands.
+        """
+        ended = Unauthenticated("会话已结束，请重新登录", "the session has ended; log in again")
+        if not session:
+            raise ended
+        with self._db.read(connection) as conn:
+            row = conn.execute(select(user_t).where(user_t.c.login == login)).first()
+            if row is None or not row.active:
+                raise ended
+            e = auth_event_t.c
+            found = conn.execute(
+                select(e.id)
+                .where(
+                    e.login == login,
+                    e.at >= since,
+                    or_(
+                        and_(e.kind == "logout", e.detail == session),
+                        and_(e.kind == "user_changed", e.at > since),
+                    ),
+                )
+                .limit(1)
+            ).first()
+        if found is not None:
+            raise ended
+        return _user(row)
 
     # -- tokens ---------------------------------------------------------------------------------
 
@@ -388,7 +431,9 @@ class Users:
             self._log(conn, at, login, "token_created", detail=token[: len(TOKEN_PREFIX) + 6])
         return token
 
-    def tokens(self, login: str, *, connection: Connection | None = None) -> builtins.list[dict[str, Any]]:
+    def tokens(
+        self, login: str, *, connection: Connection | None = None
+    ) -> builtins.list[dict[str, Any]]:
         user = self.get(login, connection=connection)
         with self._db.read(connection) as conn:
             rows = conn.execute(

@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,12 +66,14 @@ from workflow.web.errors import log_unexpected
 from workflow.web.i18n import DEADLINE_KINDS, ROLES, STATES, Translator
 from workflow.web.session import (
     CSRF_FIELD,
+    SESSION_MAX_AGE,
     add_session_middleware,
     csrf_ok,
     csrf_token,
     end_session,
     remember_lang,
     request_lang,
+    session_info,
     session_login,
     start_session,
 )
@@ -473,19 +475,21 @@ class Pages:
         return self.wf.clock()
 
     def user_of(self, request: Request) -> User:
-        """The logged-in user (read afresh: a deactivated user is out at once)."""
-        login = session_login(request)
-        if login is None:
+        """The logged-in user, read afresh: a session logged out, older than a working day, or
+        begun before its user was deactivated or given a new password is out at once."""
+        info = session_info(request)
+        if info is None:
+            if session_login(request) is not None:
+                end_session(request)
+            raise LoginRequired
+        if self._now() - info.since > timedelta(seconds=SESSION_MAX_AGE):
+            end_session(request)
             raise LoginRequired
         try:
-            user = self.wf.users.get(login)
-        except NotFound as exc:
+            return self.wf.users.session_user(info.login, session=info.sid, since=info.since)
+        except Unauthenticated as exc:
             end_session(request)
             raise LoginRequired from exc
-        if not user.active:
-            end_session(request)
-            raise LoginRequired
-        return user
 
     def url(self, request: Request, path: str, **query: Any) -> str:
         """A path of this app (under the host's mount point), with a query of the set values."""
@@ -662,7 +666,7 @@ class Pages:
         except (Unauthenticated, InvalidInput) as exc:
             status, error = 401, exc
         else:
-            start_session(request, user.login)
+            start_session(request, user.login, self._now())
             return self.redirect(request, next_path)
         return self.render(
             request,
@@ -676,7 +680,12 @@ class Pages:
         )
 
     def logout(self, request: Request, user: User, form: FormData | None) -> Response:
-        self.wf.users.logout(user.login, ip=request.client.host if request.client else "")
+        info = session_info(request)
+        self.wf.users.logout(
+            user.login,
+            ip=request.client.host if request.client else "",
+            session=info.sid if info is not None else "",
+        )
         end_session(request)
         return self.redirect(request, "/login", bye="1")
 

@@ -202,14 +202,15 @@ def test_the_session_cookie_is_signed_httponly_and_samesite(site: Site) -> None:
     assert "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
     assert "secure" not in cookie.lower()
-    # the session holds the login and the form token, nothing else (no role, no password)
+    # the session holds the login, the form token, its id and login time, nothing else (no
+    # role, no password)
     session = site.visitor("clerk")
     value = session.client.cookies[SESSION_COOKIE]
     import base64
     import json
 
     payload = json.loads(base64.b64decode(value.split(".")[0] + "=="))
-    assert set(payload) == {"login", "csrf"}
+    assert set(payload) == {"login", "csrf", "sid", "since"}
     # a tampered cookie is no session
     forged = site.visitor()
     forged.client.cookies.set(SESSION_COOKIE, value[:-4] + "AAAA")

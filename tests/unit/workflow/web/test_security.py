@@ -1,0 +1,147 @@
+"""The web app and the JSON API against a hostile clerk, contractor or outsider (issue #8,
+Security): each hole found by trying it is a test here, on SQLite and PostgreSQL (the ``wf``
+fixture), through a test client on the real app (and a real ``gpw serve`` where the server's own
+settings matter)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import lxml.html
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from support import project_in
+from webapi import PASSWORD, USERS
+
+from workflow import Workflow
+from workflow.web import create_app
+from workflow.web.session import CSRF_FIELD, SESSION_COOKIE
+
+SECRET = "s" * 48
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def html(response: Any) -> Any:
+    return lxml.html.fromstring(response.text)
+
+
+def where(response: Any) -> str:
+    """The path a 303 sends the browser to."""
+    assert response.status_code == 303, response.text[:300]
+    return urlsplit(response.headers["location"]).path
+
+
+@dataclass
+class Browser:
+    """One person's browser: a client with its own cookies."""
+
+    client: TestClient
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, follow_redirects=False, **kwargs)
+
+    def post(self, path: str, data: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(path, data=data, follow_redirects=False, **kwargs)
+
+    def csrf(self, path: str = "/login") -> str:
+        return str(html(self.client.get(path)).xpath(f'//input[@name="{CSRF_FIELD}"]/@value')[0])
+
+    def log_in(self, login: str, password: str = PASSWORD) -> Any:
+        data = {"login": login, "password": password, CSRF_FIELD: self.csrf(), "next": "/"}
+        return self.post("/login", data)
+
+    def log_out(self) -> Any:
+        return self.post("/logout", {CSRF_FIELD: self.csrf("/")})
+
+
+@dataclass
+class Site:
+    wf: Any
+    app: Any
+    project_id: int
+    #: the workflow's clock reads now[0]
+    now: list[datetime]
+
+    def later(self, **delta: float) -> datetime:
+        """Move the clock on."""
+        self.now[0] += timedelta(**delta)
+        return self.now[0]
+
+    def browser(self, login: str | None = None) -> Browser:
+        browser = Browser(TestClient(self.app))
+        if login is not None:
+            assert where(browser.log_in(login)) == "/"
+        return browser
+
+
+def add_users(wf: Any) -> None:
+    wf.users.hasher = CHEAP
+    for login, (role, org, region) in USERS.items():
+        wf.users.add(login, role=role, org=org, password=PASSWORD, region=region)
+
+
+#: when the tests' clock starts (after every business date the support module records)
+START = datetime.fromisoformat("2031-01-06T09:00:00+08:00")
+
+
+@pytest.fixture
+def site(db_url: str) -> Iterator[Site]:
+    now = [START]
+    wf = Workflow.open(db_url, clock=lambda: now[0])
+    try:
+        add_users(wf)
+        pid, _ = project_in(wf, "in_service")
+        with TestClient(create_app(wf, secret_key=SECRET)) as client:
+            yield Site(wf, client.app, pid, now)
+    finally:
+        wf.close()
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def test_logout_ends_the_session_even_for_a_copy_of_its_cookie(site: Site) -> None:
+    clerk = site.browser("clerk")
+    elsewhere = site.browser("clerk")  # the same person on another device
+    copied = clerk.client.cookies[SESSION_COOKIE]
+    assert where(clerk.log_out()) == "/login"
+    thief = site.browser()
+    thief.client.cookies.set(SESSION_COOKIE, copied)
+    assert where(thief.get("/")) == "/login"
+    assert where(thief.get(f"/projects/{site.project_id}")) == "/login"
+    # logging out ends that session only
+    assert elsewhere.get("/").status_code == 200
+
+
+def test_a_new_password_or_a_deactivation_ends_every_session_begun_before(site: Site) -> None:
+    laptop, phone = site.browser("clerk"), site.browser("clerk")
+    site.later(minutes=5)
+    site.wf.users.set_password("clerk", "a brand new password")
+    site.later(minutes=5)
+    for browser in (laptop, phone):
+        assert where(browser.get("/")) == "/login"
+    # a login with the new password starts a session that stands
+    fresh = site.browser()
+    assert where(fresh.log_in("clerk", "a brand new password")) == "/"
+    assert fresh.get("/").status_code == 200
+    # switched off and on again: the sessions from before stay ended
+    gov = site.browser("gov")
+    site.later(minutes=5)
+    site.wf.users.set_active("gov", False)
+    site.wf.users.set_active("gov", True)
+    site.later(minutes=5)
+    assert where(gov.get("/")) == "/login"
+
+
+def test_a_session_lasts_a_working_day_from_its_login_however_busy(site: Site) -> None:
+    clerk = site.browser("clerk")
+    for _ in range(16):  # a click every half hour keeps the cookie fresh ...
+        site.later(minutes=30)
+        assert clerk.get("/projects").status_code == 200
+    site.later(minutes=1)  # ... but not beyond eight hours from the login
+    assert where(clerk.get("/projects")) == "/login"
