@@ -12,7 +12,8 @@
   failures of one login, or :data:`MAX_FAILURES_PER_IP` from one address, within
   :data:`THROTTLE_WINDOW`, further attempts are refused (:class:`LoginThrottled`, HTTP 429) until
   the window has passed, even with the right password. The counts live in the database, so every
-  web process of a deployment shares them.
+  web process of a deployment shares them; attempts on one login or from one address are
+  checked one at a time, so a burst sent at once is counted like one sent attempt by attempt.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from states.errors import InvalidInput, LoginThrottled, NotFound, Unauthenticate
 from states.model import Actor
 from workflow.db import Database
 from workflow.services.scope import EVERYWHERE, Scope
+from workflow.store import lock_stream
 from workflow.tables import auth_event_t, token_t, user_t
 
 #: failed logins of one login within the window before it is throttled
@@ -315,6 +317,13 @@ class Users:
         since = at - THROTTLE_WINDOW
         refusal: Unauthenticated
         with self._db.transaction(connection) as conn:
+            # attempts on one login, or from one address, one at a time (PostgreSQL: advisory
+            # locks until the attempt is recorded; SQLite: BEGIN IMMEDIATE already serializes):
+            # otherwise a burst sent at once is counted before any of its failures is written,
+            # and every guess in it is checked
+            lock_stream(conn, f"auth-login:{login}")
+            if ip:
+                lock_stream(conn, f"auth-ip:{ip}")
             by_login = self._failures(conn, auth_event_t.c.login, login, since)
             by_ip = self._failures(conn, auth_event_t.c.ip, ip, since) if ip else 0
             if by_login >= MAX_FAILURES_PER_LOGIN or by_ip >= MAX_FAILURES_PER_IP:

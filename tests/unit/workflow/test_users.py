@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -135,6 +137,42 @@ def test_failed_logins_are_throttled_per_address_across_logins(users: Any) -> No
     with pytest.raises(LoginThrottled):
         users.login("minzheng", PASSWORD, ip="10.9.9.9", at=T0)
     assert users.login("minzheng", PASSWORD, ip="10.1.1.1", at=T0).login == "minzheng"
+
+
+def burst(attempt: Callable[[int], Any], count: int) -> list[str]:
+    """``count`` calls of ``attempt`` at once, one a thread: how each ended."""
+    start = threading.Barrier(count)
+    ended: list[str] = []
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            attempt(n)
+            ended.append("ok")
+        except LoginThrottled:
+            ended.append("throttled")
+        except Unauthenticated:
+            ended.append("checked")
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return ended
+
+
+def test_wrong_passwords_sent_at_once_are_throttled_as_if_one_after_another(
+    wf: Any, users: Any
+) -> None:
+    # a hash that takes a moment, as a real one does: the window a burst would slip through
+    users.hasher = PasswordHasher(time_cost=2, memory_cost=8192, parallelism=1)
+    ended = burst(lambda n: users.login("minzheng", f"guess {n}", ip=f"10.0.1.{n}", at=T0), 24)
+    assert ended.count("checked") == MAX_FAILURES_PER_LOGIN, ended
+    assert ended.count("throttled") == 24 - MAX_FAILURES_PER_LOGIN
+    # from one address, across logins
+    ended = burst(lambda n: users.login(f"guess{n}", "wrong password", ip="10.9.9.9", at=T0), 30)
+    assert ended.count("checked") == MAX_FAILURES_PER_IP, ended
 
 
 def test_a_weak_hash_is_rehashed_at_the_next_login(wf: Any, users: Any) -> None:
