@@ -1145,6 +1145,13 @@ def serve(
             "into a database that has no project yet, and list the demo logins",
         ),
     ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔）；默认不信任 / the reverse "
+            "proxies whose X-Forwarded-For is believed (comma-separated); none by default",
+        ),
+    ] = None,
 ) -> None:
     """网页与 JSON API / the dashboard and the JSON API (/api/v1), with uvicorn.
 
@@ -1219,8 +1226,17 @@ def serve(
     # found: these, so the command ends normally (exit 0) rather than by the signal
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
+    # the client's address is the connection's, unless a proxy the operator names forwards it:
+    # a header anyone can send must not choose the address logins are throttled and logged by
     server = uvicorn.Server(
-        uvicorn.Config(application, lifespan="on", log_level="info", server_header=False)
+        uvicorn.Config(
+            application,
+            lifespan="on",
+            log_level="info",
+            server_header=False,
+            proxy_headers=forwarded_allow_ips is not None,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     )
     try:
         server.run(sockets=[listener])

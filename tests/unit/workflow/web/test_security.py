@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import lxml.html
 import pytest
 from argon2 import PasswordHasher
+from browser import serving
 from fastapi.testclient import TestClient
 from support import project_in
 from webapi import PASSWORD, USERS
@@ -23,6 +25,8 @@ from workflow.web import create_app
 from workflow.web.session import CSRF_FIELD, SESSION_COOKIE
 
 SECRET = "s" * 48
+#: a real server's clock (GPW_NOW)
+NOW = "2031-01-06T09:00:00+08:00"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
@@ -145,3 +149,29 @@ def test_a_session_lasts_a_working_day_from_its_login_however_busy(site: Site) -
         assert clerk.get("/projects").status_code == 200
     site.later(minutes=1)  # ... but not beyond eight hours from the login
     assert where(clerk.get("/projects")) == "/login"
+
+
+# -- the client's address (login throttling, the log of logins and token use) ----------------
+
+
+def failed_login_from(url: str, forwarded_for: str) -> None:
+    with httpx.Client(base_url=url) as web:
+        login_page = web.get("/login")
+        token = lxml.html.fromstring(login_page.text).xpath(f'//input[@name="{CSRF_FIELD}"]/@value')
+        data = {"login": "clerk", "password": "not the password", CSRF_FIELD: token[0]}
+        refused = web.post("/login", data=data, headers={"X-Forwarded-For": forwarded_for})
+        assert refused.status_code == 401
+
+
+def test_gpw_serve_trusts_no_forwarded_for_header_unless_told(wf: Any, db_url: str) -> None:
+    add_users(wf)
+    # a client that says it forwards for another address gets no other address: each lie
+    # would otherwise be a fresh address to the throttle, and a false one in the log
+    with serving(db_url, now=NOW) as server:
+        for n in range(3):
+            failed_login_from(server.url, f"10.9.9.{n}")
+    assert {e["ip"] for e in wf.users.events(kinds=["login_failed"])} == {"127.0.0.1"}
+    # behind a proxy on this machine, the operator names it, and its header is believed
+    with serving(db_url, now=NOW, args=("--forwarded-allow-ips", "127.0.0.1")) as server:
+        failed_login_from(server.url, "10.8.8.8")
+    assert wf.users.events(kinds=["login_failed"])[0]["ip"] == "10.8.8.8"
