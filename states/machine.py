@@ -22,13 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
 from transitions import Machine
 
 from states import deadlines as dl
+from states import payments as pm
 from states.calendar import WorkingDayCalendar
 from states.enums import (
     ACTIVE_STATES,
@@ -50,7 +51,9 @@ from states.model import (
     Contract,
     Contractor,
     Evaluation,
+    PaidPart,
     Payment,
+    PaymentDispute,
     PriorContract,
     Project,
     Rectification,
@@ -64,6 +67,7 @@ from states.payloads import (
     Award,
     CorrectDeadline,
     DispatchStaff,
+    DisputePayment,
     Empty,
     Evaluate,
     OnDate,
@@ -74,6 +78,7 @@ from states.payloads import (
     Reason,
     RecordReview,
     RequestSubcontract,
+    ResolveDispute,
     ReviewBudget,
     RevisePlan,
     Settle,
@@ -239,6 +244,24 @@ EVENTS: dict[str, EventSpec] = {
             guards=("g_tranche_unlocked", "g_amount"),
             zh="拨付资金",
             en="pay",
+        ),
+        _spec(
+            "dispute_payment",
+            AFTER_SIGNING,
+            None,
+            DisputePayment,
+            guards=("g_dispute_tranche", "g_one_dispute", "g_dispute_amount"),
+            zh="对部分款项提出争议",
+            en="dispute part of a payment",
+        ),
+        _spec(
+            "resolve_dispute",
+            AFTER_SIGNING,
+            None,
+            ResolveDispute,
+            guards=("g_dispute_open", "g_found_due"),
+            zh="解决付款争议",
+            en="resolve a payment dispute",
         ),
         _spec(
             "evaluate",
@@ -507,12 +530,20 @@ class _Run:
         ]
         return min(days) if days else None
 
-    def expected_amount(self, tranche: int) -> Decimal:
-        price = self.contract.price
-        if tranche == len(self.ctx.policy.tranches):
-            return price - self.project.paid_total()
-        share = self.ctx.policy.tranches[tranche - 1].share_percent
-        return (price * share / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    def accounts(self) -> list[pm.TrancheAccount]:
+        """Each tranche's account under the live contract (R7, R20): amount, paid, dispute."""
+        p = self.project
+        return pm.accounts(
+            self.contract,
+            self.ctx.policy,
+            payments=p.payments,
+            settlements=p.settlements,
+            disputes=p.disputes,
+            deadlines=p.deadlines,
+        )
+
+    def _dispute(self, dispute_id: int) -> PaymentDispute | None:
+        return next((d for d in self.project.disputes if d.id == dispute_id), None)
 
     # -- guards (each names its rule) -----------------------------------------------------------
 
@@ -747,9 +778,11 @@ class _Run:
             return self.refuse(
                 "R7", f"该政策只有 {len(tranches)} 期款", f"the policy has {len(tranches)} tranches"
             )
-        if self._paid(n):
+        accounts = self.accounts()
+        if accounts[n - 1].complete:
             return self.refuse("R7", f"第 {n} 期款已拨付", f"tranche {n} was already paid")
-        if n > 1 and not self._paid(n - 1):
+        # R20: a part of the earlier tranche still in dispute holds back no later payment
+        if n > 1 and not accounts[n - 2].clear:
             return self.refuse(
                 "R7", f"第 {n - 1} 期款尚未拨付", f"tranche {n - 1} has not been paid yet"
             )
@@ -773,18 +806,150 @@ class _Run:
         return True
 
     def g_amount(self) -> bool:
+        """R7: a payment pays whole parts of its tranche, in order: the tranche (its share; the
+        last: the rest of the price), or, under a dispute, its undisputed part and then the part
+        found due; R20: never the disputed part before ``resolve_dispute``."""
         pay: Pay = self.data(Pay)
-        expected = self.expected_amount(pay.tranche)
-        if pay.amount != expected:
+        n = pay.tranche
+        account = self.accounts()[n - 1]
+        allowed = account.payable_amounts()
+        held = account.held
+        if not allowed or (held and pay.amount > allowed[-1]):
+            dispute = account.dispute
+            assert dispute is not None  # only a disputed part can be left unpayable
             return self.refuse(
-                "R7",
-                f"第 {pay.tranche} 期应拨付 {expected} 元，而非 {pay.amount} 元",
-                f"tranche {pay.tranche} is {expected}, not {pay.amount}",
-                expected=str(expected),
+                "R20",
+                f"第 {n} 期款中有争议的 {held} 元须待争议（第 {dispute.id} 号）解决后方可拨付"
+                + (f"；现可拨付 {allowed[-1]} 元" if allowed else "（未争议部分已拨付）"),
+                f"the disputed {held} of tranche {n} is paid only after dispute {dispute.id} is "
+                "resolved" + (f"; payable now: {allowed[-1]}" if allowed else ""),
+                dispute=dispute.id,
+                held=str(held),
+            )
+        if pay.amount not in allowed:
+            expected = allowed[0]
+            options = " 或 ".join(str(a) for a in allowed)
+            if account.dispute is None and account.paid == 0:
+                zh = f"第 {n} 期应拨付 {expected} 元，而非 {pay.amount} 元"
+                en = f"tranche {n} is {expected}, not {pay.amount}"
+            else:
+                zh = f"第 {n} 期现可拨付 {options} 元，而非 {pay.amount} 元"
+                en = f"tranche {n}: payable now {' or '.join(map(str, allowed))}, not {pay.amount}"
+            return self.refuse(
+                "R7", zh, en, expected=str(expected), payable=[str(a) for a in allowed]
             )
         if self.project.paid_total() + pay.amount > self.contract.price:
             return self.refuse(
                 "R7", "累计拨付不得超过合同价格", "payments may not exceed the price"
+            )
+        return True
+
+    # -- R20 disputes over part of a tranche (条例 第十五条) ------------------------------------
+
+    def g_dispute_tranche(self) -> bool:
+        """A tranche unlocked, not yet paid (in whole or in part), disputed by its due day."""
+        data: DisputePayment = self.data(DisputePayment)
+        n = data.tranche
+        tranches = self.ctx.policy.tranches
+        if n > len(tranches):
+            return self.refuse(
+                "R7", f"该政策只有 {len(tranches)} 期款", f"the policy has {len(tranches)} tranches"
+            )
+        account = self.accounts()[n - 1]
+        if account.paid > 0 or account.complete:
+            return self.refuse(
+                "R20",
+                f"第 {n} 期款已拨付（{account.paid} 元），不能再对其提出争议",
+                f"tranche {n} was already paid ({account.paid}): it cannot be disputed",
+            )
+        deadline = self.project.deadline(pm.tranche_key(n))
+        on = data.on or self.day
+        if (
+            deadline is None
+            or deadline.status is not DeadlineStatus.OPEN
+            or on < deadline.anchor_on
+        ):
+            return self.refuse(
+                "R7",
+                f"第 {n} 期款尚未到拨付条件，无从争议",
+                f"tranche {n} is not yet payable: there is nothing to dispute",
+            )
+        if on > deadline.due:
+            return self.refuse(
+                "R20",
+                f"第 {n} 期款的付款期限 {deadline.due} 已过：逾期的款项不能以争议为由暂缓支付",
+                f"tranche {n} was due on {deadline.due}: an overdue payment is not held back by "
+                "a dispute raised after it",
+                due=deadline.due.isoformat(),
+            )
+        return True
+
+    def g_one_dispute(self) -> bool:
+        n = self.data(DisputePayment).tranche
+        earlier = next((d for d in self.project.disputes if d.tranche == n), None)
+        if earlier is None:
+            return True
+        if earlier.status == "open":
+            return self.refuse(
+                "R20",
+                f"第 {n} 期款已有未解决的争议（第 {earlier.id} 号）：请先解决（resolve_dispute）",
+                f"tranche {n} has an open dispute ({earlier.id}): resolve it first",
+                dispute=earlier.id,
+            )
+        return self.refuse(
+            "R20",
+            f"第 {n} 期款的争议（第 {earlier.id} 号）已于 {earlier.resolved_on} 解决："
+            "每期款只记录一次争议",
+            f"tranche {n}'s dispute ({earlier.id}) was resolved on {earlier.resolved_on}: a "
+            "tranche is disputed once",
+            dispute=earlier.id,
+        )
+
+    def g_dispute_amount(self) -> bool:
+        data: DisputePayment = self.data(DisputePayment)
+        account = self.accounts()[data.tranche - 1]
+        if data.amount >= account.amount:
+            more = data.amount > account.amount
+            return self.refuse(
+                "R20",
+                f"争议金额 {data.amount} 元"
+                + (f"超过第 {data.tranche} 期款 {account.amount} 元" if more else "等于整期款")
+                + "：只能对部分款项提出争议，无争议部分应当及时支付",
+                f"the disputed {data.amount} "
+                + ("exceeds" if more else "is the whole of")
+                + f" tranche {data.tranche} ({account.amount}): a dispute is over part of a "
+                "tranche; the undisputed part is paid on time",
+                tranche_amount=str(account.amount),
+            )
+        return True
+
+    def g_dispute_open(self) -> bool:
+        data: ResolveDispute = self.data(ResolveDispute)
+        dispute = self._dispute(data.dispute)
+        if dispute is None or dispute.status != "open":
+            return self.refuse(
+                "R20",
+                f"没有未解决的付款争议 {data.dispute}",
+                f"no open payment dispute {data.dispute}",
+            )
+        return True
+
+    def g_found_due(self) -> bool:
+        data: ResolveDispute = self.data(ResolveDispute)
+        dispute = self._dispute(data.dispute)
+        assert dispute is not None  # g_dispute_open
+        if data.found_due > dispute.amount:
+            return self.refuse(
+                "R20",
+                f"认定应付 {data.found_due} 元超过争议金额 {dispute.amount} 元",
+                f"found due {data.found_due} exceeds the disputed {dispute.amount}",
+                disputed=str(dispute.amount),
+            )
+        if data.on < dispute.on:
+            return self.refuse(
+                "R20",
+                f"解决日期 {data.on} 早于争议提出日期 {dispute.on}",
+                f"resolved on {data.on}, before the dispute was raised ({dispute.on})",
             )
         return True
 
@@ -1052,7 +1217,7 @@ class _Run:
         return True
 
     def g_all_paid(self) -> bool:
-        unpaid = [n for n in range(1, len(self.ctx.policy.tranches) + 1) if not self._paid(n)]
+        unpaid = [a.tranche for a in self.accounts() if not a.complete]
         if unpaid:
             return self.refuse(
                 "R7",
@@ -1128,6 +1293,7 @@ class _Run:
             terms=dict(sign.terms),
             sme=sme,
             sme_payment_days=(sign.sme_payment_days or policy.sme_payment_days) if sme else None,
+            late_interest_rate_per_day=sign.late_interest_rate_per_day,
         )
         self._open(
             dl.working_days(
@@ -1166,9 +1332,15 @@ class _Run:
 
     def apply_pay(self) -> None:
         pay: Pay = self.data(Pay)
-        key = f"payment_{pay.tranche}"
-        deadline = self.project.deadline(key)
-        late = deadline is not None and pay.on > deadline.due
+        account = self.accounts()[pay.tranche - 1]
+        parts: list[PaidPart] = []
+        late = False
+        for part in account.parts_for(pay.amount):
+            deadline = self.project.deadline(part.key)
+            due = deadline.due if deadline is not None else None
+            late = late or (due is not None and pay.on > due)
+            parts.append(PaidPart(key=part.key, amount=part.amount, due=due))
+            self._meet(part.key, pay.on)
         self.project.payments.append(
             Payment(
                 tranche=pay.tranche,
@@ -1177,10 +1349,80 @@ class _Run:
                 by=self.actor.id,
                 at=self.at,
                 late=late,
+                parts=parts,
             )
         )
-        self._meet(key, pay.on)
         self.extra = {"late": late, "paid_total": str(self.project.paid_total())}
+        if account.dispute is not None:  # R20: which parts of a disputed tranche it paid
+            self.extra["parts"] = [p.key for p in parts]
+
+    def apply_dispute_payment(self) -> None:
+        data: DisputePayment = self.data(DisputePayment)
+        p = self.project
+        account = self.accounts()[data.tranche - 1]
+        number = len(p.disputes) + sum(len(c.disputes) for c in p.prior_contracts) + 1
+        on = data.on or self.day
+        p.disputes.append(
+            PaymentDispute(
+                id=number,
+                tranche=data.tranche,
+                amount=data.amount,
+                reason=data.reason,
+                on=on,
+                by=self.actor.id,
+                at=self.at,
+            )
+        )
+        deadline = p.deadline(pm.tranche_key(data.tranche))
+        assert deadline is not None  # g_dispute_tranche
+        # R20 (条例 第十五条): the undisputed part stays payable by the tranche's deadline
+        self.extra = {
+            "dispute": number,
+            "on": on.isoformat(),
+            "undisputed": str(account.amount - data.amount),
+            "due": deadline.due.isoformat(),
+        }
+
+    def apply_resolve_dispute(self) -> None:
+        data: ResolveDispute = self.data(ResolveDispute)
+        dispute = self._dispute(data.dispute)
+        assert dispute is not None  # g_dispute_open
+        dispute.status = "resolved"
+        dispute.found_due = data.found_due
+        dispute.resolved_on = data.on
+        dispute.resolution = data.reason
+        dispute.resolved_by = self.actor.id
+        self.extra = {
+            "tranche": dispute.tranche,
+            "disputed": str(dispute.amount),
+            "waived": str(dispute.waived),
+        }
+        if data.found_due <= 0:
+            return
+        # the part found due is payable within the tranche's window, counted from the day the
+        # amount was settled (条例 第九条: from the day the amount due is confirmed), and for a
+        # small or medium enterprise within its calendar-day term (R20)
+        window = self.ctx.policy.tranches[dispute.tranche - 1].window_working_days
+        cap = None
+        if self.contract.sme:
+            cap = self.contract.sme_payment_days or self.ctx.policy.sme_payment_days
+        key = pm.disputed_key(dispute.tranche)
+        self._open(
+            dl.working_days(
+                key=key,
+                kind=pm.tranche_key(dispute.tranche),
+                owner=P,
+                rule="R7,R20",
+                anchor_event="resolve_dispute",
+                anchor_on=data.on,
+                n=window,
+                calendar=self.ctx.calendar,
+                cap_days=cap,
+            )
+        )
+        opened = self.project.deadline(key)
+        assert opened is not None
+        self.extra["due"] = opened.due.isoformat()
 
     def apply_evaluate(self) -> None:
         ev: Evaluate = self.data(Evaluate)
@@ -1332,6 +1574,7 @@ class _Run:
                 dispatched_on=p.dispatched_on,
                 payments=p.payments,
                 settlements=p.settlements,
+                disputes=p.disputes,
                 evaluations=p.evaluations,
                 rectifications=p.rectifications,
                 subcontract_requests=p.subcontract_requests,
@@ -1347,6 +1590,7 @@ class _Run:
         p.dispatched_on = None
         p.payments = []
         p.settlements = []
+        p.disputes = []
         p.evaluations = []
         p.consecutive_low = 0
         p.rectifications = []

@@ -158,6 +158,10 @@ class Contract(_Model):
     sme: bool = False
     #: R20: calendar days within which an SME is paid
     sme_payment_days: int | None = None
+    #: R20: the contract's late-payment interest, a fraction of the amount per calendar day
+    #: (``0.0005`` is 万分之五, 0.05 % a day); None: the regulation's default (条例 第十七条)
+    late_interest_rate_per_day: Decimal | None = None
+
 
 
 class StaffMember(_Model):
@@ -169,6 +173,16 @@ class StaffMember(_Model):
     social_work_qualified: bool = False
 
 
+class PaidPart(_Model):
+    """R7, R20: what one payment paid of its tranche: the part (``payment_2`` for the tranche
+    or its undisputed part, ``payment_2#disputed`` for the part a dispute found due), how much,
+    and the day it was due (late interest runs from the day after it)."""
+
+    key: str
+    amount: Decimal
+    due: date | None = None
+
+
 class Payment(_Model):
     tranche: int
     amount: Decimal
@@ -176,6 +190,9 @@ class Payment(_Model):
     by: str
     at: datetime
     late: bool = False
+    #: R20: the parts it paid (empty in payments recorded before partial payments existed: the
+    #: whole tranche, due on its ``payment_n`` deadline)
+    parts: list[PaidPart] = []
 
 
 class Evaluation(_Model):
@@ -199,6 +216,32 @@ class Settlement(_Model):
     reason: str
     by: str
     at: datetime
+
+
+class PaymentDispute(_Model):
+    """R20 (条例 第十五条): a dispute over part of a tranche. The undisputed part stays payable
+    by the tranche's deadline; the disputed ``amount`` waits for ``resolve_dispute``, which
+    finds ``found_due`` of it due (payable by a deadline of its own) and the rest not owed."""
+
+    id: int
+    tranche: int
+    amount: Decimal
+    reason: str
+    on: date
+    by: str
+    at: datetime
+    status: Literal["open", "resolved"] = "open"
+    found_due: Decimal | None = None
+    resolved_on: date | None = None
+    resolution: str = ""
+    resolved_by: str | None = None
+
+    @property
+    def waived(self) -> Decimal:
+        """What the resolution found not owed (0 while open)."""
+        if self.found_due is None:
+            return Decimal(0)
+        return self.amount - self.found_due
 
 
 class Supervisors(_Model):
@@ -241,6 +284,8 @@ class PriorContract(_Model):
     dispatched_on: date | None = None
     payments: list[Payment] = []
     settlements: list[Settlement] = []
+    #: R20: the payment disputes under that contract
+    disputes: list[PaymentDispute] = []
     evaluations: list[Evaluation] = []
     rectifications: list[Rectification] = []
     subcontract_requests: list[SubcontractRequest] = []
@@ -302,6 +347,8 @@ class Project(_Model):
     subcontract_requests: list[SubcontractRequest] = []
     removal_reason: str | None = None
     settlements: list[Settlement] = []
+    #: R20: disputes over part of a tranche (条例 第十五条), in the order recorded
+    disputes: list[PaymentDispute] = []
     #: R12: contracts ended by a removal and a new procurement (``reprocure``)
     prior_contracts: list[PriorContract] = []
     termination_reason: str | None = None

@@ -13,7 +13,9 @@ becomes public when it is approved (``approve``: ``planning``); then ``publish_n
 ``recompute_deadlines`` (``implementationUpdate``, when the project has a contract),
 ``remove_contractor`` and ``close`` (``contractTermination``), ``terminate`` (by the state it
 ends: ``tenderCancellation``, ``awardCancellation`` or ``contractTermination``; nothing for a plan
-never approved). Drafting, submitting, the budget review, a rejection, a subcontract request and
+never approved); ``resolve_dispute`` (``implementationUpdate``: the part of a disputed tranche
+found due gets its payment milestone, R20). Drafting, submitting, the budget review, a
+rejection, a payment dispute while open (``dispute_payment``), a subcontract request and
 its refusal stay internal until they change one of the above.
 
 **What a release holds.** Everything the public may know of the project at that moment (the
@@ -118,6 +120,7 @@ PUBLIC_EVENTS: dict[str, str] = {
     "complete_rectification": "implementationUpdate",
     "correct_deadline": "implementationUpdate",
     "recompute_deadlines": "implementationUpdate",
+    "resolve_dispute": "implementationUpdate",
     "remove_contractor": "contractTermination",
     "close": "contractTermination",
     "terminate": "",
@@ -577,9 +580,15 @@ def _contract(
     if live and project.termination_reason:
         out["description"] += f"；项目终止 / terminated: {project.termination_reason}"
     transactions: list[dict[str, Any]] = []
+    nth: dict[int, int] = {}
     for p in payments:
+        # R20: a tranche paid in parts (a dispute) has one transaction a part; the first keeps
+        # the tranche's id
+        nth[p.tranche] = nth.get(p.tranche, 0) + 1
+        suffix = "" if nth[p.tranche] == 1 else f"-{nth[p.tranche]}"
         one: dict[str, Any] = {
-            "id": f"{cid}-payment-{p.tranche}",
+            "id": f"{cid}-payment-{p.tranche}{suffix}",
+
             "date": _day(p.on),
             "value": _value(p.amount),
             "payee": supplier,
@@ -639,6 +648,8 @@ def _milestone(cid: str, d: Deadline, project: Project, live: bool) -> dict[str,
     n = d.key.partition("#")[2]
     if d.kind == "evaluation":
         title = f"第 {n} 个评价周期 / evaluation period {n} (R10)"
+    elif n == "disputed":
+        title = title.replace(" (R7)", "") + "：争议部分 / the disputed part found due (R7, R20)"
     elif d.kind == "rectification":
         title = f"第 {n} 次限期整改 / rectification {n} (R11)"
     elif d.kind == "training":

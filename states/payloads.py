@@ -62,6 +62,13 @@ class Empty(Payload):
 
 
 Items = Annotated[list[ServiceItem], Field(max_length=MAX_ITEMS)]
+#: R20: a daily interest rate, a fraction of the amount (0.0005 = 0.05 % a day): more than 0,
+#: at most 1 % a day, at most eight decimal places
+InterestRate = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    Field(gt=0, le=Decimal("0.01"), max_digits=10, decimal_places=8),
+]
 #: an amount actually paid: more than zero
 PositiveMoney = Annotated[Money, Field(gt=0)]
 
@@ -156,6 +163,9 @@ class SignContract(Payload):
     term_months: Annotated[int, Field(strict=True, ge=1, le=120)]
     terms: Annotated[dict[Name, Text], Field(max_length=30)]
     sme_payment_days: Annotated[int, Field(strict=True, ge=1, le=60)] | None = None
+    #: R20: late-payment interest a calendar day, as a fraction of the amount paid late
+    #: (``0.0005`` is 万分之五, 0.05 % a day); omitted: the regulation's 0.05 % (条例 第十七条)
+    late_interest_rate_per_day: InterestRate | None = None
 
     @model_validator(mode="after")
     def _order(self) -> SignContract:
@@ -223,6 +233,27 @@ class Settle(Payload):
     amount: PositiveMoney
     reason: Text
     on: date
+
+
+class DisputePayment(Payload):
+    """R20 (条例 第十五条): the purchaser disputes ``amount`` of a tranche, for a ``reason``; the
+    rest of the tranche stays payable by its deadline. ``on``: the day the dispute was raised
+    (default: the day it is recorded)."""
+
+    tranche: Annotated[int, Field(strict=True, ge=1, le=12)]
+    amount: PositiveMoney
+    reason: Text
+    on: date | None = None
+
+
+class ResolveDispute(Payload):
+    """R20: the dispute ``dispute`` is settled on ``on``: ``found_due`` of the disputed amount
+    is owed (0 to the whole of it) and becomes payable by a deadline of its own."""
+
+    dispute: Annotated[int, Field(strict=True, ge=1)]
+    found_due: Money
+    on: date
+    reason: Text
 
 
 class SubcontractRef(Payload):
@@ -350,6 +381,9 @@ FIELD_RULES = {
     "share": "R9",
     "ban_until": "R12",
     "sme_payment_days": "R20",
+    "late_interest_rate_per_day": "R20",
+    "dispute": "R20",
+    "found_due": "R20",
 }
 
 

@@ -840,6 +840,67 @@ def ledger(
     )
 
 
+report_app = typer.Typer(help="报表 / reports", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("sme-payments")
+def report_sme_payments(
+    year: Annotated[int, typer.Option("--year", help="年度 / the year reported on")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv（缺省）、xlsx 或 json / csv (default), xlsx, json")
+    ] = "csv",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="写入此文件（否则打印；xlsx 须给出）/ write here (else print)"),
+    ] = None,
+    purchaser: Annotated[
+        str | None, typer.Option(help="只含此购买主体 / only this purchaser's projects")
+    ] = None,
+) -> None:
+    """中小企业逾期支付年度报告（R20，条例 第十八条：每年 3 月 31 日前公开上一年度）/ the annual
+    report of late payments to small and medium enterprises: each part paid late or overdue and
+    unpaid in the year, its days late and interest, and each purchaser's totals."""
+    if fmt not in ("csv", "xlsx", "json"):
+        raise InvalidInput(
+            f"--format 须为 csv、xlsx 或 json：{fmt}",
+            f"--format is csv, xlsx or json: {fmt}",
+            field="format",
+        )
+    if fmt == "xlsx" and out is None:
+        raise InvalidInput("xlsx 需要 --out 文件", "xlsx needs --out FILE", field="out")
+    wf = _wf("read")
+    try:
+        made = wf.report_sme_payments(year, purchaser=purchaser)
+    finally:
+        wf.close()
+    if out is None:
+        typer.echo(made.json_text() if fmt == "json" else made.csv_text(), nl=False)
+        return
+    try:
+        {"csv": made.write_csv, "xlsx": made.write_xlsx, "json": made.write_json}[fmt](out)
+    except OSError as exc:
+        raise InvalidInput(
+            f"无法写入 {out}：{exc.strerror or exc}",
+            f"cannot write {out}: {exc.strerror or exc}",
+            field="out",
+        ) from exc
+    total = made.total
+    _out(
+        {
+            "file": str(out),
+            "format": fmt,
+            "year": made.year,
+            "as_of": made.as_of.isoformat(),
+            "rows": len(made.rows),
+            "total": total.to_dict(),
+        },
+        f"报告已写入 / report written: {out}（{made.year} 年，截至 {made.as_of}；"
+        f"{len(made.rows)} 笔逾期款项，逾期未支付合同 {total.unpaid_contracts} 个、"
+        f"{total.unpaid_amount:.2f} 元，逾期利息 {total.interest:.2f} 元）",
+    )
+
+
 # -- contractors --------------------------------------------------------------------------------
 
 

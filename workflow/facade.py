@@ -43,6 +43,7 @@ from workflow.services.lists import Lists
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import ProjectService
+from workflow.services.sme_report import SmeReport, SmeReports
 from workflow.services.users import Users
 from workflow.views import ContractorView, ProjectView
 
@@ -100,7 +101,8 @@ class Workflow:
         #: public disclosure: OCDS releases published on commit, records, anchors (issue #9)
         self.disclosure = Disclosure(self.db, ocid_prefix=ocid_prefix, redaction=redaction)
         self._projects.on_written(self.disclosure.on_written)
-        self._ledgers = LedgerService(self.db, self.calendar)
+        self._ledgers = LedgerService(self.db, self.calendar, self._policies)
+        self._sme_reports = SmeReports(self.db, self._policies)
         #: read models of the dashboard and the JSON API: a project's page, the inbox, the
         #: contractor register (each project read checked against the reader's scope)
         self.details = Details(self.db, self._policies, self.calendar)
@@ -343,6 +345,24 @@ class Workflow:
         ``.write_xlsx(path)``, ``.write_csv_zip(path)``, ``.to_dict()``."""
         return self._ledgers.ledger(
             ids, date_from=date_from, date_to=date_to, connection=connection
+        )
+
+    def report_sme_payments(
+        self,
+        year: int,
+        *,
+        purchaser: str | None = None,
+        now: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> SmeReport:
+        """The annual report of payments to small and medium enterprises that were late in
+        ``year`` (R20, 保障中小企业款项支付条例 第十八条: published by 31 March of the next year):
+        each part paid late or overdue and unpaid, with its days late and interest, and each
+        purchaser's totals (contracts, amount unpaid, amount paid late, interest), as of 31
+        December (or today, while ``year`` runs); ``purchaser``: one purchaser's only.
+        ``.to_dict()``, ``.csv_text()``, ``.write_csv(path)``, ``.write_xlsx(path)``."""
+        return self._sme_reports.report(
+            year, purchaser=purchaser, now=now, connection=connection
         )
 
     # -- notices --------------------------------------------------------------------------------

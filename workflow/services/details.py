@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection
 
 from states import deadlines as dl
+from states import payments as pm
 from states.calendar import WorkingDayCalendar
 from states.enums import FINAL_STATES, QUALIFICATIONS, EvaluationKind, ProjectState
 from states.errors import Forbidden, InvalidInput, NotFound
@@ -308,6 +309,15 @@ class TrancheLine:
     paid_by: str | None
     late: bool
     status: str
+    #: R20: the tranche's dispute (id, amount, status, found due, waived), if any
+    dispute: dict[str, Any] | None = None
+    #: R20: each part (the tranche, or its undisputed part and the part found due): amount, due,
+    #: paid on, calendar days late and, for a small or medium enterprise, the interest
+    parts: tuple[dict[str, Any], ...] = ()
+    #: R20: calendar days late (the latest part's, to the day paid or to today while unpaid)
+    days_late: int | None = None
+    #: R20: late-payment interest owed to a small or medium enterprise (None: not one)
+    interest: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**_fields(self), "unlocked_by_label": _labels(UNLOCK_LABELS, self.unlocked_by)}
@@ -325,6 +335,12 @@ class PaymentLedger:
     paid: Decimal
     remaining: Decimal | None
     prior_paid: Decimal
+    #: R20: the contractor is a small or medium enterprise (interest runs on late payments)
+    sme: bool = False
+    #: R20: the daily rate of late-payment interest (the contract's, else 0.0005; SMEs only)
+    late_interest_rate_per_day: Decimal | None = None
+    #: R20: the late-payment interest owed, all tranches together (SMEs only)
+    interest: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _fields(self)
@@ -1079,6 +1095,18 @@ def _ledger(project: Project, policy: Policy, today: date) -> PaymentLedger:
     price = contract.price if contract is not None else None
     lines = []
     owed = Decimal(0)
+    accounts: list[pm.TrancheAccount] = []
+    late: dict[str, pm.LateLine] = {}
+    if contract is not None:
+        accounts = pm.accounts(
+            contract,
+            policy,
+            payments=project.payments,
+            settlements=project.settlements,
+            disputes=project.disputes,
+            deadlines=project.deadlines,
+        )
+        late = {x.part.key: x for x in pm.late_lines(contract, accounts, today)}
     for n, tranche in enumerate(policy.tranches, start=1):
         if price is None:
             due_amount = None
@@ -1095,14 +1123,21 @@ def _ledger(project: Project, policy: Policy, today: date) -> PaymentLedger:
                 Unlock.FINAL_PASSED: _passed(project, EvaluationKind.FINAL),
             }[tranche.unlocked_by]
         )
-        payment = next((p for p in project.payments if p.tranche == n), None)
+        paid_n = [p for p in project.payments if p.tranche == n]
+        payment = paid_n[-1] if paid_n else None
         deadline = project.deadline(f"payment_{n}")
-        if payment is not None:
+        account = accounts[n - 1] if accounts else None
+        lines_n = [late[p.key] for p in account.parts if p.key in late] if account else []
+        if account is not None and account.complete:
             status = "paid"
-        elif unlocked and deadline is not None and deadline.status.value == "open":
-            status = "overdue" if today > deadline.due else "due"
+        elif unlocked and any(x.part.owed and today > x.part.due for x in lines_n if x.part.due):
+            status = "overdue"
+        elif account is not None and account.held and not account.payable_amounts():
+            status = "disputed"  # R20: only the disputed part is left, waiting for its resolution
         else:
             status = "due" if unlocked else "locked"
+        dispute = account.dispute if account is not None else None
+        interest = [x.interest for x in lines_n if x.interest is not None]
         lines.append(
             TrancheLine(
                 tranche=n,
@@ -1114,11 +1149,37 @@ def _ledger(project: Project, policy: Policy, today: date) -> PaymentLedger:
                 deadline_key=f"payment_{n}",
                 due=deadline.due if deadline is not None else None,
                 provisional=deadline.provisional if deadline is not None else False,
-                paid_amount=money(payment.amount) if payment is not None else None,
+                paid_amount=money(sum((p.amount for p in paid_n), Decimal(0))) if paid_n else None,
                 paid_on=payment.on if payment is not None else None,
                 paid_by=payment.by if payment is not None else None,
-                late=payment.late if payment is not None else status == "overdue",
+                late=any(p.late for p in paid_n) or status == "overdue",
                 status=status,
+                dispute=None
+                if dispute is None
+                else {
+                    "id": dispute.id,
+                    "amount": money(dispute.amount),
+                    "reason": dispute.reason,
+                    "on": dispute.on,
+                    "status": dispute.status,
+                    "found_due": None if dispute.found_due is None else money(dispute.found_due),
+                    "waived": money(dispute.waived),
+                    "resolved_on": dispute.resolved_on,
+                },
+                parts=tuple(
+                    {
+                        "key": part.key,
+                        "kind": part.kind,
+                        "amount": money(part.amount),
+                        "due": part.due,
+                        "paid_on": part.paid_on,
+                        "days_late": late[part.key].days_late if part.key in late else None,
+                        "interest": late[part.key].interest if part.key in late else None,
+                    }
+                    for part in (account.parts if account is not None else ())
+                ),
+                days_late=max((x.days_late for x in lines_n), default=None),
+                interest=money(sum(interest, Decimal(0))) if interest else None,
             )
         )
     paid = money(project.paid_total())
@@ -1132,6 +1193,13 @@ def _ledger(project: Project, policy: Policy, today: date) -> PaymentLedger:
         paid=paid,
         remaining=money(price - paid) if price is not None else None,
         prior_paid=money(project.prior_paid()),
+        sme=bool(contract is not None and contract.sme),
+        late_interest_rate_per_day=pm.rate_of(contract)
+        if contract is not None and contract.sme
+        else None,
+        interest=money(sum((x.interest for x in late.values() if x.interest), Decimal(0)))
+        if contract is not None and contract.sme
+        else None,
     )
 
 

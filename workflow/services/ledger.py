@@ -30,11 +30,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from states import deadlines as dl
+from states import payments as pm
 from states.enums import DeadlineStatus
-from states.errors import InvalidInput
-from states.model import Contract, Project
+from states.errors import InvalidInput, WorkflowError
+from states.model import Contract, Payment, Project
+from states.policy import Policy
 from workflow.db import Database
 from workflow.services.calendar import CalendarService
+from workflow.services.policies import PolicyRegistry
 from workflow.store import contractors as contractor_store
 from workflow.store import disclosure as store
 from workflow.store import projects as project_store
@@ -68,6 +71,8 @@ RULES: dict[str, str] = {
     "subcontract": "R9",
     "remove_contractor": "R11,R12",
     "settle": "R12,R20",
+    "dispute_payment": "R20",
+    "resolve_dispute": "R20",
     "reprocure": "R12",
     "terminate": "R12",
     "accept": "R13",
@@ -98,6 +103,8 @@ EVENT_ZH: dict[str, str] = {
     "subcontract": "实施分包",
     "remove_contractor": "清退承接主体",
     "settle": "结算",
+    "dispute_payment": "付款争议",
+    "resolve_dispute": "解决付款争议",
     "reprocure": "重新采购",
     "terminate": "终止",
     "accept": "验收",
@@ -127,7 +134,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "staff": ("人员派遣", ("dispatch_staff",)),
-    "payments": ("资金拨付", ("pay", "settle")),
+    "payments": ("资金拨付", ("pay", "settle", "dispute_payment", "resolve_dispute")),
     "evaluations": ("绩效评价", ("evaluate",)),
     "rectifications": ("整改", ("order_rectification", "complete_rectification")),
     "subcontracts": (
@@ -283,9 +290,21 @@ def _day(value: Any) -> date | None:
 class LedgerService:
     """Builds ledgers from the audit trail (and the notices sent)."""
 
-    def __init__(self, db: Database, calendar: CalendarService) -> None:
+    def __init__(
+        self, db: Database, calendar: CalendarService, policies: PolicyRegistry | None = None
+    ) -> None:
         self._db = db
         self._calendar = calendar
+        self._policies = policies
+
+    def _policy(self, name: str) -> Policy | None:
+        """The project's policy (R7 tranche amounts, R20), from the workflow's registry."""
+        if self._policies is None:
+            return None
+        try:
+            return self._policies.named(name)
+        except WorkflowError:
+            return None
 
     def ledger(
         self,
@@ -336,6 +355,7 @@ class LedgerService:
                 )
             )
             calendar = self._calendar.current(conn)
+        today = dl.business_date(self._db.now())
         sheets = {
             key: Sheet(key, title, COMMON + _extra(key), hash_column=COMMON.index("审计哈希"))
             for key, (title, _) in KINDS.items()
@@ -367,6 +387,8 @@ class LedgerService:
                 "审计链",
                 "序号",
                 "审计哈希",
+                "逾期利息日利率（R20）",
+                "逾期利息（元）",
             ),
             hash_column=18,
         )
@@ -392,7 +414,17 @@ class LedgerService:
                         _finance_row(r, project, day, contract, live, names, calendar)
                     )
         for pid, project in projects.items():
-            finance.rows.extend(_unpaid(project, start, end, names, by_project.get(pid, [])))
+            finance.rows.extend(
+                _unpaid(
+                    project,
+                    start,
+                    end,
+                    names,
+                    by_project.get(pid, []),
+                    today,
+                    self._policy(project.policy),
+                )
+            )
         finance.rows.sort(key=lambda row: (row[0] or date.max, row[1]))
         notice_sheet = Sheet(
             "notices",
@@ -563,7 +595,7 @@ def _rows(
         late = d.get("late")
         rows = [
             [
-                d.get("amount"),
+                d.get("amount", d.get("found_due")),
                 str(d.get("reason") or ""),
                 d.get("tranche"),
                 _day(d.get("on")),
@@ -617,6 +649,16 @@ def _finance_row(
     if due is not None and paid_on is not None:
         late_cal = max((paid_on - due).days, 0)
         late_work = max(calendar.working_days_between(due, paid_on), 0)
+    # R20: the parts the payment paid, each late from the day after its own due day
+    payment = _payment_of(project, contract, live, tranche, r.at)
+    dated = [part for part in payment.parts if part.due is not None] if payment else []
+    if dated:
+        first = min(dated, key=lambda part: part.due or date.max)
+        due = first.due
+        deadline = project.deadline(first.key) if live else None
+        if paid_on is not None and due is not None:
+            late_cal = max((paid_on - due).days, 0)
+            late_work = max(calendar.working_days_between(due, paid_on), 0)
     sme = bool(contract and contract.sme)
     cap = contract.sme_payment_days if contract is not None and sme else None
     r20 = ""
@@ -631,6 +673,20 @@ def _finance_row(
         for prior in project.prior_contracts:
             if prior.contract is contract:
                 who = prior.contractor_name
+    rate = pm.rate_of(contract) if contract is not None and sme else None
+    interest = None
+    if rate is not None and paid_on is not None:
+        if dated:
+            interest = sum(
+                (
+                    pm.interest(part.amount, rate, pm.days_late(part.due, paid_on))
+                    for part in dated
+                    if part.due is not None
+                ),
+                Decimal(0),
+            )
+        elif due is not None:
+            interest = pm.interest(_money(d.get("amount")) or Decimal(0), rate, late_cal or 0)
     return [
         paid_on,
         int(r.project_id),
@@ -651,7 +707,21 @@ def _finance_row(
         r.stream,
         int(r.seq),
         r.hash,
+        rate,
+        interest,
     ]
+
+
+def _payment_of(
+    project: Project, contract: Contract | None, live: bool, tranche: Any, at: datetime
+) -> Payment | None:
+    """The payment a ``pay`` entry recorded (its tranche, at its time)."""
+    payments = project.payments if live else []
+    if not live:
+        for prior in project.prior_contracts:
+            if prior.contract is contract:
+                payments = prior.payments
+    return next((p for p in payments if p.tranche == tranche and p.at == at), None)
 
 
 def _unpaid(
@@ -660,17 +730,39 @@ def _unpaid(
     end: date | None,
     names: Mapping[int, str],
     entries: Sequence[Any],
+    today: date,
+    policy: Policy | None,
 ) -> list[list[Any]]:
-    """Payment deadlines due in the period and still open: the finance bureau's arrears."""
+    """Payment deadlines due in the period and still open: the finance bureau's arrears, with
+    the amount each is for and, for a small or medium enterprise, the interest so far (to the
+    period's end or today, whichever is earlier; R20)."""
     out: list[list[Any]] = []
     contract = project.contract
+    parts: dict[str, pm.Part] = {}
+    if contract is not None and policy is not None:
+        for account in pm.accounts(
+            contract,
+            policy,
+            payments=project.payments,
+            settlements=project.settlements,
+            disputes=project.disputes,
+            deadlines=project.deadlines,
+        ):
+            parts.update((part.key, part) for part in account.parts)
+    sme = bool(contract and contract.sme)
+    rate = pm.rate_of(contract) if contract is not None and sme else None
+    until = today if end is None else min(end, today)
     for d in project.deadlines:
         if not d.kind.startswith("payment_") or d.status is not DeadlineStatus.OPEN:
             continue
         if (start is not None and d.due < start) or (end is not None and d.due > end):
             continue
         opener = _opener(entries, d, None)
-        sme = bool(contract and contract.sme)
+        part = parts.get(d.key)
+        amount = part.amount if part is not None else None
+        interest = None
+        if rate is not None and amount is not None:
+            interest = pm.interest(amount, rate, pm.days_late(d.due, until))
         out.append(
             [
                 None,
@@ -678,7 +770,7 @@ def _unpaid(
                 project.title,
                 project.contractor_name or "",
                 int(d.kind.rpartition("_")[2]),
-                None,
+                amount,
                 d.due,
                 None,
                 None,
@@ -692,6 +784,8 @@ def _unpaid(
                 opener.stream if opener is not None else "",
                 int(opener.seq) if opener is not None else None,
                 opener.hash if opener is not None else "",
+                rate,
+                interest,
             ]
         )
     return out
