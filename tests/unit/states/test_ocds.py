@@ -139,14 +139,9 @@ def test_dates_never_run_past_the_release() -> None:
     pay(d, 1, "300000.00", "2025-10-21")
     made.extend(releases_of(d, len(d.records) - 1))
     tags = [m["tag"][0] for m in made]
-    assert tags == [
-        "planning",
-        "tender",
-        "tenderUpdate",
-        "award",
-        "contract",
-        *["implementation"] * 2,
-    ]
+    # the implementation steps of the happy path may grow (training, dispatch …), all of a kind
+    assert tags[:5] == ["planning", "tender", "tenderUpdate", "award", "contract"]
+    assert len(tags) >= 7 and set(tags[5:]) == {"implementation"}
     for one in made:
         assert incoherent(one) == []
     # the same project's later state against an earlier entry: paid after that release
