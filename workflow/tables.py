@@ -108,7 +108,8 @@ class DeadlineRow(SQLModel, table=True):
     __tablename__ = "gpw_deadline"
     __table_args__ = (
         UniqueConstraint("project_id", "key", name="uq_gpw_deadline_project_key"),
-        Index("ix_gpw_deadline_status_due_at", "status", "due_at"),
+        # open deadlines by due time, ties by id: the deadline lists' order (keyset pages)
+        Index("ix_gpw_deadline_status_due_at", "status", "due_at", "id"),
         # a tick touches only due rows: open deadlines by the time their next stage fires
         Index("ix_gpw_deadline_status_next_fire", "status", "next_fire_at"),
         # the dashboard's counts of open deadlines per project (open, overdue, provisional,

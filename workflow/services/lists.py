@@ -6,7 +6,8 @@ The scope, every filter, the order and the page are applied by the database
 time by **keyset**: the cursor carries the last row's sort value and id, so a page costs the same
 at the first row and the millionth, and a row that ties on the sort value is neither missed nor
 repeated. A cursor is opaque and URL-safe (base64 of a small JSON, with a checksum that refuses a
-damaged or edited one); it names the list and the order it was made for.
+damaged or hand-edited one); it names the list and the order it was made for. It is no secret
+and grants nothing: it only says where a page starts, and the scope is applied to every page.
 
 Days are business days in Asia/Shanghai and late is counted in **working days** on the workflow's
 calendar (调休 included): a deadline is *overdue* once its due day is over (its ``due_at``, the
@@ -35,6 +36,8 @@ from states.errors import InvalidInput, WorkflowError
 from states.policy import Policy
 from workflow.db import Database
 from workflow.services.calendar import CalendarService
+from workflow.services.details import redact
+from workflow.services.facts import Facts
 from workflow.services.notices import NOTICE_STATUSES, NoticeEngine
 from workflow.services.policies import PolicyRegistry
 from workflow.services.scope import Scope
@@ -54,7 +57,16 @@ MAX_LIMIT = 200
 #: "due soon": falling due within this many working days
 DUE_SOON_WORKING_DAYS = 5
 #: the deadline list's statuses
-DEADLINE_STATUSES = ("open", "overdue", "due_soon", "met", "cancelled", "escalated", "all")
+DEADLINE_STATUSES = (
+    "open",
+    "overdue",
+    "due_soon",
+    "met",
+    "cancelled",
+    "suspended",
+    "escalated",
+    "all",
+)
 #: the notice list's statuses: one of the outbox's, ``failing`` (failed, dead, undeliverable)
 #: or ``all``
 FAILING = ("failed", "dead", "undeliverable")
@@ -64,6 +76,8 @@ LEAGUE_SHOWN = 50
 DUE_SOON_SHOWN = 20
 NOTICES_SHOWN = 20
 _MAX_TEXT = 200
+#: the largest id a filter or a cursor may name (a 64-bit integer)
+_MAX_ID = 2**63 - 1
 _CURSOR_FORMAT = 1
 _CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,1024}")
 
@@ -114,6 +128,7 @@ def decode_cursor(token: Any, kind: str, value_type: str) -> tuple[Any, int]:
         or len(decoded) != 4
         or decoded[0] != _CURSOR_FORMAT
         or not _is_int(decoded[3])
+        or not 0 <= decoded[3] <= _MAX_ID
     ):
         raise _bad_cursor("格式不对", "malformed")
     if decoded[1] != kind:
@@ -131,7 +146,7 @@ def decode_cursor(token: Any, kind: str, value_type: str) -> tuple[Any, int]:
         if value is not None:
             raise _bad_cursor("格式不对", "malformed")
         return last_id, last_id
-    if not isinstance(value, str):
+    if not isinstance(value, str) or any(ord(ch) < 32 for ch in value):
         raise _bad_cursor("格式不对", "malformed")
     return value, last_id
 
@@ -190,7 +205,7 @@ def _check_text(value: Any, field: str) -> str | None:
 def _check_id(value: Any, field: str) -> int | None:
     if value is None:
         return None
-    if not _is_int(value) or not 1 <= value <= 2**63 - 1:
+    if not _is_int(value) or not 1 <= value <= _MAX_ID:
         raise InvalidInput(
             f"{field} 须为正整数：{value!r}",
             f"{field} must be a positive integer: {value!r}",
@@ -240,11 +255,14 @@ class Lists:
         policies: PolicyRegistry,
         calendar: CalendarService,
         notices: NoticeEngine,
+        facts: Facts | None = None,
     ) -> None:
         self._db = db
         self._policies = policies
         self._calendar = calendar
         self._notices = notices
+        #: R18 shares and R19 slips, read from the facts the events keep (issue #10)
+        self._facts = facts or Facts(db, policies, calendar)
 
     # -- projects ---------------------------------------------------------------------------------
 
@@ -349,7 +367,8 @@ class Lists:
         Args:
             status: ``open``; ``overdue`` (open, due day over); ``due_soon`` (open, not overdue,
                 due by the fifth working day after today); ``met``; ``cancelled``;
-                ``escalated`` (open, its notices reached an escalation stage); ``all``.
+                ``suspended`` (its clock stopped, 中止计时); ``escalated`` (open, its notices
+                reached an escalation stage); ``all``.
             org, relation: deadlines of the projects this organisation is a party to (as for
                 :meth:`list_projects`).
             kind: ``dispatch``, ``payment_1``…``payment_3``, ``evaluation``, ``rectification``,
@@ -583,6 +602,8 @@ class Lists:
             )
             failing_count = store.count_notices(conn, seen, FAILING)
             health = self._notices.health(now, connection=conn)
+            shares = self._facts.budget_shares(conn, seen, today.year)
+            slipping = self._facts.slipping(conn, seen, today, calendar)
         rows = sorted(
             (
                 LeagueRow(
@@ -630,6 +651,8 @@ class Lists:
             notices_failing=tuple(_notice_item(r) for r in failing),
             notices_failing_count={s: failing_count.get(s, 0) for s in FAILING},
             health=health,
+            budget_shares=shares,
+            slipping=slipping,
         )
 
 
@@ -753,7 +776,7 @@ def _notice_item(row: Any) -> NoticeItem:
         subject=subject,
         status=status,
         attempts=attempts,
-        last_error=last_error,
+        last_error=redact(last_error),  # a webhook's address in it may carry its token
         created_at=created_at,
         sent_at=sent_at,
     )

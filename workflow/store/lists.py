@@ -177,25 +177,26 @@ def resolve(conn: Connection, scope: Visible) -> Seen:
 
 
 def visible(shape: ScopeShape, project_id: Any, purchaser: Any = None) -> ColumnElement[bool]:
-    """The projects a scope of this shape opens, as a condition on a project id column (and
-    the purchaser column where the query has the project): every one; those one of its
-    organisations is a party to (purchaser, awarded contractor, a supervising body); those of
-    its purchasers."""
+    """The projects a scope of this shape opens, as a condition on a project id column: every
+    one; those one of its organisations is a party to (purchaser, awarded contractor, a
+    supervising body); those of its purchasers. One ``IN`` over the party rows, which
+    ``ix_gpw_project_party_org`` answers (a semi-join: the database may drive from the scope's
+    projects or check each row against them, whichever is cheaper). ``purchaser`` (a purchaser
+    column) is not needed: the party rows hold the purchaser."""
+    del purchaser
     everything, orgs, purchasers = shape
     if everything:
         return true()
-    parts: list[ColumnElement[bool]] = []
+    parties: list[ColumnElement[bool]] = []
     if orgs:
-        named = select(pp.c.project_id).where(pp.c.org.in_(bindparam("s_orgs", expanding=True)))
-        parts.append(project_id.in_(named))
+        parties.append(pp.c.org.in_(bindparam("s_orgs", expanding=True)))
     if purchasers:
         among: Any = bindparam("s_purchasers", expanding=True)
-        if purchaser is not None:
-            parts.append(purchaser.in_(among))
-        else:
-            bought = select(pp.c.project_id).where(pp.c.relation == PURCHASER, pp.c.org.in_(among))
-            parts.append(project_id.in_(bought))
-    return or_(*parts) if parts else false()
+        parties.append(and_(pp.c.relation == PURCHASER, pp.c.org.in_(among)))
+    if not parties:
+        return false()
+    found: ColumnElement[bool] = project_id.in_(select(pp.c.project_id).where(or_(*parties)))
+    return found
 
 
 def _party_of(project_id: Any, by_org: bool, by_relation: bool) -> ColumnElement[bool]:
@@ -259,7 +260,7 @@ class ProjectFilters:
 
 def _project_conditions(scope: ScopeShape, shape: tuple[Any, ...]) -> list[ColumnElement[bool]]:
     state, org, relation, contractor_id, policy, overdue, provisional, q = shape
-    where = [visible(scope, p.c.id, p.c.purchaser)]
+    where = [visible(scope, p.c.id)]
     if state:
         where.append(p.c.state == bindparam("b_state", type_=String()))
     if org or relation:
@@ -397,9 +398,7 @@ def deadline_stats(conn: Connection, project_ids: Sequence[int], now: datetime) 
 @lru_cache(maxsize=_SHAPES)
 def _by_state(scope: ScopeShape) -> Any:
     return (
-        select(p.c.state, func.count().label("n"))
-        .where(visible(scope, p.c.id, p.c.purchaser))
-        .group_by(p.c.state)
+        select(p.c.state, func.count().label("n")).where(visible(scope, p.c.id)).group_by(p.c.state)
     )
 
 
@@ -417,7 +416,7 @@ def count_by_state(conn: Connection, scope: Seen) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class DeadlineFilters:
-    #: open, overdue, due_soon, met, cancelled, escalated, all
+    #: open, overdue, due_soon, met, cancelled, suspended, escalated, all
     status: str = "open"
     org: str | None = None
     relation: str | None = None
@@ -446,7 +445,7 @@ def _deadline_conditions(
     scope: ScopeShape, shape: tuple[Any, ...], escalation: Escalation
 ) -> list[ColumnElement[bool]]:
     status, org, relation, kind, project_id = shape
-    where = [visible(scope, p.c.id, p.c.purchaser)]
+    where = [visible(scope, p.c.id)]
     if status in ("open", "overdue", "due_soon"):
         where.append(d.c.status == "open")
     if status == "overdue":
@@ -454,7 +453,7 @@ def _deadline_conditions(
     elif status == "due_soon":
         until = bindparam("b_until", type_=d.c.due_at.type)
         where.extend((d.c.due_at > _now(), d.c.due_at <= until))
-    elif status in ("met", "cancelled"):
+    elif status in ("met", "cancelled", "suspended"):
         where.append(d.c.status == status)
     elif status == "escalated":
         where.append(escalation.reached(p.c.policy))
@@ -700,7 +699,7 @@ _NOTICE = (
 def _notice_conditions(
     scope: ScopeShape, statuses: bool, project_id: bool
 ) -> list[ColumnElement[bool]]:
-    where = [visible(scope, p.c.id, p.c.purchaser)]
+    where = [visible(scope, p.c.id)]
     if statuses:
         where.append(n.c.status.in_(bindparam("b_statuses", expanding=True)))
     if project_id:

@@ -35,6 +35,7 @@ from support import CLERK, FINANCE, GOV, ITEMS, QUALIFIED, STAFF, TERMS, TZ, at
 
 from notifications.testing import RecordingChannel
 from states.enums import ProjectState
+from states.machine import EVENTS
 from states.model import Actor
 from workflow import InvalidInput, Workflow, schema
 from workflow.persistence import make_engine
@@ -123,6 +124,16 @@ def build(
             terms=dict(TERMS),
         )
     if stop >= 4:
+        if "record_training" in EVENTS:  # R14: trained before duty, where the policy says so
+            fire(
+                "record_training",
+                clerk,
+                dispatched,
+                on=dispatched,
+                topic="上岗培训",
+                attendees=len(STAFF),
+                hours="8",
+            )
         fire("dispatch_staff", clerk, dispatched, on=dispatched, staff=STAFF)
         if paid:
             fire("pay", clerk, paid, tranche=1, amount="300000.00", on=paid)
@@ -754,6 +765,17 @@ def test_bad_cursors_limits_and_choices_are_refused_naming_the_field(
         "cursor",
         lambda: lists.list_projects(EVERYONE, cursor=encode_cursor("projects:-updated", "x", 1)),
     )
+
+    # checksummed (the checksum is no secret), made for this order, but not what it holds
+    for sort, forged in (
+        ("-updated", encode_cursor("projects:-updated", "2026-01-01T00:00:00+00:00", 2**64)),
+        ("-updated", encode_cursor("projects:-updated", "2026-01-01T00:00:00", 1)),  # naive
+        ("-updated", encode_cursor("projects:-updated", 20260101, 1)),
+        ("title", encode_cursor("projects:title", "a\x00b", 1)),
+        ("id", encode_cursor("projects:id", 5, 5)),  # an id order's cursor holds no value
+    ):
+        refused("cursor", lambda c=forged, o=sort: lists.list_projects(EVERYONE, sort=o, cursor=c))
+    assert lists.list_projects(EVERYONE, sort="id", cursor=encode_cursor("projects:id", None, 3))
 
     for limit in (0, 201, -1, True, "5", 2.0, None):
         refused("limit", lambda n=limit: lists.list_projects(EVERYONE, limit=n))

@@ -1,7 +1,8 @@
 """The dashboard's lists (issue #8): who each project concerns, one row per relation
 (``gpw_project_party``: purchaser, awarded contractor, supervising bodies), indexes on the
-project list's sort keys, each with the id that breaks its ties (keyset pages), and an index the
-counts of open deadlines per project are read from alone.
+project list's sort keys, each with the id that breaks its ties (keyset pages), an index the
+counts of open deadlines per project are read from alone, and the id added to the index of
+deadlines by due time (the deadline lists' order).
 
 Existing projects get their rows here: the purchaser from the row; the contractor's registered
 name from the project's data (``contractor_name``) or, for projects an older release awarded,
@@ -99,10 +100,15 @@ def upgrade() -> None:
     for name, columns in SORT_INDEXES:
         op.create_index(name, "gpw_project", columns)
     op.create_index("ix_gpw_deadline_status_project", "gpw_deadline", DEADLINE_COUNTS)
+    # the deadline lists' order: by due time, ties by id (PostgreSQL's index did not hold the id)
+    op.drop_index("ix_gpw_deadline_status_due_at", table_name="gpw_deadline")
+    op.create_index("ix_gpw_deadline_status_due_at", "gpw_deadline", ["status", "due_at", "id"])
     _fill()
 
 
 def downgrade() -> None:
+    op.drop_index("ix_gpw_deadline_status_due_at", table_name="gpw_deadline")
+    op.create_index("ix_gpw_deadline_status_due_at", "gpw_deadline", ["status", "due_at"])
     op.drop_index("ix_gpw_deadline_status_project", table_name="gpw_deadline")
     for name, _ in SORT_INDEXES:
         op.drop_index(name, table_name="gpw_project")
