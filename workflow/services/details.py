@@ -142,7 +142,9 @@ _URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
 def _bare_url(url: str) -> str:
-    """A URL without what may hold a secret: its user and password, query and fragment."""
+    """A URL without what may hold a secret: its user and password, path, query and fragment
+    (``https://open.feishu.cn/…``: Feishu's and Slack's hooks carry their token in the path,
+    DingTalk's and WeCom's in the query)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -151,12 +153,13 @@ def _bare_url(url: str) -> str:
         return "***"
     if not parts.scheme or not host:
         return "***"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    path = "/…" if parts.path not in ("", "/") else parts.path
+    return f"{parts.scheme}://{host}{port}{path}"
 
 
 def redact(text: str | None) -> str | None:
     """An address or an error with every URL bared (:func:`_bare_url`): a webhook's address may
-    carry a token in its query or user part."""
+    carry a token in its path, query or user part."""
     if text is None:
         return None
     return _URL.sub(lambda m: _bare_url(m.group(0)), text)

@@ -175,3 +175,46 @@ def test_gpw_serve_trusts_no_forwarded_for_header_unless_told(wf: Any, db_url: s
     with serving(db_url, now=NOW, args=("--forwarded-allow-ips", "127.0.0.1")) as server:
         failed_login_from(server.url, "10.8.8.8")
     assert wf.users.events(kinds=["login_failed"])[0]["ip"] == "10.8.8.8"
+
+
+# -- secrets in pages -----------------------------------------------------------------------
+
+#: a webhook whose address carries its tokens, in its path (Feishu's, Slack's) and its query
+#: (DingTalk's, WeCom's), on a port nobody answers
+HOOK = "http://127.0.0.1:1/bot/hook/PATH-SECRET-9?token=QUERY-SECRET-42"
+SECRETS = ("PATH-SECRET", "QUERY-SECRET", "signing-key")
+
+
+def test_a_failing_webhooks_token_shows_in_no_list_or_page(db_url: str, wf: Any) -> None:
+    from notifications.channels import WebhookChannel
+
+    add_users(wf)
+    pid, _ = project_in(wf, "in_service")
+    hooked = Workflow.open(db_url, clock=wf.clock, channels=[WebhookChannel("signing-key-7")])
+    try:
+        for org, role in (("大武口区民政局", "purchaser"), ("星海社会工作服务中心", "contractor")):
+            hooked.directory.add(org=org, role=role, name="值班员", webhook=HOOK)
+        for day in ("2025-10-22", "2025-11-05", "2025-12-01", "2026-02-02"):
+            moment = datetime.fromisoformat(f"{day}T10:00:00+08:00")
+            hooked.tick(moment)
+            hooked.relay(moment)
+        failing = hooked.lists.notices(hooked.users.get("admin").scope(), status="failing")
+        # the list's own read, for any caller of the service: the address without its query
+        errors = [str(n.last_error) for n in failing.items]
+        assert any("webhook http://127.0.0.1:1/…" in e for e in errors), errors
+        assert not any(secret in e for e in errors for secret in SECRETS), errors
+        with TestClient(create_app(hooked, secret_key=SECRET)) as client:
+            site = Site(hooked, client.app, pid, [START])
+            for login in ("admin", "clerk"):
+                browser = site.browser(login)
+                for path in ("/", "/notices?status=failing", "/notices", f"/projects/{pid}"):
+                    page = browser.get(path)
+                    assert page.status_code == 200, path
+                    assert not any(secret in page.text for secret in SECRETS), (login, path)
+            api = {"Authorization": f"Bearer {hooked.users.issue_token('clerk')}"}
+            for path in ("/notices", f"/projects/{pid}", f"/projects/{pid}/history"):
+                answer = client.get(f"/api/v1{path}", headers=api)
+                assert answer.status_code == 200
+                assert not any(secret in answer.text for secret in SECRETS), path
+    finally:
+        hooked.close()
