@@ -99,6 +99,15 @@ def _user(row: Any) -> User:
     )
 
 
+def _storable(text: str) -> str:
+    """Text every database stores: NUL (PostgreSQL stores none in text) and lone surrogates
+    (no UTF-8) replaced by U+FFFD. A login holding one is no user's: it fails like any wrong
+    login, and is recorded."""
+    if "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in text)
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -311,9 +320,8 @@ class Users:
                 for all three).
         """
         at = self._db.at(at)
-        login = login if isinstance(login, str) else ""
-        login = login[:64]
-        ip = (ip or "")[:64]
+        login = _storable(login[:64] if isinstance(login, str) else "")
+        ip = _storable((ip or "")[:64])
         since = at - THROTTLE_WINDOW
         refusal: Unauthenticated
         with self._db.transaction(connection) as conn:
@@ -339,8 +347,8 @@ class Users:
                 ok = False
                 try:
                     ok = self.hasher.verify(row.password_hash if row else self._dummy, password)
-                except (VerificationError, InvalidHashError, TypeError):
-                    ok = False
+                except (VerificationError, InvalidHashError, TypeError, UnicodeError):
+                    ok = False  # UnicodeError: a password no UTF-8 spells (a lone surrogate)
                 if row is not None and ok and row.active:
                     if self.hasher.check_needs_rehash(row.password_hash):
                         conn.execute(

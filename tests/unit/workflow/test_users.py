@@ -139,6 +139,19 @@ def test_failed_logins_are_throttled_per_address_across_logins(users: Any) -> No
     assert users.login("minzheng", PASSWORD, ip="10.1.1.1", at=T0).login == "minzheng"
 
 
+def test_a_login_or_address_no_database_stores_is_a_wrong_login(users: Any) -> None:
+    # PostgreSQL stores no NUL in text: such a login is no user's, and its failure is recorded
+    odd = (("minzheng\x00", "10.0.0.1", PASSWORD), ("\x00", "10.0.0.1\x00", PASSWORD))
+    odd += (("\ud800", "", PASSWORD), ("minzheng", "", "\ud800 lone surrogate"))
+    for login, ip, password in odd:
+        with pytest.raises(Unauthenticated) as caught:
+            users.login(login, password, ip=ip, at=T0)
+        assert not isinstance(caught.value, LoginThrottled)
+    recorded = users.events(kinds=["login_failed"])
+    assert len(recorded) == 4
+    assert not any("\x00" in e["login"] + e["ip"] for e in recorded)
+
+
 def burst(attempt: Callable[[int], Any], count: int) -> list[str]:
     """``count`` calls of ``attempt`` at once, one a thread: how each ended."""
     start = threading.Barrier(count)

@@ -218,3 +218,16 @@ def test_a_failing_webhooks_token_shows_in_no_list_or_page(db_url: str, wf: Any)
                 assert not any(secret in answer.text for secret in SECRETS), path
     finally:
         hooked.close()
+
+
+# -- odd input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("login", ["cl\x00erk", "\x00", "clerk\x00" + "x" * 100])
+def test_a_nul_in_a_login_is_a_wrong_login_not_a_500(site: Site, login: str) -> None:
+    browser = site.browser()
+    refused = browser.log_in(login)
+    assert refused.status_code == 401, refused.text[:300]
+    assert html(refused).xpath('//*[@data-testid="login-error"]')
+    failed = site.wf.users.events(kinds=["login_failed"])[0]
+    assert "\x00" not in failed["login"] and len(failed["login"]) <= 64
