@@ -503,7 +503,9 @@ class Pages:
         rendered it, so the switch GETs the page, not the form's action)."""
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
         params.append(("lang", "en" if lang == "zh" else "zh"))
-        return (path or request.url.path) + "?" + urlencode(params)
+        # one leading slash: a path asked for as //host/… must not become a link to that host
+        local = "/" + (path or request.url.path).lstrip("/")
+        return local + "?" + urlencode(params)
 
     def render(
         self,

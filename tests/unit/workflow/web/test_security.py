@@ -231,3 +231,20 @@ def test_a_nul_in_a_login_is_a_wrong_login_not_a_500(site: Site, login: str) -> 
     assert html(refused).xpath('//*[@data-testid="login-error"]')
     failed = site.wf.users.events(kinds=["login_failed"])[0]
     assert "\x00" not in failed["login"] and len(failed["login"]) <= 64
+
+
+# -- links that leave the site ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["//evil.example/x", "/\\evil.example/x", "///evil.example"])
+def test_no_link_on_a_page_leads_off_site_whatever_the_path_asked_for(
+    site: Site, path: str
+) -> None:
+    for browser in (site.browser(), site.browser("clerk")):
+        page = browser.get(f"http://testserver{path}")
+        assert page.status_code == 404
+        for href in html(page).xpath("//a/@href | //form/@action | //link/@href"):
+            if href.startswith("data:") or href.startswith("#"):
+                continue
+            assert href.startswith("/") and not href.startswith("//"), href
+            assert "\\" not in href, href
