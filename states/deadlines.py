@@ -65,7 +65,22 @@ def working_days(
 
 
 def recompute(deadline: Deadline, calendar: WorkingDayCalendar) -> Deadline:
-    """Recompute ``due`` and ``provisional`` from the anchor; other fields are kept."""
+    """Recompute ``due`` and ``provisional`` from the anchor, then replay its suspensions,
+    resumptions and extensions (:func:`replay`); other fields are kept."""
+    if deadline.unit == "date" and not deadline.changes:
+        deadline.provisional = False  # a given date: nothing to recompute
+        return deadline
+    due, provisional = base_due(deadline, calendar)
+    if deadline.changes:
+        due, provisional = replay(deadline, due, provisional, calendar)
+    deadline.due = due
+    deadline.provisional = provisional
+    return deadline
+
+
+def base_due(deadline: Deadline, calendar: WorkingDayCalendar) -> tuple[date, bool]:
+    """The due day (and whether it is provisional) from the anchor and length alone, before any
+    suspension or extension: its original window's end."""
     if deadline.unit == "working_days":
         result = calendar.add_working_days(deadline.anchor_on, deadline.length)
         due, provisional = result.date, result.provisional
@@ -73,16 +88,75 @@ def recompute(deadline: Deadline, calendar: WorkingDayCalendar) -> Deadline:
             capped = deadline.anchor_on + timedelta(days=deadline.cap_days)
             if capped < due:
                 due, provisional = capped, False
-    elif deadline.unit == "calendar_months":
+        return due, provisional
+    if deadline.unit == "calendar_months":
         result = calendar.next_working_day(add_months(deadline.anchor_on, deadline.length))
-        due, provisional = result.date, result.provisional
-    elif deadline.unit == "calendar_days":
-        due, provisional = deadline.anchor_on + timedelta(days=deadline.length), False
-    else:
-        due, provisional = deadline.due, False
-    deadline.due = due
-    deadline.provisional = provisional
-    return deadline
+        return result.date, result.provisional
+    # calendar days, or a given date (``fixed``, a correction: length = due − anchor in days)
+    return deadline.anchor_on + timedelta(days=deadline.length), False
+
+
+def replay(
+    deadline: Deadline, due: date, provisional: bool, calendar: WorkingDayCalendar
+) -> tuple[date, bool]:
+    """Apply the deadline's changes in order to the due day ``due`` (中止计时、恢复计时、延长):
+
+    - suspended on S: the clock keeps the working days after S up to and including the due day;
+      the due day stays as it was while the clock is stopped;
+    - resumed on R: the new due day is the remaining-th working day after R (R itself, or the
+      next working day, when none remained);
+    - extended by N: the N-th working day after the due day;
+    - corrected: the due day given.
+
+    Each change's ``working_days``, ``due_before`` and ``due_after`` and the deadline's
+    ``suspended_on`` are set as computed. A remaining count rests on the years its span
+    crosses: provisional when the due day it was counted to was. Returns the due day and
+    whether it is provisional."""
+    remaining, remaining_provisional = 0, False
+    suspended_on: date | None = None
+    for change in deadline.changes:
+        change.due_before = due
+        if change.kind == "suspended":
+            remaining = max(0, calendar.working_days_between(change.on, due))
+            remaining_provisional = provisional
+            change.working_days, change.due_after = remaining, None
+            suspended_on = change.on
+            continue
+        if change.kind == "resumed":
+            result = calendar.add_working_days(change.on, remaining)
+            change.working_days = remaining
+            due, provisional = result.date, remaining_provisional or result.provisional
+            suspended_on = None
+        elif change.kind == "extended":
+            result = calendar.add_working_days(due, change.working_days)
+            due, provisional = result.date, provisional or result.provisional
+        else:
+            assert change.due_after is not None  # a correction names its due day
+            due, provisional = change.due_after, False
+        change.due_after = due
+    deadline.suspended_on = suspended_on
+    return due, provisional
+
+
+def window_working_days(deadline: Deadline, calendar: WorkingDayCalendar) -> int:
+    """The working days of the deadline's original window: after the anchor day, up to and
+    including its original due day (a working-day deadline: its length)."""
+    due, _ = base_due(deadline, calendar)
+    return max(0, calendar.working_days_between(deadline.anchor_on, due))
+
+
+def extended_working_days(deadline: Deadline) -> tuple[int, int]:
+    """How many extensions the deadline had, and how many working days they added."""
+    extensions = [c.working_days for c in deadline.changes if c.kind == "extended"]
+    return len(extensions), sum(extensions)
+
+
+def row_status(deadline: Deadline) -> str:
+    """The status a deadline row and view show: ``suspended`` for an open deadline whose clock
+    is stopped (the scheduler sends it nothing), else the deadline's own status."""
+    if deadline.suspended_on is not None and deadline.status is DeadlineStatus.OPEN:
+        return DeadlineStatus.SUSPENDED.value
+    return deadline.status.value
 
 
 def evaluation(
@@ -153,7 +227,8 @@ def meet(deadline: Deadline, *, on: date, by: str) -> None:
     deadline.status = DeadlineStatus.MET
     deadline.met_on = on
     deadline.met_by = by
-    deadline.late = on > deadline.due
+    # met while its clock was stopped: not late (it was suspended on or before its due day)
+    deadline.late = on > deadline.due and deadline.suspended_on is None
 
 
 def cancel(deadline: Deadline, *, reason: str) -> None:

@@ -112,6 +112,9 @@ class DeadlineStatus(StrEnum):
     OPEN = "open"
     MET = "met"
     CANCELLED = "cancelled"
+    #: 中止计时: an open deadline whose clock is stopped (``Deadline.suspended_on``). A row's and
+    #: a view's status only: the deadline itself stays ``open`` (it can still be met or cancelled)
+    SUSPENDED = "suspended"
 
 
 #: R4: the nine conditions of 003 第九条, as ``qualifications`` keys

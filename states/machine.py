@@ -48,8 +48,11 @@ from states.model import (
     Actor,
     Ban,
     BudgetReview,
+    ClockChange,
     Contract,
     Contractor,
+    Deadline,
+    DeadlineChange,
     Evaluation,
     PaidPart,
     Payment,
@@ -70,6 +73,7 @@ from states.payloads import (
     DisputePayment,
     Empty,
     Evaluate,
+    ExtendDeadline,
     OnDate,
     OrderRectification,
     Pay,
@@ -79,12 +83,14 @@ from states.payloads import (
     RecordReview,
     RequestSubcontract,
     ResolveDispute,
+    ResumeDeadline,
     ReviewBudget,
     RevisePlan,
     Settle,
     SignContract,
     SubcontractDecision,
     SubcontractRef,
+    SuspendDeadline,
     Terminate,
 )
 from states.policy import Policy, Unlock
@@ -391,6 +397,33 @@ EVENTS: dict[str, EventSpec] = {
             zh="更正期限",
             en="correct a deadline",
         ),
+        _spec(
+            "suspend_deadline",
+            AFTER_SIGNING,
+            None,
+            SuspendDeadline,
+            guards=("g_deadline_suspendable",),
+            zh="中止计时",
+            en="suspend a deadline",
+        ),
+        _spec(
+            "resume_deadline",
+            AFTER_SIGNING,
+            None,
+            ResumeDeadline,
+            guards=("g_deadline_resumable",),
+            zh="恢复计时",
+            en="resume a deadline",
+        ),
+        _spec(
+            "extend_deadline",
+            AFTER_SIGNING,
+            None,
+            ExtendDeadline,
+            guards=("g_deadline_extendable",),
+            zh="延长期限",
+            en="extend a deadline",
+        ),
     )
 }
 
@@ -469,8 +502,10 @@ class _Run:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def refuse(self, rule: str, zh: str, en: str, **details: Any) -> bool:
-        self.refusal = GuardRefused(zh, en, rule=rule, details=details)
+    def refuse(
+        self, rule: str, zh: str, en: str, *, field: str | None = None, **details: Any
+    ) -> bool:
+        self.refusal = GuardRefused(zh, en, rule=rule, field=field, details=details)
         return False
 
     def data(self, kind: type[Payload]) -> Any:
@@ -1207,6 +1242,163 @@ class _Run:
             )
         if fix.due is not None and fix.due < deadline.anchor_on:
             return self.refuse(deadline.rule, "期限不能早于其起算日", "due before its anchor day")
+        if deadline.suspended_on is not None:
+            return self._suspended(deadline, "更正", "corrected")
+        return True
+
+    # -- 中止计时、恢复计时、延长: a deadline's clock, under the rule of its kind (R7, R8, R10, R11)
+
+    def _clock_deadline(self, key: str, zh: str, en: str) -> Deadline | None:
+        """The open deadline ``key`` whose clock an event stops, restarts or extends, or None
+        after refusing: none such, met or cancelled, or the end of the term (a contract's)."""
+        deadline = self.project.deadline(key)
+        if deadline is None or deadline.status is not DeadlineStatus.OPEN:
+            state = deadline.status.value if deadline is not None else "—"
+            self.refuse(
+                _rule_of(deadline) if deadline is not None else "R15",
+                f"没有可{zh}的未完成期限 {key}（状态：{state}）",
+                f"no open deadline {key} to {en} (status: {state})",
+                key=key,
+                field="key",
+            )
+            return None
+        if deadline.kind == DeadlineKind.CONTRACT_END.value:
+            self.refuse(
+                deadline.rule,
+                f"服务期满日由合同期限决定，不能{zh}（须变更合同）",
+                f"the end of the term is the contract's: it is not {en}ed (the contract changes)",
+                key=key,
+                field="key",
+            )
+            return None
+        return deadline
+
+    def _suspended(self, deadline: Deadline, zh: str, en: str) -> bool:
+        return self.refuse(
+            _rule_of(deadline),
+            f"期限 {deadline.key} 已于 {deadline.suspended_on} 中止计时：须先恢复计时才能{zh}",
+            f"deadline {deadline.key} is suspended since {deadline.suspended_on}: resume it "
+            f"before it is {en}",
+            key=deadline.key,
+            field="key",
+            suspended_on=str(deadline.suspended_on),
+        )
+
+    def _passed_due(self, deadline: Deadline, zh: str, en: str) -> bool:
+        return self.refuse(
+            _rule_of(deadline),
+            f"期限 {deadline.key} 已于 {deadline.due} 届满，不能再{zh}（{self.day}）",
+            f"deadline {deadline.key} passed on {deadline.due}: it is not {en} after its due "
+            f"day ({self.day})",
+            key=deadline.key,
+            field="key",
+            due=deadline.due.isoformat(),
+        )
+
+    def g_deadline_suspendable(self) -> bool:
+        stop: SuspendDeadline = self.data(SuspendDeadline)
+        deadline = self._clock_deadline(stop.key, "中止计时", "suspend")
+        if deadline is None:
+            return False
+        if deadline.suspended_on is not None:
+            return self.refuse(
+                _rule_of(deadline),
+                f"期限 {deadline.key} 已于 {deadline.suspended_on} 中止计时，不能重复中止",
+                f"deadline {deadline.key} is suspended already (since {deadline.suspended_on})",
+                key=deadline.key,
+                field="on",
+            )
+        if self.day > deadline.due:
+            return self._passed_due(deadline, "中止计时", "suspended")
+        latest = deadline.changes[-1].on if deadline.changes else deadline.anchor_on
+        if stop.on < latest:
+            return self.refuse(
+                _rule_of(deadline),
+                f"中止日 {stop.on} 早于期限 {deadline.key} 的起算日或上一次计时变更（{latest}）",
+                f"the suspension day {stop.on} is before deadline {deadline.key}'s anchor day or "
+                f"its last change ({latest})",
+                key=deadline.key,
+                field="on",
+            )
+        return True
+
+    def g_deadline_resumable(self) -> bool:
+        go: ResumeDeadline = self.data(ResumeDeadline)
+        deadline = self._clock_deadline(go.key, "恢复计时", "resume")
+        if deadline is None:
+            return False
+        if deadline.suspended_on is None:
+            return self.refuse(
+                _rule_of(deadline),
+                f"期限 {deadline.key} 未中止计时，无需恢复",
+                f"deadline {deadline.key} is not suspended: nothing to resume",
+                key=deadline.key,
+                field="key",
+            )
+        if go.on < deadline.suspended_on:
+            return self.refuse(
+                _rule_of(deadline),
+                f"恢复日 {go.on} 早于中止日 {deadline.suspended_on}",
+                f"the resumption day {go.on} is before the suspension day {deadline.suspended_on}",
+                key=deadline.key,
+                field="on",
+            )
+        return True
+
+    def g_deadline_extendable(self) -> bool:
+        ext: ExtendDeadline = self.data(ExtendDeadline)
+        deadline = self._clock_deadline(ext.key, "延长", "extend")
+        if deadline is None:
+            return False
+        if deadline.suspended_on is not None:
+            return self._suspended(deadline, "延长", "extended")
+        if self.day > deadline.due:
+            return self._passed_due(deadline, "延长", "extended")
+        policy, rule = self.ctx.policy, _rule_of(deadline)
+        count, used = dl.extended_working_days(deadline)
+        if count >= policy.max_deadline_extensions:
+            return self.refuse(
+                rule,
+                f"期限 {deadline.key} 已延长 {count} 次，政策最多允许 "
+                f"{policy.max_deadline_extensions} 次",
+                f"deadline {deadline.key} was extended {count} time(s): the policy allows "
+                f"{policy.max_deadline_extensions}",
+                key=deadline.key,
+                field="working_days",
+                max_deadline_extensions=policy.max_deadline_extensions,
+            )
+        window = dl.window_working_days(deadline, self.ctx.calendar)
+        percent = policy.max_extension_percent_of_window
+        allowed = int(window * percent / 100)
+        if used + ext.working_days > allowed:
+            return self.refuse(
+                rule,
+                f"期限 {deadline.key} 延长合计 {used + ext.working_days} 个工作日"
+                f"（已延长 {used}），超过原期限 {window} 个工作日的 {percent}%"
+                f"（{allowed} 个工作日）",
+                f"deadline {deadline.key} would be extended by {used + ext.working_days} working "
+                f"days in all ({used} already), more than {percent} % of its "
+                f"{window}-working-day window ({allowed})",
+                key=deadline.key,
+                field="working_days",
+                allowed=allowed,
+                used=used,
+            )
+        if deadline.cap_days is not None:
+            # R20: an SME is paid within 60 days of delivery at the most, extension or not
+            latest = deadline.anchor_on + timedelta(days=policy.sme_payment_days_max)
+            due = self.ctx.calendar.add_working_days(deadline.due, ext.working_days).date
+            if due > latest:
+                return self.refuse(
+                    "R20",
+                    f"向中小企业付款最迟于 {deadline.anchor_on} 后 {policy.sme_payment_days_max} "
+                    f"日（{latest}）：延长至 {due} 不允许",
+                    f"an SME is paid within {policy.sme_payment_days_max} days of "
+                    f"{deadline.anchor_on} ({latest}) at the most: not extended to {due}",
+                    key=deadline.key,
+                    field="working_days",
+                    latest=latest.isoformat(),
+                )
         return True
 
     def g_final_passed(self) -> bool:
@@ -1338,7 +1530,9 @@ class _Run:
         for part in account.parts_for(pay.amount):
             deadline = self.project.deadline(part.key)
             due = deadline.due if deadline is not None else None
-            late = late or (due is not None and pay.on > due)
+            # paid while its clock was stopped (中止计时): not late, as its deadline is not
+            stopped = deadline is not None and deadline.suspended_on is not None
+            late = late or (due is not None and pay.on > due and not stopped)
             parts.append(PaidPart(key=part.key, amount=part.amount, due=due))
             self._meet(part.key, pay.on)
         self.project.payments.append(
@@ -1631,6 +1825,11 @@ class _Run:
         if fix.anchor_on is not None:
             deadline.anchor_on = fix.anchor_on
             dl.recompute(deadline, self.ctx.calendar)
+        elif deadline.changes:
+            # after a suspension or extension the set day is one more change of the clock, so
+            # that a recomputation replays the others before it and keeps it
+            assert fix.due is not None
+            self._clock_change("corrected", self.day, deadline, reason=fix.reason, due=fix.due)
         else:
             assert fix.due is not None
             deadline.unit = "date"
@@ -1642,8 +1841,74 @@ class _Run:
         ) + f"更正 / corrected: {fix.reason}"
         self.extra = {"old_due": old.isoformat(), "new_due": deadline.due.isoformat()}
 
+    def _clock_change(
+        self,
+        kind: ClockChange,
+        on: date,
+        deadline: Deadline,
+        *,
+        reason: str = "",
+        working_days: int = 0,
+        due: date | None = None,
+    ) -> DeadlineChange:
+        """Record a change of the deadline's clock and recompute it (replaying every change)."""
+        change = DeadlineChange(
+            kind=kind,
+            on=on,
+            working_days=working_days,
+            due_before=deadline.due,
+            due_after=due,
+            reason=reason,
+            by=self.actor.id,
+            at=self.at,
+        )
+        # a new list: the caller's copy of the deadline before the event keeps its own
+        deadline.changes = [*deadline.changes, change]
+        dl.recompute(deadline, self.ctx.calendar)
+        return change
+
+    def apply_suspend_deadline(self) -> None:
+        stop: SuspendDeadline = self.data(SuspendDeadline)
+        deadline = self.project.deadline(stop.key)
+        assert deadline is not None
+        change = self._clock_change("suspended", stop.on, deadline, reason=stop.reason)
+        self.extra = {"due": deadline.due.isoformat(), "remaining": change.working_days}
+
+    def apply_resume_deadline(self) -> None:
+        go: ResumeDeadline = self.data(ResumeDeadline)
+        deadline = self.project.deadline(go.key)
+        assert deadline is not None
+        old = deadline.due
+        change = self._clock_change("resumed", go.on, deadline)
+        self.extra = {
+            "old_due": old.isoformat(),
+            "new_due": deadline.due.isoformat(),
+            "remaining": change.working_days,
+        }
+
+    def apply_extend_deadline(self) -> None:
+        ext: ExtendDeadline = self.data(ExtendDeadline)
+        deadline = self.project.deadline(ext.key)
+        assert deadline is not None
+        old = deadline.due
+        self._clock_change(
+            "extended", self.day, deadline, reason=ext.reason, working_days=ext.working_days
+        )
+        count, total = dl.extended_working_days(deadline)
+        self.extra = {
+            "old_due": old.isoformat(),
+            "new_due": deadline.due.isoformat(),
+            "extensions": count,
+            "extended_working_days": total,
+        }
+
     def apply_close(self) -> None:
         self.extra = {"paid_total": str(self.project.paid_total())}
+
+
+def _rule_of(deadline: Deadline) -> str:
+    """The rule of a deadline's kind, named by a refusal about its clock (``R7,R20``: R7)."""
+    return deadline.rule.split(",")[0]
 
 
 @cache

@@ -293,6 +293,31 @@ class PriorContract(_Model):
     ended_on: date
 
 
+#: what a change of a deadline's clock does (:class:`DeadlineChange`)
+ClockChange = Literal["suspended", "resumed", "extended", "corrected"]
+
+
+class DeadlineChange(_Model):
+    """One stop, restart or extension of a deadline's clock (中止计时、恢复计时、延长), or a due day
+    set by a correction after one, in the order recorded. A recomputation replays them from the
+    anchor on the calendar of the day (DESIGN.md §5), so a calendar change moves a suspended or
+    extended deadline as it moves any other; ``working_days``, ``due_before`` and ``due_after``
+    are as last computed (the audit entry keeps what they were when recorded)."""
+
+    kind: ClockChange
+    #: the day the clock stopped or restarted; an extension's or a correction's: the day granted
+    on: date
+    #: suspended: the working days it had left (after ``on``, up to and including the due day);
+    #: resumed: the working days it restarted with; extended: the working days added
+    working_days: int = 0
+    #: the due day before the change, and after it (None while the clock is stopped)
+    due_before: date
+    due_after: date | None = None
+    reason: str = ""
+    by: str
+    at: datetime
+
+
 class Deadline(_Model):
     """A legal deadline with its anchor, so it can be recomputed (DESIGN.md §5)."""
 
@@ -315,6 +340,11 @@ class Deadline(_Model):
     met_by: str | None = None
     late: bool = False
     note: str = ""
+    #: 中止计时: the day its clock stopped, while it is stopped (it sends no notice); ``due`` is
+    #: then the due day it had when stopped
+    suspended_on: date | None = None
+    #: its suspensions, resumptions and extensions, in order (:class:`DeadlineChange`)
+    changes: list[DeadlineChange] = []
 
 
 class Project(_Model):

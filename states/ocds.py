@@ -9,8 +9,10 @@ becomes public when it is approved (``approve``: ``planning``); then ``publish_n
 (``tender``), ``record_review``, ``fail_procurement``, ``reprocure`` (``tenderUpdate``),
 ``award`` (``award``), ``sign_contract`` (``contract``), ``dispatch_staff``, ``pay``,
 ``evaluate``, ``order_rectification``, ``approve_subcontract``, ``subcontract``, ``settle``,
-``accept`` (``implementation``), ``complete_rectification``, ``correct_deadline`` and
-``recompute_deadlines`` (``implementationUpdate``, when the project has a contract),
+``accept`` (``implementation``), ``complete_rectification``, ``correct_deadline``,
+``recompute_deadlines``, ``suspend_deadline``, ``resume_deadline`` and ``extend_deadline``
+(``implementationUpdate``, when the project has a contract: a milestone's due date moves, and
+its description says it was suspended or extended),
 ``remove_contractor`` and ``close`` (``contractTermination``), ``terminate`` (by the state it
 ends: ``tenderCancellation``, ``awardCancellation`` or ``contractTermination``; nothing for a plan
 never approved); ``resolve_dispute`` (``implementationUpdate``: the part of a disputed tranche
@@ -100,6 +102,17 @@ GENERATED = frozenset(
     }
 )
 
+#: events that move a deadline (the milestones' due dates): public while there is a contract
+_DEADLINE_EVENTS = frozenset(
+    {
+        "correct_deadline",
+        "recompute_deadlines",
+        "suspend_deadline",
+        "resume_deadline",
+        "extend_deadline",
+    }
+)
+
 #: event → the ``tag`` of its release (``terminate`` depends on the state it ends)
 PUBLIC_EVENTS: dict[str, str] = {
     "approve": "planning",
@@ -121,6 +134,9 @@ PUBLIC_EVENTS: dict[str, str] = {
     "correct_deadline": "implementationUpdate",
     "recompute_deadlines": "implementationUpdate",
     "resolve_dispute": "implementationUpdate",
+    "suspend_deadline": "implementationUpdate",
+    "resume_deadline": "implementationUpdate",
+    "extend_deadline": "implementationUpdate",
     "remove_contractor": "contractTermination",
     "close": "contractTermination",
     "terminate": "",
@@ -189,7 +205,7 @@ def tag_for(event: str, from_state: str | None, project: Project) -> str | None:
         return None
     if project.approved_at is None and not project.prior_contracts:
         return None  # never approved: nothing public yet
-    if event in ("correct_deadline", "recompute_deadlines") and project.contract is None:
+    if event in _DEADLINE_EVENTS and project.contract is None:
         return None
     if event == "terminate":
         before = ProjectState(from_state) if from_state else None
@@ -663,6 +679,16 @@ def _milestone(cid: str, d: Deadline, project: Project, live: bool) -> dict[str,
         notes.append("暂定（该年工作日历未发布）/ provisional")
     if d.late:
         notes.append("逾期完成 / met late")
+    if d.suspended_on is not None and d.status is DeadlineStatus.OPEN:
+        notes.append(f"自 {d.suspended_on} 中止计时 / suspended since {d.suspended_on}")
+    for change in d.changes:
+        if change.kind == "extended":
+            notes.append(
+                f"{change.on} 延长 {change.working_days} 个工作日 / extended by "
+                f"{change.working_days} working days"
+            )
+        elif change.kind == "resumed":
+            notes.append(f"{change.on} 恢复计时 / resumed")
     if d.kind == "dispatch" and project.staff and live:
         notes.append(f"派遣 {len(project.staff)} 人 / {len(project.staff)} staff dispatched")
     if d.kind == "rectification" and n.isdigit() and 0 < int(n) <= len(project.rectifications):

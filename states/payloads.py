@@ -296,6 +296,36 @@ class CorrectDeadline(Payload):
         return self
 
 
+class SuspendDeadline(Payload):
+    """中止计时: stop an open deadline's clock on ``on`` (it keeps the working days it has left
+    and sends no notice until it resumes), for a ``reason`` (an epidemic closure, a dispute)."""
+
+    key: Name
+    reason: Text
+    on: date
+
+
+class ResumeDeadline(Payload):
+    """恢复计时: restart a suspended deadline's clock on ``on``; its new due day is the
+    remaining-th working day after ``on``."""
+
+    key: Name
+    on: date
+
+
+#: an extension's working days: at least one; the policy's limits are checked by the guard
+MAX_EXTENSION_WORKING_DAYS = 1000
+
+
+class ExtendDeadline(Payload):
+    """延长: move an open deadline's due day by ``working_days`` working days, for a ``reason``
+    (within the policy's limits: how many extensions, and how many days all together)."""
+
+    key: Name
+    working_days: Annotated[int, Field(strict=True, ge=1, le=MAX_EXTENSION_WORKING_DAYS)]
+    reason: Text
+
+
 class BanContractor(Payload):
     until: date
     reason: Text

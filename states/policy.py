@@ -248,6 +248,12 @@ class Policy(BaseModel):
     #: county's or street office's escalation to a city or a province)
     authorities: dict[str, str] = {}
     authorities_apply_to: tuple[str, ...] = ()
+    #: R7, R8, R10, R11 (the rule of the deadline's kind): a deadline is extended at most this
+    #: many times (gpw default 1) …
+    max_deadline_extensions: int = Field(default=1, ge=0, le=20)
+    #: … and by at most this percent of its original window's working days, all extensions
+    #: together (gpw default 100: at most the original window again)
+    max_extension_percent_of_window: Decimal = Field(default=Decimal(100), ge=0, le=1000)
     #: the notice ladder (issue 3)
     notices: NoticePolicy
     #: R19 the planned timeline (立项, 组织购买, 签订合同, 资金拨付, 人员派遣), in order; empty
@@ -423,6 +429,13 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> P
         provenance = dict(own) if isinstance(own, Mapping) else {}
         provenance.setdefault("planned_timeline", "default (no planned timeline stated)")
         raw["provenance"] = provenance
+    for key in ("max_deadline_extensions", "max_extension_percent_of_window"):
+        if key not in raw:
+            # an optional value: a file that neither sets nor inherits it has gpw's default
+            own = raw.get("provenance")
+            provenance = dict(own) if isinstance(own, Mapping) else {}
+            provenance.setdefault(key, "default (no text limits extensions)")
+            raw["provenance"] = provenance
     raw["inherited_fields"] = tuple(inherited)
     try:
         return Policy.model_validate(raw)
