@@ -584,7 +584,8 @@ class Pages:
                     return self._to_login(request)
                 form = None
                 if request.method == "POST":
-                    form = await request.form()
+                    # plain forms only: a file part is refused as it begins (never spooled)
+                    form = await request.form(max_files=0)
                     if not csrf_ok(request, form.get(CSRF_FIELD)):
                         return await run_in_threadpool(
                             self.error_page, request, 403, "csrf_refused"

@@ -248,3 +248,17 @@ def test_no_link_on_a_page_leads_off_site_whatever_the_path_asked_for(
                 continue
             assert href.startswith("/") and not href.startswith("//"), href
             assert "\\" not in href, href
+
+
+def test_a_page_form_takes_no_file(site: Site) -> None:
+    # every form is a plain one: a file (spooled to disk before anything is checked, by anyone,
+    # logged in or not) is refused as soon as its part begins
+    browser = site.browser()
+    fields = {"login": "clerk", "password": PASSWORD, CSRF_FIELD: browser.csrf()}
+    upload = {"attachment": ("big.bin", b"\0" * 2_000_000, "application/octet-stream")}
+    refused = browser.post("/login", fields, files=upload)
+    assert refused.status_code == 400
+    assert html(refused).xpath('//*[@data-testid="error-page"]/@data-status') == ["400"]
+    assert site.wf.users.events(kinds=["login_ok", "login_failed"]) == []
+    # a form in multipart encoding without a file still works
+    assert where(browser.post("/login", fields, files={"note": (None, "text")})) == "/"
