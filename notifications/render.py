@@ -629,6 +629,40 @@ def sample_context(kind: str, stage: str) -> dict[str, Any]:
         "working_days_left": -2 if late else 3,
         "calendar_days_late": 3 if late else 0,
         "moved_from": "2026-10-14",
+        #: a moved deadline's suspensions, resumptions and extensions (中止计时、延长), oldest
+        #: first, as its data holds them; empty unless it moved
+        "clock": [
+            {
+                "kind": "suspended",
+                "on": "2026-10-12",
+                "working_days": 2,
+                "due_before": "2026-10-14",
+                "due_after": None,
+                "reason": "疫情封控，暂停入户 <sample>",
+                "by": "u1",
+                "at": "2026-10-12T09:00:00+08:00",
+            },
+            {
+                "kind": "resumed",
+                "on": "2026-10-12",
+                "working_days": 2,
+                "due_before": "2026-10-14",
+                "due_after": "2026-10-14",
+                "reason": "",
+                "by": "u1",
+                "at": "2026-10-12T17:00:00+08:00",
+            },
+            {
+                "kind": "extended",
+                "on": "2026-10-12",
+                "working_days": 1,
+                "due_before": "2026-10-14",
+                "due_after": "2026-10-15",
+                "reason": "双方协商",
+                "by": "u1",
+                "at": "2026-10-12T17:30:00+08:00",
+            },
+        ],
         "skipped": [STAGE_NAMES[index - 1]] if late else [],
         "recipients": [{"org": "大武口区民政局", "role": "purchaser", "name": ""}],
         "next_step": None

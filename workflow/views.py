@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from states.deadlines import row_status
 from states.model import Contractor, Deadline, Project
 
 
@@ -26,6 +27,11 @@ class DeadlineView:
     anchor_on: date
     length: int
     unit: str
+    #: 中止计时: the day its clock stopped, while stopped (``status`` is then ``suspended``)
+    suspended_on: date | None = None
+    #: its suspensions, resumptions and extensions, oldest first: kind, on, working_days,
+    #: due_before, due_after, reason, by, at (JSON-ready)
+    changes: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def of(cls, d: Deadline) -> DeadlineView:
@@ -36,7 +42,7 @@ class DeadlineView:
             rule=d.rule,
             due=d.due,
             provisional=d.provisional,
-            status=d.status.value,
+            status=row_status(d),
             met_on=d.met_on,
             met_by=d.met_by,
             late=d.late,
@@ -44,7 +50,16 @@ class DeadlineView:
             anchor_on=d.anchor_on,
             length=d.length,
             unit=d.unit,
+            suspended_on=d.suspended_on,
+            changes=tuple(c.model_dump(mode="json") for c in d.changes),
         )
+
+    @property
+    def remaining_working_days(self) -> int | None:
+        """While suspended: the working days it keeps for when its clock restarts."""
+        if self.suspended_on is None or not self.changes:
+            return None
+        return int(self.changes[-1]["working_days"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +77,9 @@ class DeadlineView:
             "anchor_on": self.anchor_on.isoformat(),
             "length": self.length,
             "unit": self.unit,
+            "suspended_on": self.suspended_on.isoformat() if self.suspended_on else None,
+            "remaining_working_days": self.remaining_working_days,
+            "changes": [dict(c) for c in self.changes],
         }
 
 

@@ -52,6 +52,9 @@ ACTORS = [CLERK, FINANCE, GOV, EVALUATOR, CONTRACTOR, SUPERVISOR, IMPOSTOR]
 #: the engine's clock, far after every `at` the walk records (events are dated in the past)
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
+#: a deadline's clock: stopped, restarted, extended (issue #10)
+CLOCK_EVENTS = ("suspend_deadline", "resume_deadline", "extend_deadline")
+
 #: a fresh database for one example: its URL and what removes it afterwards
 Fresh = Callable[[], tuple[str, Callable[[], None]]]
 
@@ -207,6 +210,15 @@ class ProjectMachine(RuleBasedStateMachine):
         if event == "correct_deadline":
             key = draw(st.sampled_from(["dispatch", "payment_1", "payment_2", "evaluation#1"]))
             return {"key": key, "reason": "更正", "due": (today + timedelta(days=20)).isoformat()}
+        if event in CLOCK_EVENTS:
+            # 中止计时、恢复计时、延长: some keys have no clock (met, cancelled, the term's end)
+            key = draw(st.sampled_from(["dispatch", "payment_1", "evaluation#1", "contract_end"]))
+            if event == "extend_deadline":
+                days_ = draw(st.sampled_from([1, 5, 15, 16, 1000]))
+                return {"key": key, "working_days": days_, "reason": "协商"}
+            on = today - timedelta(days=draw(st.sampled_from([0, 0, 3, 400])))
+            reason = {"reason": "疫情封控"} if event == "suspend_deadline" else {}
+            return {"key": key, "on": on.isoformat()} | reason
         if event == "terminate":
             ban = draw(st.sampled_from([None, (today + timedelta(days=365)).isoformat()]))
             return {"reason": "违约"} | ({"ban_until": ban} if ban else {})
@@ -238,7 +250,11 @@ class ProjectMachine(RuleBasedStateMachine):
             if d["reviews"]
             else [(CLERK, "record_review")],
             "awarded": [(CLERK, "sign_contract")],
-            "contracted": [(CLERK, "dispatch_staff"), (FINANCE, "pay")],
+            "contracted": [
+                (CLERK, "dispatch_staff"),
+                (FINANCE, "pay"),
+                *[(CLERK, event) for event in CLOCK_EVENTS],
+            ],
             "in_service": [
                 (EVALUATOR, "evaluate"),
                 (EVALUATOR, "evaluate"),
@@ -319,6 +335,16 @@ class ProjectMachine(RuleBasedStateMachine):
         if contract:
             settled = sum((Decimal(x["amount"]) for x in view.data["settlements"]), Decimal(0))
             assert paid + settled <= Decimal(contract["price"])
+        # a deadline's clock: suspended exactly while its last change is a suspension; never
+        # extended more often than the policy allows, nor in all by more than its window
+        for d in view.deadlines:
+            last = d.changes[-1]["kind"] if d.changes else None
+            if d.status in ("open", "suspended"):
+                assert (d.status == "suspended") == (last == "suspended"), d
+            extensions = [c["working_days"] for c in d.changes if c["kind"] == "extended"]
+            assert len(extensions) <= POLICY.max_deadline_extensions
+            if d.unit == "working_days":
+                assert sum(extensions) <= d.length
         assert self.wf.verify().ok
 
 

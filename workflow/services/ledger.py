@@ -79,6 +79,9 @@ RULES: dict[str, str] = {
     "close": "R7,R13",
     "correct_deadline": "R15",
     "recompute_deadlines": "R15",
+    "suspend_deadline": "R15",
+    "resume_deadline": "R15",
+    "extend_deadline": "R15",
 }
 EVENT_ZH: dict[str, str] = {
     "create_project": "立项",
@@ -111,6 +114,9 @@ EVENT_ZH: dict[str, str] = {
     "close": "结项",
     "correct_deadline": "更正期限",
     "recompute_deadlines": "重算期限",
+    "suspend_deadline": "中止计时",
+    "resume_deadline": "恢复计时",
+    "extend_deadline": "延长期限",
 }
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "plans": (
@@ -127,6 +133,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
             "sign_contract",
             "correct_deadline",
             "recompute_deadlines",
+            "suspend_deadline",
+            "resume_deadline",
+            "extend_deadline",
             "remove_contractor",
             "terminate",
             "accept",
@@ -574,8 +583,13 @@ def _rows(
         rows = [[None, note, _METHODS_ZH.get(str(d.get("method", "")), ""), who]]
     elif key == "contracts":
         note = str(d.get("reason") or "")
-        if r.event == "correct_deadline":
+        if r.event in ("correct_deadline", "resume_deadline", "extend_deadline"):
             note = f"{d.get('key', '')}：{d.get('old_due', '')} → {d.get('new_due', '')}；{note}"
+        elif r.event == "suspend_deadline":
+            note = (
+                f"{d.get('key', '')}：自 {d.get('on', '')} 中止计时，"
+                f"尚余 {d.get('remaining', '')} 个工作日；{note}"
+            )
         rows = [
             [
                 d.get("price") if r.event == "sign_contract" else d.get("paid_total"),

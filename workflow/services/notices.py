@@ -267,6 +267,8 @@ class NoticeEngine:
         names = outbox.contractor_names(
             conn, {p.contractor_id for p in projects.values() if p.contractor_id}
         )
+        # a moved deadline's notice tells its suspensions and extensions (read for those alone)
+        clocks = outbox.clock_changes(conn, {r.project_id for r in rows if r.moved_from})
         today = business_date(now)
         created: list[Notice] = []
         pending: list[dict[str, Any]] = []
@@ -367,6 +369,7 @@ class NoticeEngine:
                     "working_days_left": left,
                     "calendar_days_late": late,
                     "moved_from": moved_from.isoformat() if moved_from else None,
+                    "clock": clocks.get((project_id, deadline_key), []) if moved_from else [],
                     "skipped": skipped,
                     "recipients": recipients(kind, rung.stage, parties),
                     "next_step": None

@@ -366,7 +366,8 @@ class ProjectService:
             after = before.model_copy(deep=True)
             moved: list[dict[str, Any]] = []
             for d in after.open_deadlines():
-                if d.unit not in ("working_days", "calendar_months"):
+                # suspended and extended deadlines count their changes in working days too
+                if d.unit not in ("working_days", "calendar_months") and not d.changes:
                     continue
                 if not d.provisional and not replace:
                     continue

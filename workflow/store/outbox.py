@@ -101,6 +101,24 @@ def projects_of(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
     }
 
 
+def clock_changes(conn: Connection, ids: Iterable[int]) -> dict[tuple[int, str], list[Any]]:
+    """The suspensions, resumptions and extensions of the projects' deadlines (中止计时、延长),
+    by (project id, deadline key), for the notices that tell a move: only those projects'
+    deadlines are read (``tick`` asks for the moved rows' alone)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    out: dict[tuple[int, str], list[Any]] = {}
+    query = select(project_t.c.id, project_t.c.data["deadlines"].label("deadlines")).where(
+        project_t.c.id.in_(wanted)
+    )
+    for pid, deadlines in conn.execute(query):
+        for d in deadlines if isinstance(deadlines, list) else ():
+            if isinstance(d, dict) and d.get("changes"):
+                out[(pid, str(d.get("key")))] = list(d["changes"])
+    return out
+
+
 def contractor_names(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:

@@ -251,21 +251,25 @@ def sync_deadlines(
             "due": d.due,
             "due_at": dl.end_of_day(d.due),
             "provisional": d.provisional,
-            "status": d.status.value,
+            # a suspended deadline's row says so: the scheduler claims open rows only
+            "status": dl.row_status(d),
             "met_on": d.met_on,
             "late": d.late,
             "updated_at": at,
             "next_stage": None,
             "next_fire_at": None,
         }
-        if d.status is DeadlineStatus.OPEN:
+        if values["status"] == DeadlineStatus.OPEN.value:
             # the ladder moves with the due day; stages already sent are not sent again
             rungs = ladder.ladder(d.kind, d.due, policy, working_days)
             rung = ladder.next_after(rungs, stage_index)
             if rung is not None:
                 values["next_stage"], values["next_fire_at"] = rung.stage, rung.fire_at
                 earliest = rung.fire_at if earliest is None else min(earliest, rung.fire_at)
-            if prev is not None and prev.due != d.due and stage_index >= 0:
+            # a move is told in the next notice: once a stage was sent, or always when the clock
+            # restarted or was extended (the next notice says so)
+            clocked = prev is not None and len(d.changes) > len(prev.changes)
+            if prev is not None and prev.due != d.due and (stage_index >= 0 or clocked):
                 values["moved_from"] = (
                     row.moved_from if row is not None and row.moved_from else prev.due
                 )
@@ -287,8 +291,11 @@ def sync_deadlines(
 
 
 def with_open_deadlines(conn: Connection, *, provisional_only: bool) -> list[int]:
-    """Ids of the projects holding an open deadline (only provisional ones, if asked)."""
-    query = select(deadline_t.c.project_id).where(deadline_t.c.status == DeadlineStatus.OPEN.value)
+    """Ids of the projects holding an open deadline, running or suspended (only provisional
+    ones, if asked)."""
+    query = select(deadline_t.c.project_id).where(
+        deadline_t.c.status.in_((DeadlineStatus.OPEN.value, DeadlineStatus.SUSPENDED.value))
+    )
     if provisional_only:
         query = query.where(deadline_t.c.provisional.is_(True))
     return sorted({r.project_id for r in conn.execute(query)})

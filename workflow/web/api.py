@@ -43,7 +43,9 @@ ProjectSort = Literal[
     "updated", "-updated", "created", "-created", "title", "-title", "state", "-state", "id", "-id"
 ]
 Relation = Literal["purchaser", "contractor", "government", "finance", "audit", "leader"]
-DeadlineStatus = Literal["open", "overdue", "due_soon", "met", "cancelled", "escalated", "all"]
+DeadlineStatus = Literal[
+    "open", "overdue", "due_soon", "met", "cancelled", "suspended", "escalated", "all"
+]
 DeadlineSort = Literal["due", "-due"]
 
 # -- the documented shapes (OpenAPI); the answers are the views' own dicts ---------------------
@@ -332,7 +334,7 @@ def list_deadlines(
     limit: Limit = None,
 ) -> ApiJSONResponse:
     """期限 / deadlines of the projects the caller may read: open, overdue, due within five
-    working days (due_soon), met, cancelled, escalated, or all."""
+    working days (due_soon), met, cancelled, suspended (中止计时), escalated, or all."""
     page = wf.lists.deadlines(
         user.scope(),
         status=status,

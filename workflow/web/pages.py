@@ -435,6 +435,17 @@ def _choices(detail: Any, _: Translator) -> dict[tuple[str, str], list[tuple[str
         if d.deadline.status == "open"
     ]
     out[("correct_deadline", "key")] = open_deadlines
+    # 中止计时、延长: a running deadline other than the term's end; 恢复计时: a suspended one
+    clocked = [c for c in open_deadlines if not c[0].startswith("contract_end")]
+    out[("suspend_deadline", "key")] = out[("extend_deadline", "key")] = clocked
+    out[("resume_deadline", "key")] = [
+        (
+            d.deadline.key,
+            f"{_.kind(d.deadline.kind)} · {d.deadline.key} · {fmt_date(d.deadline.suspended_on)}",
+        )
+        for d in _get(detail, "deadlines", ())
+        if d.deadline.status == "suspended"
+    ]
     requests = list(_get(_get(detail, "subcontracts"), "requests", ()) or ())
 
     def of(*statuses: str) -> list[tuple[str, str]]:

@@ -711,3 +711,46 @@ def test_a_host_mounts_the_pages_under_its_own_path(wf: Any) -> None:
         )
         assert location(done) == (f"/gpw/projects/{pid}", {"done": ["pay"]})
         assert visitor.get("/gpw/static/gpw.css").status_code == 200
+
+
+def test_a_deadlines_clock_is_drawn_under_it_and_chosen_in_its_forms(site: Site) -> None:
+    """中止计时、恢复计时 (issue #10): the suspended deadline's status, what it keeps and its
+    timeline under its row; the forms choose among this project's own deadlines."""
+    from support import CLERK, at
+
+    pid, path = site.project_id, f"/projects/{site.project_id}"
+    # payment_1 is due Thu 2025-10-23: stopped on Tue 10-21, it keeps 10-22 and 10-23
+    site.wf.fire(
+        pid,
+        "suspend_deadline",
+        actor=CLERK,
+        at=at("2025-10-21"),
+        key="payment_1",
+        reason="疫情封控 <b>",
+        on="2025-10-21",
+    )
+    clerk = site.visitor("clerk")
+    page = html(clerk.get(path))
+    row = page.xpath('//*[@data-testid="deadline-payment_1"]')[0]
+    assert "暂停中" in text_of(row) and "尚余 2 个工作日" in text_of(row)
+    clock = page.xpath('//*[@data-testid="clock-payment_1"]')[0]
+    assert [str(li.get("data-clock")) for li in clock.xpath(".//li")] == ["suspended"]
+    assert "疫情封控 <b>" in text_of(clock) and not clock.xpath(".//b")  # escaped
+    resumable = page.xpath(
+        '//form[@data-event="resume_deadline"]//select[@name="key"]/option/@value'
+    )
+    assert resumable == ["", "payment_1"]
+    stoppable = page.xpath(
+        '//form[@data-event="suspend_deadline"]//select[@name="key"]/option/@value'
+    )
+    assert "payment_1" not in stoppable and "contract_end" not in stoppable
+    done = clerk.submit(
+        path, '//form[@data-event="resume_deadline"]', key="payment_1", on="2025-11-03"
+    )
+    assert location(done) == (path, {"done": ["resume_deadline"]})
+    again = html(clerk.get(path)).xpath('//*[@data-testid="clock-payment_1"]')[0]
+    assert [str(li.get("data-clock")) for li in again.xpath(".//li")] == ["suspended", "resumed"]
+    assert "2025-11-05" in text_of(again)  # the 2nd working day after Mon 11-03
+    clerk.get("/?lang=en")
+    english = html(clerk.get(path)).xpath('//*[@data-testid="clock-payment_1"]')[0]
+    assert "suspended" in text_of(english) and "resumed" in text_of(english)
