@@ -206,7 +206,7 @@ class _Stencil:
 
 
 #: the kinds whose label names the deadline's number (``evaluation#2`` → 第2次绩效评价)
-_NUMBERED = ("evaluation", "rectification")
+_NUMBERED = ("evaluation", "rectification", "training")
 
 
 class _Environment(Environment):
@@ -252,16 +252,20 @@ def _deadline_label(kind: str, lang: str, key: str = "") -> str:
             "evaluation": "绩效评价",
             "rectification": "限期整改",
             "contract_end": "服务期满",
+            "training": "业务培训",
         },
         "en": {
             "dispatch": "staff dispatch",
             "evaluation": "evaluation",
             "rectification": "rectification",
             "contract_end": "end of term",
+            "training": "staff training",
         },
     }
     label = labels[lang].get(group, kind)
     _, hash_, n = key.partition("#")
+    if group == "training" and n == "0":  # R14: training#0 is the one before duty
+        return "上岗前培训" if lang == "zh" else "training before duty"
     if hash_ and n.isdigit() and group in _NUMBERED:
         return f"第{n}次{label}" if lang == "zh" else f"{label} #{n}"
     return label
@@ -594,6 +598,7 @@ SAMPLE_RULES = {
     "evaluation": "R10",
     "rectification": "R11",
     "contract_end": "R13",
+    "training": "R14",
 }
 
 
@@ -618,7 +623,7 @@ def sample_context(kind: str, stage: str) -> dict[str, Any]:
         "contractor": "星海社会工作服务中心",
         "deadline": {
             "kind": kind,
-            "key": f"{kind}#1" if group in ("evaluation", "rectification") else kind,
+            "key": f"{kind}#1" if group in _NUMBERED else kind,
             "due": "2026-10-15",
             "provisional": True,
             "rule": SAMPLE_RULES.get(group, "R7"),

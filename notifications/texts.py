@@ -24,6 +24,7 @@ OBLIGATIONS = {
         "evaluation": "购买主体应按期牵头组织绩效评价（含服务对象满意度测评）",
         "rectification": "承接主体应在限期内完成整改",
         "contract_end": "服务期即将届满：请决定续签，或重新组织采购",
+        "training": "应组织入户核查员业务培训：上岗之前必须培训，并按政策每年定期轮训",
     },
     "en": {
         "dispatch": "the contractor must recruit, train and dispatch the staff within the window",
@@ -31,6 +32,8 @@ OBLIGATIONS = {
         "evaluation": "the purchaser must hold the evaluation, recipients' satisfaction included",
         "rectification": "the contractor must complete the rectification by the due day",
         "contract_end": "the term ends soon: decide to renew or procure again",
+        "training": "the staff must be trained: before duty, and regularly each year as the "
+        "policy requires",
     },
 }
 

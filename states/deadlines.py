@@ -234,3 +234,54 @@ def meet(deadline: Deadline, *, on: date, by: str) -> None:
 def cancel(deadline: Deadline, *, reason: str) -> None:
     deadline.status = DeadlineStatus.CANCELLED
     deadline.note = (deadline.note + "; " if deadline.note else "") + reason
+
+
+#: R14: the key of the training before duty; periodic ones are ``training#1`` … ``training#n``
+TRAINING_BEFORE_DUTY = f"{DeadlineKind.TRAINING.value}#0"
+
+
+def training_before_duty(*, signed_on: date, n: int, calendar: WorkingDayCalendar) -> Deadline:
+    """R14: the staff are trained before duty, within the dispatch's window (001 §七.5: 合同签订
+    后15个工作日内，完成人员的招聘、培训和派遣); the contractor owns it."""
+    return working_days(
+        key=TRAINING_BEFORE_DUTY,
+        kind=DeadlineKind.TRAINING.value,
+        owner=Role.CONTRACTOR,
+        rule="R14",
+        anchor_event="sign_contract",
+        anchor_on=signed_on,
+        n=n,
+        calendar=calendar,
+    )
+
+
+def trainings(
+    *, dispatched_on: date, contract_end: date, months: int, calendar: WorkingDayCalendar
+) -> list[Deadline]:
+    """R14: one training per period of ``months`` counted from the dispatch (two a year: each
+    half-year of service), for every period that begins within the term. Period ``n`` ends on
+    dispatched_on + n × months, moved to the next working day if not one (as an evaluation
+    period does); a period the term's end cuts short is due on the term's last day. The
+    purchaser owns them (001 §八(三): 由区民政局主导，承接主体配合)."""
+    out: list[Deadline] = []
+    n = 1
+    while add_months(dispatched_on, (n - 1) * months) <= contract_end:
+        deadline = Deadline(
+            key=f"{DeadlineKind.TRAINING.value}#{n}",
+            kind=DeadlineKind.TRAINING.value,
+            owner=Role.PURCHASER,
+            rule="R14",
+            anchor_event="dispatch_staff",
+            anchor_on=dispatched_on,
+            length=n * months,
+            unit="calendar_months",
+            due=dispatched_on,
+        )
+        recompute(deadline, calendar)
+        if deadline.due > contract_end:
+            deadline.unit = "date"
+            deadline.length = (contract_end - dispatched_on).days
+            deadline.due, deadline.provisional = contract_end, False
+        out.append(deadline)
+        n += 1
+    return out

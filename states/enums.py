@@ -106,6 +106,7 @@ class DeadlineKind(StrEnum):
     EVALUATION = "evaluation"  #: R10 periodic evaluation
     RECTIFICATION = "rectification"  #: R11 限期整改
     CONTRACT_END = "contract_end"  #: R13 end of term: renew or procure again
+    TRAINING = "training"  #: R14 业务培训: before duty (``training#0``), then per period
 
 
 class DeadlineStatus(StrEnum):

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -63,6 +63,7 @@ from states.model import (
     Review,
     Settlement,
     SubcontractRequest,
+    Training,
     deep_copy,
 )
 from states.payloads import (
@@ -81,6 +82,7 @@ from states.payloads import (
     PublishNotice,
     Reason,
     RecordReview,
+    RecordTraining,
     RequestSubcontract,
     ResolveDispute,
     ResumeDeadline,
@@ -180,7 +182,7 @@ EVENTS: dict[str, EventSpec] = {
             S.APPROVED,
             Approve,
             roles=(G,),
-            guards=("g_budget_reviewed", "g_purchasable"),
+            guards=("g_budget_reviewed", "g_purchasable", "g_budget_floor"),
             zh="批准立项",
             en="approve",
         ),
@@ -237,9 +239,24 @@ EVENTS: dict[str, EventSpec] = {
             S.IN_SERVICE,
             DispatchStaff,
             roles=(P, C),
-            guards=("g_after_signing", "g_staff_qualified"),
+            guards=(
+                "g_after_signing",
+                "g_staff_qualified",
+                "g_staff_cover_plan",
+                "g_trained_before_duty",
+            ),
             zh="人员派遣",
             en="dispatch staff",
+        ),
+        _spec(
+            "record_training",
+            (*SERVICE, S.RECTIFYING),
+            None,
+            RecordTraining,
+            roles=(P, C),
+            guards=("g_training_dated", "g_training_not_recorded"),
+            zh="记录业务培训",
+            en="record a training",
         ),
         _spec(
             "pay",
@@ -447,6 +464,9 @@ class Context:
     #: registered contractors the event may consult, by id (the candidates of a review, R4, R5);
     #: ``contractor`` is always among them
     contractors: Mapping[int, Contractor] = field(default_factory=dict)
+    #: R18: the budgets of the purchaser's other plans of the plan's year, submitted or approved
+    #: (read by the caller for ``approve`` under a policy with a floor)
+    other_budgets: Decimal = Decimal(0)
 
     def registered(self, contractor_id: int) -> Contractor | None:
         found = self.contractors.get(contractor_id)
@@ -803,6 +823,150 @@ class _Run:
                     f"{member.name} must be computer-literate",
                     staff=member.name,
                 )
+        return True
+
+    def g_staff_cover_plan(self) -> bool:
+        """R17: the staff dispatched cover the plan's staffing items: for each office an item
+        names, as many people serving that office as its items ask for; in all, as many as every
+        staffing item asks for (an item naming no office counts in the total only). A person is
+        counted once: a name listed twice is refused."""
+        staff = self.data(DispatchStaff).staff
+        seen: set[str] = set()
+        for member in staff:
+            if member.name in seen:
+                return self.refuse(
+                    "R17",
+                    f"派遣名单中 {member.name} 出现两次：每人只计一次",
+                    f"{member.name} is listed twice: each person counts once",
+                    field="staff",
+                    staff=member.name,
+                )
+            seen.add(member.name)
+        wanted: dict[str, Decimal] = {}
+        total = Decimal(0)
+        for item in self.project.items:
+            if item.staffing:
+                total += item.quantity
+                if item.office.strip():
+                    office = item.office.strip()
+                    wanted[office] = wanted.get(office, Decimal(0)) + item.quantity
+        if total == 0:
+            return True
+        have: dict[str, int] = {}
+        for member in staff:
+            have[member.office.strip()] = have.get(member.office.strip(), 0) + 1
+        short = [(o, n, have.get(o, 0)) for o, n in wanted.items() if have.get(o, 0) < n]
+        if short:
+            return self.refuse(
+                "R17",
+                "派遣人员未按实施方案覆盖各单位："
+                + "；".join(f"{o} 须 {n} 人，派遣 {h} 人" for o, n, h in short),
+                "the staff do not cover the plan's offices: "
+                + "; ".join(f"{o} needs {n}, {h} dispatched" for o, n, h in short),
+                field="staff",
+                short={o: {"needed": str(n), "dispatched": h} for o, n, h in short},
+            )
+        if len(staff) < total:
+            return self.refuse(
+                "R17",
+                f"实施方案须派遣 {total} 人，只派遣 {len(staff)} 人",
+                f"the plan needs {total} staff, {len(staff)} dispatched",
+                field="staff",
+                needed=str(total),
+                dispatched=len(staff),
+            )
+        return True
+
+    def g_trained_before_duty(self) -> bool:
+        """R14: where the policy says so, the staff are trained before they go on duty (Dawukou
+        001 §六: 上岗之前必须培训): trainings recorded on or before the dispatch day, attended by
+        at least as many as are dispatched (001 §八(三): 全员覆盖)."""
+        if not self.ctx.policy.training_before_duty:
+            return True
+        dispatch: DispatchStaff = self.data(DispatchStaff)
+        before = [t for t in self.project.trainings if t.on <= dispatch.on]
+        if not before:
+            return self.refuse(
+                "R14",
+                f"入户核查员上岗之前必须培训：{dispatch.on} 及以前没有记录培训（record_training）",
+                f"the staff are trained before duty: no training is recorded on or before "
+                f"{dispatch.on} (record_training)",
+                field="on",
+            )
+        trained = sum(t.attendees for t in before)
+        if trained < len(dispatch.staff):
+            return self.refuse(
+                "R14",
+                f"上岗前培训共 {trained} 人次，少于派遣的 {len(dispatch.staff)} 人：须全员培训",
+                f"the trainings before duty had {trained} attendees, fewer than the "
+                f"{len(dispatch.staff)} staff dispatched: everyone is trained",
+                field="staff",
+                trained=trained,
+                dispatched=len(dispatch.staff),
+            )
+        return True
+
+    def g_training_dated(self) -> bool:
+        on = self.data(RecordTraining).on
+        if on < self.contract.signed_on:
+            return self.refuse(
+                "R14",
+                f"培训日期 {on} 早于合同签订日期 {self.contract.signed_on}：不计入本合同",
+                f"a training on {on} is before the contract was signed "
+                f"({self.contract.signed_on}): it does not count for this contract",
+                field="on",
+            )
+        return True
+
+    def g_training_not_recorded(self) -> bool:
+        new: RecordTraining = self.data(RecordTraining)
+        topic = _same_text(new.topic)
+        for held in self.project.trainings:
+            if held.on == new.on and _same_text(held.topic) == topic:
+                return self.refuse(
+                    "R14",
+                    f"{new.on} 的培训「{held.topic}」已记录：同一次培训只记录一次",
+                    f"the training {held.topic!r} on {new.on} is recorded already: a training "
+                    "is recorded once",
+                    field="topic",
+                )
+        return True
+
+    def g_budget_floor(self) -> bool:
+        """R18: where the policy sets a floor (Jilin 000 三(四): 原则上不低于社会救助专项经费的
+        1%), the purchaser's purchase budgets of the plan's year (this plan's and its other
+        plans' submitted or approved, ``Context.other_budgets``) reach that share of the
+        year's special assistance funds the plan states; a plan stating none is refused."""
+        floor = self.ctx.policy.min_budget_percent_of_assistance_funds
+        if floor is None:
+            return True
+        funds = self.project.assistance_funds
+        if funds is None:
+            return self.refuse(
+                "R18",
+                f"政策 {self.ctx.policy.name} 要求购买经费不低于社会救助专项经费的 {floor}%："
+                "实施方案须写明本年度社会救助专项经费（assistance_funds，以 revise_plan 补充）",
+                f"policy {self.ctx.policy.name} sets the purchase funds at {floor} % of the "
+                "special assistance funds at least: the plan must state the year's funds "
+                "(assistance_funds, by revise_plan)",
+                field="assistance_funds",
+            )
+        budgets = self.project.budget + self.ctx.other_budgets
+        if budgets * 100 < funds * floor:
+            least = (funds * floor / 100).quantize(CENT, rounding=ROUND_UP)
+            others_zh = f"（含本单位本年度其他项目 {self.ctx.other_budgets}）"
+            others_en = f" (with the purchaser's other plans of the year: {self.ctx.other_budgets})"
+            more = bool(self.ctx.other_budgets)
+            return self.refuse(
+                "R18",
+                f"购买预算 {budgets}{others_zh if more else ''} 低于社会救助专项经费 {funds} 的 "
+                f"{floor}%（{least}）",
+                f"the purchase budget {budgets}{others_en if more else ''} is below {floor} % "
+                f"of the special assistance funds {funds} ({least})",
+                field="budget",
+                least=str(least),
+                budgets=str(budgets),
+            )
         return True
 
     def g_tranche_unlocked(self) -> bool:
@@ -1428,6 +1592,8 @@ class _Run:
             self.project.budget = plan.budget
         if plan.items is not None:
             self.project.items = list(plan.items)
+        if plan.assistance_funds is not None:
+            self.project.assistance_funds = plan.assistance_funds
 
     def apply_submit(self) -> None:
         self.extra = {"budget": str(self.project.budget), "items": len(self.project.items)}
@@ -1515,12 +1681,88 @@ class _Run:
                     )
                 )
         self._open(dl.contract_end(effective_on=sign.effective_on, term_months=sign.term_months))
+        if policy.training_before_duty:
+            # R14: trained before duty, within the dispatch's window (001 §六, §七.5)
+            self._open(
+                dl.training_before_duty(
+                    signed_on=sign.signed_on,
+                    n=policy.dispatch_window_working_days,
+                    calendar=self.ctx.calendar,
+                )
+            )
 
     def apply_dispatch_staff(self) -> None:
         dispatch: DispatchStaff = self.data(DispatchStaff)
         self.project.staff = list(dispatch.staff)
         self.project.dispatched_on = dispatch.on
         self._meet(DeadlineKind.DISPATCH.value, dispatch.on)
+        if self.ctx.policy.training_before_duty:
+            trained = [t.on for t in self.project.trainings if t.on <= dispatch.on]
+            self.extra = {"trained_on": max(trained).isoformat()}
+        # R14: one training in each period of the service counted from the dispatch
+        months = self.ctx.policy.training_months()
+        if months is not None:
+            for deadline in dl.trainings(
+                dispatched_on=dispatch.on,
+                contract_end=self.contract_end(),
+                months=months,
+                calendar=self.ctx.calendar,
+            ):
+                self._open(deadline)
+
+    def _training_deadline(self, on: date) -> Deadline | None:
+        """The open training deadline a training on ``on`` meets (R14): before duty
+        (``training#0``: on or before the dispatch day, or not dispatched yet), else the earliest
+        open period that has begun by ``on`` (period 1 begins on the dispatch day, period n the
+        day after period n − 1's due day): a late training makes up for a missed period, late,
+        and never meets a period not yet begun."""
+        before = self.project.deadline(dl.TRAINING_BEFORE_DUTY)
+        dispatched = self.project.dispatched_on
+        if (
+            before is not None
+            and before.status is DeadlineStatus.OPEN
+            and (dispatched is None or on <= dispatched)
+        ):
+            return before
+        if dispatched is None:
+            return None
+        periods = sorted(
+            (
+                d
+                for d in self.project.deadlines
+                if d.kind == DeadlineKind.TRAINING.value and d.key != dl.TRAINING_BEFORE_DUTY
+            ),
+            key=lambda d: int(d.key.partition("#")[2] or 0),
+        )
+        begins = dispatched
+        for deadline in periods:
+            if begins > on:
+                return None
+            if deadline.status is DeadlineStatus.OPEN:
+                return deadline
+            begins = deadline.due + timedelta(days=1)
+        return None
+
+    def apply_record_training(self) -> None:
+        held: RecordTraining = self.data(RecordTraining)
+        deadline = self._training_deadline(held.on)
+        if deadline is not None:
+            dl.meet(deadline, on=held.on, by=self.actor.id)
+        self.project.trainings.append(
+            Training(
+                on=held.on,
+                topic=held.topic,
+                attendees=held.attendees,
+                hours=held.hours,
+                by=self.actor.id,
+                at=self.at,
+                meets=deadline.key if deadline is not None else None,
+            )
+        )
+        self.extra = {
+            "meets": deadline.key if deadline is not None else None,
+            "late": bool(deadline is not None and deadline.late),
+        }
 
     def apply_pay(self) -> None:
         pay: Pay = self.data(Pay)
@@ -1738,7 +1980,12 @@ class _Run:
         self.project.removal_reason = self.data(Reason).reason
         # R12: the contractor's obligations end; the purchaser still owes unlocked tranches (R20)
         self._cancel(
-            (*CONTRACTOR_DEADLINES, DeadlineKind.EVALUATION.value, DeadlineKind.CONTRACT_END.value),
+            (
+                *CONTRACTOR_DEADLINES,
+                DeadlineKind.EVALUATION.value,
+                DeadlineKind.CONTRACT_END.value,
+                DeadlineKind.TRAINING.value,
+            ),
             "承接主体已清退 / contractor removed",
         )
 
@@ -1774,6 +2021,7 @@ class _Run:
                 subcontract_requests=p.subcontract_requests,
                 removal_reason=p.removal_reason,
                 ended_on=self.day,
+                trainings=p.trainings,
             )
         )
         p.contractor_id = None
@@ -1790,6 +2038,7 @@ class _Run:
         p.rectifications = []
         p.subcontract_requests = []
         p.removal_reason = None
+        p.trainings = []
         p.procurement_method = None
         p.notice = None
         self.extra = {"prior_contracts": len(p.prior_contracts)}
@@ -1815,7 +2064,9 @@ class _Run:
         on = self.data(OnDate).on
         self.project.accepted_on = on
         self._meet(DeadlineKind.CONTRACT_END.value, on)
-        self._cancel((DeadlineKind.EVALUATION.value,), "已验收 / accepted")
+        self._cancel(
+            (DeadlineKind.EVALUATION.value, DeadlineKind.TRAINING.value), "已验收 / accepted"
+        )
 
     def apply_correct_deadline(self) -> None:
         fix: CorrectDeadline = self.data(CorrectDeadline)
@@ -1909,6 +2160,11 @@ class _Run:
 def _rule_of(deadline: Deadline) -> str:
     """The rule of a deadline's kind, named by a refusal about its clock (``R7,R20``: R7)."""
     return deadline.rule.split(",")[0]
+
+
+def _same_text(text: str) -> str:
+    """A text as two records of one thing compare it: spaces collapsed, case folded."""
+    return " ".join(text.split()).casefold()
 
 
 @cache

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticUndefined
 
 from states.enums import (
@@ -129,6 +129,15 @@ class ServiceItem(_Model):
     #: the office the staff for this item serve (Dawukou: 区民政局, 星海镇, 人民路街道 …)
     office: Annotated[str, Field(max_length=200)] = ""
     administrative: bool = False
+    #: R17: the quantity is the number of staff to dispatch (posts), for ``office`` if it names
+    #: one; ``dispatch_staff`` must cover it
+    staffing: bool = False
+
+    @model_validator(mode="after")
+    def _whole_posts(self) -> ServiceItem:
+        if self.staffing and self.quantity != self.quantity.to_integral_value():
+            raise ValueError("quantity: a staffing item counts whole people (R17)")
+        return self
 
 
 class BudgetReview(_Model):
@@ -163,7 +172,6 @@ class Contract(_Model):
     late_interest_rate_per_day: Decimal | None = None
 
 
-
 class StaffMember(_Model):
     """A dispatched caseworker (R8)."""
 
@@ -171,6 +179,21 @@ class StaffMember(_Model):
     education: str
     computer_literate: bool = True
     social_work_qualified: bool = False
+    #: R17: the office the person serves (where the plan's items name offices)
+    office: Annotated[str, Field(max_length=200)] = ""
+
+
+class Training(_Model):
+    """A training held for the staff (R14): when, on what, how many attended, how long."""
+
+    on: date
+    topic: str
+    attendees: int
+    hours: Decimal
+    by: str
+    at: datetime
+    #: the training deadline it met (``training#0`` before duty, ``training#n``), or None
+    meets: str | None = None
 
 
 class PaidPart(_Model):
@@ -291,6 +314,8 @@ class PriorContract(_Model):
     subcontract_requests: list[SubcontractRequest] = []
     removal_reason: str | None = None
     ended_on: date
+    #: R14: the trainings held under that contract
+    trainings: list[Training] = []
 
 
 #: what a change of a deadline's clock does (:class:`DeadlineChange`)
@@ -359,6 +384,8 @@ class Project(_Model):
     state: ProjectState = ProjectState.DRAFT
     items: list[ServiceItem] = []
     budget: Decimal = Decimal(0)
+    #: R18: the year's special assistance funds the plan states (the budget floor's base)
+    assistance_funds: Decimal | None = None
     budget_review: BudgetReview | None = None
     approved_at: datetime | None = None
     procurement_method: ProcurementMethod | None = None
@@ -383,6 +410,8 @@ class Project(_Model):
     prior_contracts: list[PriorContract] = []
     termination_reason: str | None = None
     accepted_on: date | None = None
+    #: R14: trainings held for the staff, in the order recorded
+    trainings: list[Training] = []
     deadlines: list[Deadline] = []
 
     def paid_total(self) -> Decimal:

@@ -8,11 +8,11 @@ to one release; :func:`package` wraps releases in a release package.
 becomes public when it is approved (``approve``: ``planning``); then ``publish_notice``
 (``tender``), ``record_review``, ``fail_procurement``, ``reprocure`` (``tenderUpdate``),
 ``award`` (``award``), ``sign_contract`` (``contract``), ``dispatch_staff``, ``pay``,
-``evaluate``, ``order_rectification``, ``approve_subcontract``, ``subcontract``, ``settle``,
-``accept`` (``implementation``), ``complete_rectification``, ``correct_deadline``,
-``recompute_deadlines``, ``suspend_deadline``, ``resume_deadline`` and ``extend_deadline``
-(``implementationUpdate``, when the project has a contract: a milestone's due date moves, and
-its description says it was suspended or extended),
+``evaluate``, ``record_training`` (R14), ``order_rectification``, ``approve_subcontract``,
+``subcontract``, ``settle``, ``accept`` (``implementation``), ``complete_rectification``,
+``correct_deadline``, ``recompute_deadlines``, ``suspend_deadline``, ``resume_deadline`` and
+``extend_deadline`` (``implementationUpdate``, when the project has a contract: a milestone's
+due date moves, and its description says it was suspended or extended),
 ``remove_contractor`` and ``close`` (``contractTermination``), ``terminate`` (by the state it
 ends: ``tenderCancellation``, ``awardCancellation`` or ``contractTermination``; nothing for a plan
 never approved); ``resolve_dispute`` (``implementationUpdate``: the part of a disputed tranche
@@ -125,6 +125,7 @@ PUBLIC_EVENTS: dict[str, str] = {
     "dispatch_staff": "implementation",
     "pay": "implementation",
     "evaluate": "implementation",
+    "record_training": "implementation",
     "order_rectification": "implementation",
     "approve_subcontract": "implementation",
     "subcontract": "implementation",
@@ -604,7 +605,6 @@ def _contract(
         suffix = "" if nth[p.tranche] == 1 else f"-{nth[p.tranche]}"
         one: dict[str, Any] = {
             "id": f"{cid}-payment-{p.tranche}{suffix}",
-
             "date": _day(p.on),
             "value": _value(p.amount),
             "payee": supplier,

@@ -51,6 +51,8 @@ from states.types import (
 )
 
 _exact_decimal = exact_decimal
+#: the most people one training is recorded for (R14)
+MAX_ATTENDEES = 10_000
 
 
 class Payload(BaseModel):
@@ -91,12 +93,16 @@ class ProjectPlan(Payload):
     budget: Money
     items: Items = []
     supervisors: SupervisorsData | None = None
+    #: R18: the year's special assistance funds the purchase is paid from
+    assistance_funds: PositiveMoney | None = None
 
 
 class RevisePlan(Payload):
     title: Name | None = None
     budget: Money | None = None
     items: Items | None = None
+    #: R18: the year's special assistance funds the purchase is paid from
+    assistance_funds: PositiveMoney | None = None
 
 
 class ReviewBudget(Payload):
@@ -189,6 +195,21 @@ class DispatchStaff(Payload):
                     f"staff[{i}].education: must be one of {', '.join(EDUCATION_LEVELS)}"
                 )
         return staff
+
+
+class RecordTraining(Payload):
+    """A training held for the staff (R14): its day, topic, how many attended and for how many
+    hours. It meets the training deadline of the period its day falls in (before duty: on or
+    before the dispatch day)."""
+
+    on: date
+    topic: Name
+    attendees: Annotated[int, Field(strict=True, ge=1, le=MAX_ATTENDEES)]
+    hours: Annotated[
+        Decimal,
+        BeforeValidator(_exact_decimal),
+        Field(gt=0, le=1000, max_digits=6, decimal_places=2),
+    ]
 
 
 class Pay(Payload):
@@ -414,6 +435,10 @@ FIELD_RULES = {
     "late_interest_rate_per_day": "R20",
     "dispute": "R20",
     "found_due": "R20",
+    "topic": "R14",
+    "attendees": "R14",
+    "hours": "R14",
+    "assistance_funds": "R18",
 }
 
 

@@ -61,7 +61,10 @@ RECIPIENT_KEYS = (
     "audit",
     "government",
 )
-KIND_GROUPS = ("dispatch", "payment", "evaluation", "rectification", "contract_end")
+KIND_GROUPS = ("dispatch", "payment", "evaluation", "rectification", "contract_end", "training")
+#: kind groups a notice policy may leave out, and the group whose recipients they take then (a
+#: host's file written before R14's training deadlines: the dispatch's, contractor and purchaser)
+KIND_GROUP_FALLBACK = {"training": "dispatch"}
 
 
 class Stage(BaseModel):
@@ -97,6 +100,17 @@ class NoticePolicy(BaseModel):
     backoff_seconds: int = Field(ge=1, le=86400)
     #: kind group → stage → recipient keys
     recipients: dict[str, dict[str, tuple[str, ...]]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fallback_groups(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("recipients"), Mapping):
+            recipients = dict(data["recipients"])
+            for group, fallback in KIND_GROUP_FALLBACK.items():
+                if group not in recipients and fallback in recipients:
+                    recipients[group] = recipients[fallback]
+            data = {**data, "recipients": recipients}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> NoticePolicy:
@@ -180,6 +194,71 @@ class PlannedStep(BaseModel):
         return date(year, self.month, first_day), date(year, self.month, last_day)
 
 
+class StaffingRatio(BaseModel):
+    """``staff`` people for every ``per`` of a count (R17): 1 : 8,000 recipients, 0.8 : 1 bed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    staff: Decimal = Field(gt=0, le=1000)
+    per: Decimal = Field(gt=0, le=10_000_000)
+
+
+class StaffingStep(BaseModel):
+    """Up to ``base`` of ``count`` needs ``base_staff``; each further ``step`` of it, or a part
+    of one, ``step_staff`` more (Jilin: 30,000 people → 3, each further 10,000 → 1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: str = Field(pattern="^[a-z][a-z_]{0,39}$")
+    base: int = Field(ge=0)
+    base_staff: int = Field(ge=0, le=100_000)
+    step: int = Field(ge=1)
+    step_staff: int = Field(ge=0, le=100_000)
+
+
+class StaffingRule(BaseModel):
+    """The staff one kind of post needs (R17): the sum of ``ratios`` over their counts, rounded
+    up; or a ``step`` rule; never fewer than ``min_staff``. A count a rule names and a caller
+    leaves out is 0 (a care home without full-care residents); a step rule's count is needed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: the kind of post: ``county``, ``town``, ``care_home``, ``child_welfare``, ``mental_health``
+    post: str = Field(pattern="^[a-z][a-z_]{0,39}$")
+    name_zh: str = Field(min_length=1, max_length=50)
+    name_en: str = Field(min_length=1, max_length=100)
+    #: count name (``recipients``, ``self_care``, ``open_beds`` …) → its ratio
+    ratios: dict[str, StaffingRatio] = {}
+    step: StaffingStep | None = None
+    min_staff: int = Field(default=0, ge=0, le=100_000)
+    #: where the rule says "2–3": the most it asks for (shown, never enforced)
+    max_staff: int | None = Field(default=None, ge=0, le=100_000)
+
+    @field_validator("ratios")
+    @classmethod
+    def _count_names(cls, value: dict[str, StaffingRatio]) -> dict[str, StaffingRatio]:
+        for name in value:
+            if not name.isascii() or not name.replace("_", "").isalpha() or len(name) > 40:
+                raise ValueError(f"{name!r} is not a count name (a_z and _)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> StaffingRule:
+        if self.ratios and self.step is not None:
+            raise ValueError("a rule has ratios or a step, not both")
+        if self.max_staff is not None and self.max_staff < self.min_staff:
+            raise ValueError("max_staff is below min_staff")
+        return self
+
+    def counts(self) -> tuple[str, ...]:
+        """The counts the rule reads."""
+        return (self.step.count,) if self.step is not None else tuple(self.ratios)
+
+
+#: R14: a year cut into equal parts of whole months (two a year: two half-years)
+TRAININGS_PER_YEAR = (0, 1, 2, 3, 4, 6, 12)
+
+
 #: what a provenance says: ``seed:<file clause>``, ``law:<regulation article>``, ``default``
 #: (gpw's own choice, no text sets it, optionally ``default:<why>``) or ``inherited:<parent>``
 PROVENANCE_KINDS = ("seed", "law", "default", "inherited")
@@ -232,8 +311,14 @@ class Policy(BaseModel):
     min_education: str
     #: R8 pay floor, as a multiple of the local minimum wage
     pay_floor_multiple: Decimal = Field(gt=0)
-    #: R14 trainings a year, at least
+    #: R14 trainings a year, at least: one in each of that many equal parts of a service year
+    #: counted from the dispatch (0, 1, 2, 3, 4, 6 or 12)
     trainings_per_year: int = Field(ge=0)
+    #: R14 the staff are trained before they go on duty: ``dispatch_staff`` is refused until a
+    #: training is recorded on or before its day (Dawukou 001 §六: 上岗之前必须培训)
+    training_before_duty: bool = False
+    #: R17 staffing rules by kind of post (the calculator, ``states.staffing``)
+    staffing: tuple[StaffingRule, ...] = ()
     #: R10 third-party evaluation fee, percent of the purchase (Xiamen: 3)
     evaluation_fee_percent: Decimal | None = Field(default=None, ge=0, le=100)
     #: R6 purchase cycle
@@ -272,8 +357,21 @@ class Policy(BaseModel):
             raise ValueError(f"must be one of {', '.join(EDUCATION_LEVELS)}")
         return value
 
+    @field_validator("trainings_per_year")
+    @classmethod
+    def _whole_parts(cls, value: int) -> int:
+        if value not in TRAININGS_PER_YEAR:
+            raise ValueError(
+                f"must divide a year into whole months: one of "
+                f"{', '.join(map(str, TRAININGS_PER_YEAR))} (R14)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
+        posts = [r.post for r in self.staffing]
+        if len(set(posts)) != len(posts):
+            raise ValueError("staffing: a post has two rules (R17)")
         total = sum((t.share_percent for t in self.tranches), Decimal(0))
         if total != 100:
             raise ValueError(f"tranches: shares sum to {total} %, not 100 % (R7)")
@@ -328,6 +426,13 @@ class Policy(BaseModel):
             raise ValueError("sme_payment_days_max may not exceed 60 days (R20)")
         return self
 
+    def staffing_rule(self, post: str) -> StaffingRule | None:
+        return next((r for r in self.staffing if r.post == post), None)
+
+    def training_months(self) -> int | None:
+        """Months in each training period (R14), or None when the policy sets no trainings."""
+        return 12 // self.trainings_per_year if self.trainings_per_year else None
+
     def is_inherited(self, field: str) -> bool:
         return field in self.inherited_fields
 
@@ -351,6 +456,17 @@ class Policy(BaseModel):
             return None
         return {k: self.authorities[k] for k in ("government", "finance", "audit")}
 
+
+#: values a file may leave out (neither set nor inherited): gpw's default then, and why
+OPTIONAL_FIELDS = {
+    "planned_timeline": "default (no planned timeline stated)",
+    "training_before_duty": "default (no training before duty stated)",
+    "staffing": "default (no staffing rules stated)",
+    "max_deadline_extensions": "default (no text limits extensions: gpw allows one)",
+    "max_extension_percent_of_window": (
+        "default (no text limits extensions: at most the original window again)"
+    ),
+}
 
 _OWN_FIELDS = {
     "name",
@@ -423,18 +539,12 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "<data>") -> P
             # authorities_apply_to goes with authorities: both inherited or both own
             provenance[key] = f"inherited:{parent_name} ← {parent_policy.source_of(key)}"
         raw["provenance"] = provenance
-    if "planned_timeline" not in raw:
-        # an optional value (R19): a file that neither sets nor inherits it states no plan
-        own = raw.get("provenance")
-        provenance = dict(own) if isinstance(own, Mapping) else {}
-        provenance.setdefault("planned_timeline", "default (no planned timeline stated)")
-        raw["provenance"] = provenance
-    for key in ("max_deadline_extensions", "max_extension_percent_of_window"):
+    for key, why in OPTIONAL_FIELDS.items():
         if key not in raw:
             # an optional value: a file that neither sets nor inherits it has gpw's default
             own = raw.get("provenance")
             provenance = dict(own) if isinstance(own, Mapping) else {}
-            provenance.setdefault(key, "default (no text limits extensions)")
+            provenance.setdefault(key, why)
             raw["provenance"] = provenance
     raw["inherited_fields"] = tuple(inherited)
     try:

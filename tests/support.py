@@ -41,6 +41,13 @@ TERMS = {
 }
 ITEMS = [{"name": "社会救助入户核查", "quantity": 16}]
 STAFF = [{"name": "核查员01", "education": "大专"}, {"name": "核查员02", "education": "本科"}]
+#: R14: the training before duty of the happy path (STAFF's two attend)
+TRAINING = {"on": "2025-09-29", "topic": "岗前培训：政策与入户核查流程", "attendees": 2, "hours": 8}
+
+
+def trained(day: str, **over: Any) -> dict[str, Any]:
+    """``record_training``'s data: the happy path's training, held on ``day`` (R14)."""
+    return {**TRAINING, "on": day, **over}
 
 
 def at(day: str, hour: int = 10) -> datetime:
@@ -87,6 +94,8 @@ def lifecycle(contractor_id: int) -> list[tuple[str, str, Actor, datetime, dict[
         ),
         ("awarded", "award", CLERK, at("2025-09-15"), {"contractor_id": contractor_id}),
         ("contracted", "sign_contract", CLERK, at("2025-09-26"), sign_data()),
+        # R14: trained before duty (001 §六), everyone dispatched attending
+        ("contracted", "record_training", CLERK, at("2025-09-29"), TRAINING),
         (
             "in_service",
             "dispatch_staff",

@@ -432,6 +432,10 @@ def project_create(
     role: RoleOpt = "purchaser",
     org: OrgOpt = "",
     at: AtOpt = None,
+    assistance_funds: Annotated[
+        str | None,
+        typer.Option(help="本年度社会救助专项经费（元，R18）/ the year's assistance funds, yuan"),
+    ] = None,
 ) -> None:
     """立项 / draft a purchase plan (R1)."""
     items = _json_text(items_json, "--items-json") if items_json else [_item(s) for s in item or []]
@@ -443,6 +447,7 @@ def project_create(
         budget=budget,
         items=items,
         at=_parse_at(at),
+        assistance_funds=assistance_funds,
     )
     _out({"id": pid}, f"项目 / project {pid}")
 
@@ -1068,6 +1073,144 @@ def _policy_text(policy: Policy) -> str:
         lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
         lines.append(f"      ← {label}: {where}")
     return "\n".join(lines)
+
+
+@app.command()
+def staffing(
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="政策名或文件 / policy name or file")
+    ] = None,
+    post: Annotated[
+        str | None,
+        typer.Option(help="岗位类别 / kind of post: county, town, care_home, child_welfare, …"),
+    ] = None,
+    population: Annotated[int | None, typer.Option(help="人口数 / population")] = None,
+    recipients: Annotated[int | None, typer.Option(help="救助对象数 / recipients")] = None,
+    self_care: Annotated[
+        int | None, typer.Option("--self-care", help="全自理供养人员 / self-care residents")
+    ] = None,
+    semi_care: Annotated[
+        int | None, typer.Option("--semi-care", help="半自理供养人员 / semi-care residents")
+    ] = None,
+    full_care: Annotated[
+        int | None, typer.Option("--full-care", help="全护理供养人员 / full-care residents")
+    ] = None,
+    children: Annotated[int | None, typer.Option(help="儿童数 / children")] = None,
+    beds: Annotated[int | None, typer.Option(help="实际开放床位 / open beds")] = None,
+    count: Annotated[
+        list[str] | None, typer.Option(help="其他计数 名称=数 / another count NAME=N")
+    ] = None,
+) -> None:
+    """R17 人员配备测算：第一行为所需人数 / the staff a post needs (first line: the number)."""
+    from states.staffing import required_staff
+
+    counts: dict[str, object] = {
+        "population": population,
+        "recipients": recipients,
+        "self_care": self_care,
+        "semi_care": semi_care,
+        "full_care": full_care,
+        "children": children,
+        "open_beds": beds,
+    }
+    for entry in count or []:
+        name, sep, value = entry.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise InvalidInput(
+                f"--count 须为 名称=整数：{entry}", f"--count is NAME=N: {entry}", field="count"
+            )
+        counts[name.strip()] = int(value)
+    result = required_staff(load_policy(policy or STATE.policy), post, counts)
+    _out(
+        result.to_dict(),
+        f"{result.required}\n{result.explain_zh}\n{result.explain_en}\n"
+        f"依据 / source: {result.source}",
+    )
+
+
+@app.command()
+def sandbox(
+    copy: Annotated[
+        str | None,
+        typer.Option(
+            "--copy",
+            help="把 --db 复制为沙盒：新 SQLite 文件，或同一 PostgreSQL 服务器上的新库名 / copy "
+            "--db to a new SQLite file or a new database on the same PostgreSQL server",
+        ),
+    ] = None,
+    seconds_per_day: Annotated[
+        float,
+        typer.Option(
+            "--seconds-per-day", help="每个工作日的真实秒数 / real seconds per working day"
+        ),
+    ] = 60.0,
+    start: Annotated[
+        str | None, typer.Option(help="沙盒时钟起点（带时区 ISO）/ the sandbox clock's start")
+    ] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="只复制，不运行调度 / copy only")
+    ] = False,
+    run_for: Annotated[
+        float | None, typer.Option("--for", help="运行若干秒后退出 / stop after this many seconds")
+    ] = None,
+) -> None:
+    """培训沙盒：复制数据库，加速时钟运行调度，只投递站内收件箱 / a training sandbox: a copy of
+    the database on an accelerated clock (one working day per N seconds), notices to the inbox
+    only; without --copy, runs the worker on an existing sandbox copy (--db)."""
+    import signal
+    import threading
+
+    from workflow.persistence import safe_url
+    from workflow.scheduler import Worker
+    from workflow.services import sandbox as sandboxes
+
+    target = STATE.db
+    if copy is not None:
+        dest = copy if "://" in copy else _url(copy)
+        if "://" not in copy and STATE.db.startswith(("postgresql", "postgres")):
+            dest = sandboxes.pg_url_for(STATE.db, copy)
+        began = _parse_at(start)
+        if began is None:
+            clock = _env_clock(os.environ.get("GPW_NOW"), os.environ.get("GPW_NOW_SINCE"))
+            began = clock() if clock is not None else datetime.now(LOCAL_TZ)
+        made = sandboxes.copy_database(
+            STATE.db, dest, start=began, seconds_per_working_day=seconds_per_day
+        )
+        target = dest
+        _out(
+            {"copy": safe_url(dest), **sandboxes.describe(made)},
+            f"沙盒副本 / sandbox copy: {safe_url(dest)}（源 / from {made.source}）\n"
+            f"时钟 / clock: {made.start.isoformat()} 起，每 {made.seconds_per_working_day:g} 秒一个"
+            f"工作日 / one working day per {made.seconds_per_working_day:g} s；通知只进站内收件箱 "
+            "/ notices to the inbox only",
+        )
+        if no_worker:
+            return
+    STATE.db = target
+    wf = _wf("write")
+    if wf.sandbox is None:
+        raise ConfigurationError(
+            "该数据库不是沙盒副本：请用 gpw sandbox --copy 复制",
+            "this database is not a sandbox copy: make one with gpw sandbox --copy",
+            field="db",
+        )
+    pace = wf.sandbox.seconds_per_working_day
+    step = max(0.5, min(60.0, pace / 48))  # half an hour of a working day, at the most a minute
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runner = Worker(wf, tick_seconds=step, relay_seconds=step)
+    runner.start()
+    typer.echo(
+        f"gpw sandbox: {_shown_db()}; 现在 / now {wf.clock().isoformat()}；Ctrl-C 停止 / to stop"
+    )
+    try:
+        stop.wait(run_for)
+    finally:
+        runner.stop()
+        typer.echo(
+            f"gpw sandbox stopped at {wf.clock().isoformat()} after {runner.passes} pass(es)"
+        )
 
 
 @policy_app.command("show")

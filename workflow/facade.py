@@ -24,20 +24,23 @@ from sqlalchemy import Connection, Engine
 
 from notifications.channels import Channel, NoticeConfig, Person
 from states.enums import Role
-from states.errors import InvalidInput
+from states.errors import ConfigurationError, InvalidInput
 from states.model import Actor
 from states.ocds import DEFAULT_OCID_PREFIX
 from states.policy import DEFAULT_POLICY, Policy
 from states.redaction import Redaction
+from states.staffing import Staffing, required_staff
 from workflow import audit, schema
 from workflow.db import Database, retrying
 from workflow.persistence import PoolSettings, utcnow
+from workflow.services import sandbox as sandboxes
 from workflow.services.access import check_actor, require_role
 from workflow.services.calendar import CalendarService
 from workflow.services.contractors import ContractorService
 from workflow.services.details import Details
 from workflow.services.directory import Directory
 from workflow.services.disclosure import Disclosure
+from workflow.services.facts import Facts
 from workflow.services.ledger import Ledger, LedgerService
 from workflow.services.lists import Lists
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
@@ -62,6 +65,10 @@ class Workflow:
         channels: channel objects to use instead of the ones ``notices`` configures.
         mode: ``"write"`` (default) or ``"read"``: a reader never creates tables (and
             :meth:`open` opens an SQLite file read-only, refusing a missing or foreign one).
+        sandbox: require a training sandbox's copy (``gpw sandbox``; refused on any other
+            database). A marked copy runs as a sandbox whether asked or not: its clock is the
+            mark's (one working day per N real seconds, ``clock`` ignored) and its notices go to
+            the inbox only (a configuration naming e-mail, webhooks or the log is refused).
     """
 
     def __init__(
@@ -77,6 +84,7 @@ class Workflow:
         mode: Literal["read", "write"] = "write",
         ocid_prefix: str = DEFAULT_OCID_PREFIX,
         redaction: str | Path | Redaction | None = None,
+        sandbox: bool = False,
     ) -> None:
         if mode not in ("read", "write"):
             raise InvalidInput(
@@ -93,6 +101,23 @@ class Workflow:
         # an empty database gets the schema (the migrations); an existing one is only checked
         schema.ensure_current(self.db.engine, create=create and mode == "write")
         self.calendar = CalendarService(self.db)
+        #: a training sandbox's mark (issue #10): a marked copy always runs as a sandbox, on its
+        #: accelerated clock, delivering to the inbox only; None for any other database
+        self.sandbox = sandboxes.sandbox_of(self.db.engine)
+        if sandbox and self.sandbox is None:
+            raise ConfigurationError(
+                "该数据库不是沙盒副本：请先用 gpw sandbox --copy 复制（沙盒从不在原库上运行）",
+                "this database is not a sandbox copy: make one with gpw sandbox --copy (a "
+                "sandbox never runs on the original)",
+                field="db",
+            )
+        if self.sandbox is not None:
+            sandboxes.check_channels(
+                (notices or NoticeConfig()).channels
+                if channels is None
+                else [c.name for c in channels]
+            )
+            self.db.clock = sandboxes.SandboxClock(self.calendar.current(), self.sandbox)
         self.directory = Directory(self.db)
         self._contractors = ContractorService(self.db)
         #: users of the dashboard and the JSON API, their tokens and the log of logins
@@ -101,6 +126,9 @@ class Workflow:
         #: public disclosure: OCDS releases published on commit, records, anchors (issue #9)
         self.disclosure = Disclosure(self.db, ocid_prefix=ocid_prefix, redaction=redaction)
         self._projects.on_written(self.disclosure.on_written)
+        #: what the overview reads of each project, kept by the events (R18 shares, R19 slips)
+        self._facts = Facts(self.db, self._policies, self.calendar)
+        self._projects.on_written(self._facts.on_written)
         self._ledgers = LedgerService(self.db, self.calendar, self._policies)
         self._sme_reports = SmeReports(self.db, self._policies)
         #: read models of the dashboard and the JSON API: a project's page, the inbox, the
@@ -117,7 +145,7 @@ class Workflow:
         )
         #: the dashboard's and the JSON API's lists (projects, deadlines, notices) and the
         #: overview, each within a reader's scope (workflow.services.lists)
-        self.lists = Lists(self.db, self._policies, self.calendar, self._notices)
+        self.lists = Lists(self.db, self._policies, self.calendar, self._notices, self._facts)
 
     @classmethod
     def open(
@@ -134,6 +162,7 @@ class Workflow:
         pool: PoolSettings | None = None,
         ocid_prefix: str = DEFAULT_OCID_PREFIX,
         redaction: str | Path | Redaction | None = None,
+        sandbox: bool = False,
     ) -> Workflow:
         """Open a workflow on a database URL (``sqlite:///gpw.db``,
         ``postgresql+psycopg://user@host/db``; a plain ``postgresql://`` uses psycopg 3) or an
@@ -159,6 +188,7 @@ class Workflow:
                 mode=mode,
                 ocid_prefix=ocid_prefix,
                 redaction=redaction,
+                sandbox=sandbox,
             )
         except BaseException:
             if isinstance(url_or_engine, str):  # the engine is ours: leave no connection open
@@ -197,6 +227,22 @@ class Workflow:
     def policy_named(self, name: str) -> Policy:
         return self._policies.named(name)
 
+    def staffing(
+        self, *, policy: str | None = None, post: str | None = None, **counts: int
+    ) -> Staffing:
+        """R17: the staff a post needs under a policy's staffing rules (the default policy's
+        without ``policy``), for its counts: ``wf.staffing(policy="jilin-2017",
+        population=35000).required`` is 4; ``wf.staffing(policy="nanyang-2019", post="town",
+        recipients=2500).required`` is 4. Counts: ``population``, ``recipients``,
+        ``self_care``, ``semi_care``, ``full_care``, ``children``, ``open_beds`` (as the rule
+        names them). Pure: nothing is read or written.
+
+        Raises:
+            InvalidInput: the policy has no rules, an unknown post or count, a bad count.
+        """
+        chosen = self._policies.default if policy is None else self._policies.named(policy)
+        return required_staff(chosen, post, counts)
+
     def on_schedule(self, listener: Callable[[datetime], None]) -> None:
         """Call ``listener(fire_at)`` after a commit that scheduled a notice stage (the worker
         uses it to wake its scheduler early). A host's transaction calls it when the host
@@ -217,6 +263,7 @@ class Workflow:
         at: datetime | None = None,
         supervisors: Mapping[str, Any] | None = None,
         connection: Connection | None = None,
+        assistance_funds: Any = None,
     ) -> int:
         """Draft a purchase plan (立项, R1). Returns the new project's id.
 
@@ -224,7 +271,10 @@ class Workflow:
         (``government``, ``finance``, ``audit`` and optionally ``leader``, the organisation whose
         leader supervises the purchaser: by default the purchaser itself). Without it, the
         policy's default bodies are used where they apply to the purchaser; otherwise it is
-        required (no default sends a county's escalation to a city or a province)."""
+        required (no default sends a county's escalation to a city or a province).
+        ``assistance_funds``: the year's special assistance funds the purchase is paid from
+        (R18; ``revise_plan`` sets it too): under a policy with a budget floor (Jilin: 1 %)
+        approval needs it, and the purchaser's budgets of the year must reach the floor."""
         return self._projects.create(
             actor=actor,
             title=title,
@@ -235,6 +285,7 @@ class Workflow:
             at=at,
             supervisors=supervisors,
             connection=connection,
+            assistance_funds=assistance_funds,
         )
 
     def fire(

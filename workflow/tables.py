@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Date,
     DateTime,
@@ -400,6 +401,45 @@ class AnchorRow(SQLModel, table=True):
     published_at: datetime = _aware(index=True)
 
 
+class ProjectFactRow(SQLModel, table=True):
+    """What the overview reads of each project, written with it by the events that change it
+    (issue #10), so that no list replays trails: the purchaser's year and budgets (R18) and the
+    planned timeline against the actual (R19). ``year`` is the year the project was created
+    (Asia/Shanghai); money in fen (cents)."""
+
+    __tablename__ = "gpw_project_fact"
+    __table_args__ = (
+        # R18: each purchaser's share of the year's funds
+        Index("ix_gpw_project_fact_year_purchaser", "year", "purchaser"),
+        # R19: the active projects slipping most: by a done step's slip, by an open step's day
+        Index("ix_gpw_project_fact_active_slip", "active", "done_slip"),
+        Index("ix_gpw_project_fact_active_plan_to", "active", "plan_to"),
+    )
+
+    project_id: int = Field(foreign_key="gpw_project.id", primary_key=True)
+    purchaser: str
+    year: int
+    state: str
+    #: not closed or terminated
+    active: bool
+    #: R18: submitted or approved, not terminated: its budget counts toward the floor
+    counted: bool
+    budget_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    funds_cents: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    #: R19: the first day each milestone was reached (None: not yet)
+    created_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    notice_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    signed_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    paid_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    dispatched_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    #: R19: the largest slip, in working days, of a step done after its window, and its step
+    done_slip: int | None = None
+    done_step: str | None = None
+    #: R19: the last day of the window of the earliest planned step not reached, and its step
+    plan_to: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    open_step: str | None = None
+
+
 project_t = ProjectRow.__table__  # type: ignore[attr-defined]
 party_t = ProjectPartyRow.__table__  # type: ignore[attr-defined]
 deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
@@ -417,6 +457,7 @@ token_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 auth_event_t = AuthEventRow.__table__  # type: ignore[attr-defined]
 release_t = ReleaseRow.__table__  # type: ignore[attr-defined]
 anchor_t = AnchorRow.__table__  # type: ignore[attr-defined]
+fact_t = ProjectFactRow.__table__  # type: ignore[attr-defined]
 
 
 def gpw_tables() -> list[Any]:
@@ -439,6 +480,7 @@ def gpw_tables() -> list[Any]:
         auth_event_t,
         release_t,
         anchor_t,
+        fact_t,
     ]
 
 

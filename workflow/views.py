@@ -405,6 +405,61 @@ class LeagueRow:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetShare:
+    """R18: a purchaser's purchase budgets of a year (its plans submitted or approved, not
+    terminated, that state the year's assistance funds) as a share of those funds: ``percent``
+    = budgets ÷ funds × 100 (the largest funds its plans state; ``funds_differ``: they do not
+    all state the same)."""
+
+    purchaser: str
+    year: int
+    plans: int
+    budgets: Decimal
+    funds: Decimal
+    funds_differ: bool
+    percent: Decimal | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "purchaser": self.purchaser,
+            "year": self.year,
+            "plans": self.plans,
+            "budgets": f"{self.budgets:.2f}",
+            "funds": f"{self.funds:.2f}",
+            "funds_differ": self.funds_differ,
+            "percent": None if self.percent is None else f"{self.percent:.2f}",
+            "rule": "R18",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SlipRow:
+    """R19: an active project behind its planned timeline: the step slipping most, done ``late``
+    or ``overdue`` (not reached, its window past), and by how many working days (the project's
+    page shows every step: ``plan_vs_actual``)."""
+
+    project_id: int
+    title: str
+    purchaser: str
+    state: str
+    step: str
+    status: str
+    slip_working_days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project_id": self.project_id,
+            "title": self.title,
+            "purchaser": self.purchaser,
+            "state": self.state,
+            "step": self.step,
+            "status": self.status,
+            "slip_working_days": self.slip_working_days,
+            "rule": "R19",
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
     """The supervisor's overview, within a reader's scope, at ``now``. Every number is the length
     of a list (``Lists``' methods, same scope; the pages link each number to it):
@@ -454,6 +509,10 @@ class Overview:
     notices_failing_count: dict[str, int]
     #: ``Workflow.health(now)``: last tick and relay, the oldest due stage waiting, dead letters
     health: dict[str, Any]
+    #: R18: each purchaser's budgets of this year as a share of its assistance funds
+    budget_shares: tuple[BudgetShare, ...] = ()
+    #: R19: the active projects slipping most behind the planned timeline, worst first
+    slipping: tuple[SlipRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -476,4 +535,6 @@ class Overview:
             "notices_failing": [i.to_dict() for i in self.notices_failing],
             "notices_failing_count": dict(self.notices_failing_count),
             "health": self.health,
+            "budget_shares": [s.to_dict() for s in self.budget_shares],
+            "slipping": [s.to_dict() for s in self.slipping],
         }

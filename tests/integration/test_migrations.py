@@ -27,6 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from dbtools import sqlite_files
 from sqlalchemy import MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import Connection
+from support import trained
 
 from states.errors import ConfigurationError
 from states.model import Actor
@@ -334,6 +335,8 @@ def test_an_upgraded_project_takes_new_events_and_still_verifies(
             2, "pay", actor=CLERK, at=AFTER, tranche=1, amount="86400.00", on="2026-11-25"
         )
         assert (view.state, view.version) == ("contracted", 9)
+        # R14: trained before duty (an upgraded contracted project too)
+        wf.fire(3, "record_training", actor=CLERK, at=AFTER, **trained("2026-11-25", attendees=1))
         view = wf.fire(
             3,
             "dispatch_staff",
@@ -350,7 +353,7 @@ def test_an_upgraded_project_takes_new_events_and_still_verifies(
         wf.relay(AFTER)
         report = wf.verify()
         assert report.ok, report.problems
-        assert report.entries == 40  # two new entries (tick and relay write none)
+        assert report.entries == 41  # three new entries (tick and relay write none)
     finally:
         wf.close()
 
@@ -515,6 +518,7 @@ def test_a_new_entry_rehashed_with_the_old_formula_is_found(
     schema.upgrade(v010_url)
     wf = Workflow.open(v010_url, clock=clock)
     wf.fire(2, "pay", actor=CLERK, at=AFTER, tranche=1, amount="86400.00", on="2026-11-25")
+    wf.fire(2, "record_training", actor=CLERK, at=AFTER, **trained("2026-11-25", attendees=1))
     wf.fire(
         2,
         "dispatch_staff",
@@ -524,7 +528,7 @@ def test_a_new_entry_rehashed_with_the_old_formula_is_found(
         staff=[{"name": "王芳", "education": "本科", "computer_literate": True}],
     )
     wf.close()
-    last = _entry(v010_url, "project:2", 10)
+    last = _entry(v010_url, "project:2", 11)
     rehashed = entry_hash_v1(
         stream=last.stream,
         seq=last.seq,
@@ -545,4 +549,4 @@ def test_a_new_entry_rehashed_with_the_old_formula_is_found(
         .values(hash_format=1, hash=rehashed, version=None, digest=None),
     )
     _update(v010_url, project_t.update().where(project_t.c.id == 2).values(audit_head=rehashed))
-    assert ("content", "project:2", 10) in _problems(v010_url, clock)
+    assert ("content", "project:2", 11) in _problems(v010_url, clock)

@@ -37,6 +37,7 @@ from states.policy import Policy
 from workflow.db import Database
 from workflow.services.calendar import CalendarService
 from workflow.services.details import redact
+from workflow.services.facts import Facts
 from workflow.services.notices import NOTICE_STATUSES, NoticeEngine
 from workflow.services.policies import PolicyRegistry
 from workflow.services.scope import Scope
@@ -254,11 +255,14 @@ class Lists:
         policies: PolicyRegistry,
         calendar: CalendarService,
         notices: NoticeEngine,
+        facts: Facts | None = None,
     ) -> None:
         self._db = db
         self._policies = policies
         self._calendar = calendar
         self._notices = notices
+        #: R18 shares and R19 slips, read from the facts the events keep (issue #10)
+        self._facts = facts or Facts(db, policies, calendar)
 
     # -- projects ---------------------------------------------------------------------------------
 
@@ -598,6 +602,8 @@ class Lists:
             )
             failing_count = store.count_notices(conn, seen, FAILING)
             health = self._notices.health(now, connection=conn)
+            shares = self._facts.budget_shares(conn, seen, today.year)
+            slipping = self._facts.slipping(conn, seen, today, calendar)
         rows = sorted(
             (
                 LeagueRow(
@@ -645,6 +651,8 @@ class Lists:
             notices_failing=tuple(_notice_item(r) for r in failing),
             notices_failing_count={s: failing_count.get(s, 0) for s in FAILING},
             health=health,
+            budget_shares=shares,
+            slipping=slipping,
         )
 
 

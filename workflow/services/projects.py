@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,6 +33,7 @@ from workflow.services.contractors import ContractorService
 from workflow.services.policies import PolicyRegistry
 from workflow.store import calendar as calendar_store
 from workflow.store import contractors as contractor_store
+from workflow.store import facts as facts_store
 from workflow.store import parties
 from workflow.store import projects as store
 from workflow.views import ProjectView
@@ -116,6 +118,7 @@ class ProjectService:
         at: datetime | None = None,
         supervisors: Mapping[str, Any] | None = None,
         connection: Connection | None = None,
+        assistance_funds: Any = None,
     ) -> int:
         """Draft a purchase plan (立项, R1). Returns the new project's id."""
         at = self._db.record_at(at)
@@ -128,6 +131,7 @@ class ProjectService:
                 "budget": budget,
                 "items": items,
                 "supervisors": supervisors,
+                "assistance_funds": assistance_funds,
             },
             what="立项 / create_project",
         )
@@ -148,18 +152,22 @@ class ProjectService:
             supervisors=bodies,
             budget=plan.budget,
             items=list(plan.items),
+            assistance_funds=plan.assistance_funds,
         )
         with self._db.transaction(connection) as conn:
             pid = store.insert(conn, project, at)
             project.id = pid
             parties.insert(conn, pid, project.purchaser, bodies.model_dump())
+            recorded = plan.model_dump(mode="json")
+            if plan.assistance_funds is None:  # R18: the entry names the funds only if stated
+                del recorded["assistance_funds"]
             rec = Record(
                 "create_project",
                 actor,
                 at,
                 ProjectState.DRAFT,
                 ProjectState.DRAFT,
-                plan.model_dump(mode="json"),
+                recorded,
             )
             self._write(
                 conn,
@@ -212,11 +220,21 @@ class ProjectService:
             known = self._contractors_for(conn, project, event, payload)
             cid = payload.__dict__.get("contractor_id") or project.contractor_id
             policy = self._policies.named(row.policy)
+            other_budgets = Decimal(0)
+            if event == "approve" and policy.min_budget_percent_of_assistance_funds is not None:
+                # R18: the purchaser's other plans of the year count toward the floor
+                other_budgets = facts_store.other_budgets(
+                    conn,
+                    purchaser=project.purchaser,
+                    year=dl.business_date(row.created_at).year,
+                    project_id=project_id,
+                )
             ctx = Context(
                 policy=policy,
                 calendar=self._calendar.current(conn, revision=calendar_store.revision_of(row)),
                 contractor=known.get(cid) if cid is not None else None,
                 contractors=known,
+                other_budgets=other_budgets,
             )
             # the deadlines as they were (their fields are plain values: a shallow copy each);
             # the project itself is handed to the machine, which then needs no copy of it

@@ -68,6 +68,32 @@ TEXT: dict[str, tuple[str, str]] = {
     "overdue_projects": ("有逾期的项目", "Projects with overdue deadlines"),
     "provisional_projects": ("有暂定期限的项目", "Projects with provisional deadlines"),
     "league_more": ("共 {n} 个单位有未完成期限", "{n} organisations have open deadlines"),
+    # R19, R18 on the overview (issue #10)
+    "slipping": ("计划进度偏差最大的项目（R19）", "Projects slipping most behind plan (R19)"),
+    "slipping_hint": (
+        "按政策计划进度（立项年度）计算，偏差按工作日计；仅列进行中的项目",
+        "Against the policy's planned timeline in the year of initiation, in working days; "
+        "active projects only",
+    ),
+    "slip_step": ("偏差最大的节点", "Step slipping most"),
+    "ms_created": ("立项申请", "initiation"),
+    "ms_notice_published": ("组织购买", "procurement"),
+    "ms_contract_signed": ("签订合同", "contract"),
+    "ms_first_payment": ("资金拨付", "funds"),
+    "ms_staff_dispatched": ("人员派遣", "dispatch"),
+    "budget_shares": (
+        "购买经费占社会救助专项经费比例（R18）",
+        "Purchase budgets as a share of the assistance funds (R18)",
+    ),
+    "budget_shares_hint": (
+        "本年度已提交或批准、写明专项经费的实施方案；吉林省：原则上不低于 1%",
+        "This year's plans submitted or approved that state the funds; Jilin: at least 1 %",
+    ),
+    "plans": ("方案数", "Plans"),
+    "budgets": ("购买预算", "Purchase budgets"),
+    "funds": ("专项经费", "Assistance funds"),
+    "share_percent": ("占比", "Share"),
+    "funds_differ": ("各方案所列经费不一致", "the plans state different funds"),
     "until": ("截至", "until"),
     "notices_failing": ("发送失败或无法送达的通知", "Notices failed or undeliverable"),
     "health": ("引擎运行状况", "Engine health"),
@@ -367,6 +393,7 @@ DEADLINE_KINDS: dict[str, tuple[str, str]] = {
     "evaluation": ("绩效评价", "evaluation"),
     "rectification": ("限期整改", "rectification"),
     "contract_end": ("服务期届满", "end of term"),
+    "training": ("业务培训（R14）", "staff training (R14)"),
 }
 
 DEADLINE_STATUS: dict[str, tuple[str, str]] = {
@@ -452,6 +479,12 @@ FIELDS: dict[str, tuple[str, str]] = {
     "rights_and_duties": ("权利义务", "rights and duties"),
     "liability": ("违约责任", "liability"),
     "exit_mechanism": ("退出机制", "exit mechanism"),
+    # R14 trainings, R17 offices, R18 funds (issue #10)
+    "topic": ("培训内容", "topic"),
+    "attendees": ("参训人数", "attendees"),
+    "hours": ("培训时长（小时）", "hours"),
+    "assistance_funds": ("本年度社会救助专项经费（元，R18）", "the year's assistance funds (yuan, R18)"),
+    "office": ("服务单位", "office"),
 }
 
 #: labels of enumerated values, by field

@@ -20,6 +20,7 @@ from support import (
     STAFF,
     at,
     sign_data,
+    trained,
 )
 
 from states.enums import OrgType
@@ -326,6 +327,7 @@ def test_R10_a_semiannual_after_the_term_is_refused() -> None:
 def two_years() -> Driver:
     d = Driver().to("awarded")
     d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(term_months=24))
+    d.fire("record_training", actor=CLERK, at=at("2025-10-20"), **trained("2025-10-20"))
     d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-20"), on="2025-10-20", staff=STAFF)
     return d
 

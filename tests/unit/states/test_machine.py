@@ -20,6 +20,7 @@ from support import (
     SUPERVISOR,
     at,
     sign_data,
+    trained,
 )
 
 from states.enums import OrgType, ProjectState
@@ -417,6 +418,7 @@ def test_R7_tranches_are_paid_in_order_and_once() -> None:
 def test_R7_the_last_tranche_is_the_price_less_what_was_paid() -> None:
     d = Driver().to("awarded")
     d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(price="1000000.01"))
+    d.fire("record_training", actor=CLERK, at=at("2025-10-20"), **trained("2025-10-20"))
     d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-20"), on="2025-10-20", staff=STAFF)
     pay(d, 1, "300000.00", "2025-10-20")
     evaluate(d, "midterm", "2026-03-20")
@@ -601,6 +603,7 @@ def test_R11_two_consecutive_low_reviews_remove_the_contractor_by_themselves() -
 def two_year_contract() -> Driver:
     d = Driver().to("awarded")
     d.fire("sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(term_months=24))
+    d.fire("record_training", actor=CLERK, at=at("2025-10-20"), **trained("2025-10-20"))
     d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-20"), on="2025-10-20", staff=STAFF)
     return d
 
@@ -838,6 +841,7 @@ def test_R10_no_evaluation_before_the_contract_takes_effect() -> None:
     d.fire(
         "sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data(effective_on="2025-10-09")
     )
+    d.fire("record_training", actor=CLERK, at=at("2025-10-09"), **trained("2025-10-09"))
     d.fire("dispatch_staff", actor=CLERK, at=at("2025-10-09"), on="2025-10-09", staff=STAFF)
     refused(
         "R10",

@@ -28,6 +28,7 @@ from support import (
     lifecycle,
     project_in,
     sign_data,
+    trained,
 )
 
 from notifications.channels import Outgoing, Person
@@ -110,6 +111,7 @@ def test_working_days_left_and_late_across_the_2026_national_day(wf: Workflow) -
     # after 09-30 up to Mon 10-12: Thu 10-08, Fri 10-09, Sat 10-10 (make-up), Mon 10-12
     assert (after.working_days_late, after.overdue) == (4, True)
     # met late: counted up to the day it was met (Fri 10-09: 2 working days late)
+    wf.fire(pid, "record_training", actor=CLERK, at=at("2026-10-09"), **trained("2026-10-09"))
     wf.fire(
         pid,
         "dispatch_staff",
@@ -448,6 +450,7 @@ def test_plan_against_actual_for_a_dawukou_project(wf: Workflow) -> None:
     )
     assert detail(wf, pid, "2026-04-29").plan_vs_actual.steps[4].status == "pending"
 
+    wf.fire(pid, "record_training", actor=CLERK, at=at("2026-05-11"), **trained("2026-05-11"))
     wf.fire(
         pid,
         "dispatch_staff",
@@ -491,7 +494,7 @@ def test_verify_for_one_project_and_a_tampered_entry_of_it(wf: Workflow, db_url:
     other, _ = project_in(wf, "approved")
     page = detail(wf, mine, "2025-11-03")
     assert page.verify.ok and page.verify.problems == []
-    assert page.verify.entries == len(page.trail) == 9 and page.verify.streams == 1
+    assert page.verify.entries == len(page.trail) == 10 and page.verify.streams == 1
     assert [e.event for e in page.trail][:2] == ["create_project", "submit"]
 
     # somebody with database access edits the award's entry of ``mine``

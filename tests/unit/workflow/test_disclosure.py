@@ -33,6 +33,7 @@ from support import (
     contractor,
     new_project,
     sign_data,
+    trained,
 )
 
 from states.calendar import WorkingDayCalendar
@@ -63,6 +64,7 @@ TAGS = [
     "tenderUpdate",
     "award",
     "contract",
+    "implementation",  # training before duty (R14)
     "implementation",  # dispatch
     "implementation",  # pay 1
     "implementation",  # approve subcontract
@@ -101,6 +103,7 @@ def walk(wf: Any, *, to: str = "closed") -> int:
     )
     fire("award", CLERK, "2025-09-15", contractor_id=cid)
     fire("sign_contract", CLERK, "2025-09-26", **sign_data())
+    fire("record_training", CLERK, "2025-10-20", **trained("2025-10-20"))
     fire("dispatch_staff", CLERK, "2025-10-20", on="2025-10-20", staff=STAFF)
     fire("pay", FINANCE, "2025-10-21", tranche=1, amount="300000.00", on="2025-10-21")
     fire(

@@ -50,8 +50,8 @@ def test_each_accepted_event_bumps_the_version_and_writes_one_audit_entry(wf: Wo
     view = wf.project(pid)
     history = wf.history(pid)
     assert view.state == "in_service"
-    assert view.version == len(history) == 9  # create + eight events
-    assert [e.seq for e in history] == list(range(1, 10))
+    assert view.version == len(history) == 10  # create + nine events (R14: a training)
+    assert [e.seq for e in history] == list(range(1, 11))
     last = history[-1]
     assert (last.event, last.from_state, last.to_state, last.role) == (
         "dispatch_staff",
@@ -104,6 +104,7 @@ def test_deadline_rows_mirror_the_project(wf: Workflow, db_url: str) -> None:
         "evaluation#1": "open",
         "evaluation#2": "open",
         "contract_end": "open",
+        "training#0": "met",  # R14: trained before duty (the walk records it)
     }
 
 

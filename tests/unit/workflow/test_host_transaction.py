@@ -73,7 +73,7 @@ def test_writes_are_seen_inside_the_host_transaction_and_outside_only_after_comm
             pid = contracted_with_notices(wf, conn)
             inside = wf.project(pid, connection=conn)
             assert inside.state == "contracted" and inside.deadline("dispatch") is not None
-            assert len(wf.history(pid, connection=conn)) == 8
+            assert len(wf.history(pid, connection=conn)) == 9
             assert wf.notices(project_id=pid, connection=conn)
             assert "dispatch_staff" in wf.available_events(
                 pid, CLERK, day("2025-10-20"), connection=conn
@@ -89,7 +89,7 @@ def test_writes_are_seen_inside_the_host_transaction_and_outside_only_after_comm
     assert after["gpw_project"] == before["gpw_project"] + 1
     assert after["gpw_notice"] > 0 and after["gpw_deadline"] > 0
     assert wf.project(pid).state == "contracted"
-    assert len(wf.history(pid)) == 8
+    assert len(wf.history(pid)) == 9
     assert wf.verify().ok
 
 
@@ -99,7 +99,7 @@ def test_the_host_s_rollback_leaves_no_trace(wf: Workflow, db_url: str) -> None:
     with wf.engine.connect() as conn, conn.begin() as tx:
         pid = contracted_with_notices(wf, conn)
         wf.directory.add(org="大武口区民政局", role="purchaser", name="李四", connection=conn)
-        assert wf.project(pid, connection=conn).version == 8
+        assert wf.project(pid, connection=conn).version == 9
         tx.rollback()
     assert dump(db_url) == before  # no project, audit entry, deadline, notice, person, head…
     with pytest.raises(ProjectNotFound):

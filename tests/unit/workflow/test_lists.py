@@ -15,6 +15,10 @@ worked). Every number below was worked out by hand on the State Council's 2026 s
   2027, whose schedule is not published: provisional (暂定).
 * P2 draft, P4 awarded (星海), P7 terminated (nanyang-2019), P8 terminated after signing (its
   deadlines cancelled).
+* R14 (issue #10), Dawukou's trainings: the contracted projects (P1, P5, P8) trained their staff
+  on the day they signed, P3 and P6 on their dispatch day (each training#0 met). P3 and P6 hold
+  training#1 (half a year from the dispatch: 2026-06-30) and training#2 (2026-12-30 lies after
+  the term: due on its last day, 2026-12-21), open, neither due soon.
 """
 
 from __future__ import annotations
@@ -123,6 +127,16 @@ def build(
             term_months=months,
             terms=dict(TERMS),
         )
+        if stop == 3 and "record_training" in EVENTS:  # R14: trained on the day of signing
+            fire(
+                "record_training",
+                clerk,
+                signed,
+                on=signed,
+                topic="上岗培训",
+                attendees=2,
+                hours="8",
+            )
     if stop >= 4:
         if "record_training" in EVENTS:  # R14: trained before duty, where the policy says so
             fire(
@@ -274,15 +288,15 @@ def test_the_overview_counts_what_the_world_holds(wf: Workflow, ids: dict[str, i
         "terminated": 2,
     }
     assert o.projects == 8
-    assert (o.open, o.overdue, o.escalated) == (17, 3, 3)
+    assert (o.open, o.overdue, o.escalated) == (17 + 4, 3, 3)  # R14: P3's and P6's trainings
     assert (o.overdue_working_days, o.worst_overdue_working_days) == (6 + 2 + 3, 6)
     assert (o.overdue_projects, o.provisional_projects) == (2, 1)
     # worst first: working days late, then overdue, escalated, open
     assert [(r.org, r.relation, r.open, r.overdue, r.escalated) for r in o.league] == [
-        (A, "purchaser", 8, 2, 2),
+        (A, "purchaser", 8 + 2, 2, 2),  # R14: P6's training#1, #2
         (X, "contractor", 4, 2, 2),
-        (Y, "contractor", 13, 1, 1),
-        (B, "purchaser", 4, 1, 1),
+        (Y, "contractor", 13 + 4, 1, 1),  # R14: P3's and P6's
+        (B, "purchaser", 4 + 2, 1, 1),  # R14: P3's
         (C, "purchaser", 5, 0, 0),
     ]
     assert [(r.overdue_working_days, r.worst_overdue_working_days) for r in o.league] == [
@@ -317,7 +331,7 @@ def test_the_overview_counts_what_the_world_holds(wf: Workflow, ids: dict[str, i
     assert o.to_dict()["league"][0] == {
         "org": A,
         "relation": "purchaser",
-        "open": 8,
+        "open": 8 + 2,
         "overdue": 2,
         "escalated": 2,
         "overdue_working_days": 8,
@@ -331,7 +345,7 @@ def test_overdue_is_counted_in_working_days_across_the_spring_festival(
     summary = {s.id: s for s in projects(wf)}
     p1, p3, p5 = summary[ids["P1"]], summary[ids["P3"]], summary[ids["P5"]]
     assert (p1.open_deadlines, p1.overdue, p1.worst_overdue_working_days) == (4, 2, 6)
-    assert (p3.open_deadlines, p3.overdue, p3.worst_overdue_working_days) == (4, 1, 3)
+    assert (p3.open_deadlines, p3.overdue, p3.worst_overdue_working_days) == (4 + 2, 1, 3)
     assert (p5.open_deadlines, p5.overdue, p5.provisional) == (5, 0, True)
     assert (p1.contractor, p1.purchaser, p1.state, p1.policy) == (
         X,
@@ -544,12 +558,14 @@ def test_each_status_of_the_deadline_list(wf: Workflow, ids: dict[str, int]) -> 
     assert keys(status="overdue") == late
     assert keys(status="escalated") == late
     assert keys(status="due_soon") == {("P6", "rectification#1")}
-    assert len(keys(status="open")) == 17
-    assert keys(status="met") == {(p, k) for p in ("P3", "P6") for k in ("dispatch", "payment_1")}
+    assert len(keys(status="open")) == 17 + 4  # R14: P3's and P6's training#1, #2
+    assert keys(status="met") == {
+        (p, k) for p in ("P3", "P6") for k in ("dispatch", "payment_1")
+    } | {(p, "training#0") for p in ("P1", "P3", "P5", "P6", "P8")}
     assert keys(status="cancelled") == {
         ("P8", k) for k in ("dispatch", "payment_1", "evaluation#1", "evaluation#2", "contract_end")
     }
-    assert len(keys(status="all")) == 17 + 4 + 5
+    assert len(keys(status="all")) == 17 + 4 + 4 + 5 + 5
     assert keys(status="overdue", org=X) == {("P1", "dispatch"), ("P1", "payment_1")}
     assert keys(status="overdue", org=Y, relation="contractor") == {("P3", "rectification#1")}
     assert keys(status="open", kind="rectification") == {
@@ -557,7 +573,15 @@ def test_each_status_of_the_deadline_list(wf: Workflow, ids: dict[str, int]) -> 
         ("P6", "rectification#1"),
     }
     assert keys(status="all", project_id=ids["P5"]) == {
-        ("P5", k) for k in ("dispatch", "payment_1", "evaluation#1", "evaluation#2", "contract_end")
+        ("P5", k)
+        for k in (
+            "dispatch",
+            "payment_1",
+            "evaluation#1",
+            "evaluation#2",
+            "contract_end",
+            "training#0",
+        )
     }
     # in due order, ties by id; "-due" the other way round
     due = [d.due for d in deadlines(wf, status="open")]

@@ -107,7 +107,12 @@ def test_a_new_deadline_already_due_by_the_clock_wakes_the_tick(
     # planned an hour away, runs now
     wf.fire(pid, "sign_contract", actor=CLERK, at=at("2025-09-26"), **sign_data())
     assert _wait(lambda: worker.passes == 2)
-    assert kinds(wf) == {("dispatch", "escalation_2"), ("payment_1", "escalation_2")}
+    # R14: and the training before duty, due with the dispatch (none recorded)
+    assert kinds(wf) == {
+        ("dispatch", "escalation_2"),
+        ("payment_1", "escalation_2"),
+        ("training", "escalation_2"),
+    }
     wf.close()
 
 

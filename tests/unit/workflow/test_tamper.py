@@ -19,6 +19,7 @@ from support import ADMIN, CLERK, GOV, at, contractor, lifecycle, new_project, p
 
 from workflow import InvalidInput, Workflow, audit
 from workflow.persistence import audit_t, contractor_t, deadline_t, head_t, project_t
+from workflow.tables import fact_t, party_t
 
 #: a clock in the past of the real date, so "the future" below is deterministic
 NOW = at("2025-10-20", 12)
@@ -249,6 +250,8 @@ def test_a_deleted_project_row_is_reported(wf: Workflow, db_url: str) -> None:
     execute(
         db_url,
         deadline_t.delete().where(deadline_t.c.project_id == pid),
+        party_t.delete().where(party_t.c.project_id == pid),
+        fact_t.delete().where(fact_t.c.project_id == pid),
         project_t.delete().where(of_project(pid)),
     )
     found = problems(wf.verify(), "project", f"project:{pid}")
@@ -343,6 +346,8 @@ def test_a_vanished_project_is_found_by_the_anchor(wf: Workflow, db_url: str) ->
         db_url,
         deadline_t.delete().where(deadline_t.c.project_id == pid),
         audit_t.delete().where(audit_t.c.project_id == pid),
+        party_t.delete().where(party_t.c.project_id == pid),
+        fact_t.delete().where(fact_t.c.project_id == pid),
         project_t.delete().where(of_project(pid)),
     )
     found = problems(wf.verify(anchor=saved), "anchor", f"project:{pid}")

@@ -1,0 +1,154 @@
+"""Project facts (``gpw_project_fact``): what the overview reads of each project, kept by the
+events that change it (issue #10), in the caller's transaction. R18: the purchaser, the year, the
+budget and the assistance funds the plan states; R19: the first day each milestone was reached and
+the timeline facts of :mod:`states.timeline`.
+
+Statements are built once (bind parameters only), like the other lists'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, select
+
+from workflow.store.lists import ScopeShape, Seen, visible
+from workflow.tables import fact_t, project_t
+
+f = fact_t
+#: milestone (``states.policy.Milestone`` value) → its column
+MILESTONE_COLUMNS = {
+    "created": "created_on",
+    "notice_published": "notice_on",
+    "contract_signed": "signed_on",
+    "first_payment": "paid_on",
+    "staff_dispatched": "dispatched_on",
+}
+_LOAD = select(f).where(f.c.project_id == bindparam("b_id"))
+_OTHER_BUDGETS = select(func.coalesce(func.sum(f.c.budget_cents), 0)).where(
+    f.c.purchaser == bindparam("b_purchaser"),
+    f.c.year == bindparam("b_year"),
+    f.c.counted.is_(True),
+    f.c.project_id != bindparam("b_id"),
+)
+
+
+def cents(value: Decimal | None) -> int | None:
+    return None if value is None else int(value * 100)
+
+
+def yuan(value: int | None) -> Decimal | None:
+    return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+def load(conn: Connection, project_id: int) -> Any:
+    return conn.execute(_LOAD, {"b_id": project_id}).first()
+
+
+def milestones_of(row: Any) -> dict[str, date]:
+    """The milestones a fact row records, by ``Milestone`` value."""
+    out: dict[str, date] = {}
+    if row is None:
+        return out
+    for milestone, column in MILESTONE_COLUMNS.items():
+        value = getattr(row, column)
+        if value is not None:
+            out[milestone] = value
+    return out
+
+
+def write(conn: Connection, project_id: int, values: Mapping[str, Any], *, exists: bool) -> None:
+    """Insert the project's fact row, or update it."""
+    if exists:
+        conn.execute(f.update().where(f.c.project_id == project_id).values(**values))
+    else:
+        conn.execute(f.insert().values(project_id=project_id, **values))
+
+
+def other_budgets(conn: Connection, *, purchaser: str, year: int, project_id: int) -> Decimal:
+    """R18: the budgets of the purchaser's other plans of ``year`` that count (submitted or
+    approved, not terminated)."""
+    total = conn.execute(
+        _OTHER_BUDGETS, {"b_purchaser": purchaser, "b_year": year, "b_id": project_id}
+    ).scalar_one()
+    return yuan(int(total)) or Decimal("0.00")
+
+
+_SHARES: dict[ScopeShape, Any] = {}
+
+
+def shares(conn: Connection, seen: Seen, year: int) -> list[Any]:
+    """R18: per purchaser, over its plans of ``year`` that count and state their funds: how many,
+    their budgets' sum, the least and the most funds stated (fen), within the reader's scope."""
+    shape = seen.shape()
+    query = _SHARES.get(shape)
+    if query is None:
+        query = _SHARES[shape] = (
+            select(
+                f.c.purchaser,
+                func.count().label("plans"),
+                func.sum(f.c.budget_cents).label("budget_cents"),
+                func.min(f.c.funds_cents).label("funds_min"),
+                func.max(f.c.funds_cents).label("funds_max"),
+            )
+            .where(
+                f.c.year == bindparam("b_year"),
+                f.c.counted.is_(True),
+                f.c.funds_cents.is_not(None),
+                visible(shape, f.c.project_id, f.c.purchaser),
+            )
+            .group_by(f.c.purchaser)
+            .order_by(f.c.purchaser)
+        )
+    return list(conn.execute(query, {"b_year": year, **seen.params()}))
+
+
+_SLIP_COLUMNS = (
+    f.c.project_id,
+    project_t.c.title,
+    f.c.purchaser,
+    f.c.state,
+    f.c.done_slip,
+    f.c.done_step,
+    f.c.plan_to,
+    f.c.open_step,
+)
+_BY_DONE: dict[ScopeShape, Any] = {}
+_BY_OPEN: dict[ScopeShape, Any] = {}
+
+
+def _slip_query(shape: ScopeShape, by_done: bool) -> Any:
+    cache = _BY_DONE if by_done else _BY_OPEN
+    query = cache.get(shape)
+    if query is None:
+        base = select(*_SLIP_COLUMNS).select_from(
+            f.join(project_t, project_t.c.id == f.c.project_id)
+        )
+        if by_done:
+            query = base.where(
+                and_(f.c.active.is_(True), f.c.done_slip > 0),
+                visible(shape, f.c.project_id, f.c.purchaser),
+            ).order_by(f.c.done_slip.desc(), f.c.project_id)
+        else:
+            query = base.where(
+                and_(f.c.active.is_(True), f.c.plan_to < bindparam("b_today")),
+                visible(shape, f.c.project_id, f.c.purchaser),
+            ).order_by(f.c.plan_to, f.c.project_id)
+        query = cache[shape] = query.limit(bindparam("b_limit"))
+    return query
+
+
+def slip_candidates(conn: Connection, seen: Seen, today: date, limit: int) -> list[Any]:
+    """R19: the active projects that may slip most on ``today``: the first ``limit`` by the slip
+    of a step done late, and the first ``limit`` by the earliest window past of a step not
+    reached (each project once). The ``limit`` slipping most are among them."""
+    shape = seen.shape()
+    params = {"b_limit": limit, "b_today": today, **seen.params()}
+    found: dict[int, Any] = {}
+    for by_done in (True, False):
+        for row in conn.execute(_slip_query(shape, by_done), params):
+            found.setdefault(row.project_id, row)
+    return list(found.values())
