@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -69,9 +69,27 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+#: headers of every API answer: private data, never kept by a cache nor read as anything but
+#: JSON
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
 class ApiJSONResponse(JSONResponse):
     """JSON as the engine writes it: UTF-8 text (Chinese as is), Decimal as its exact string
-    (never a float: FastAPI's own encoder would turn money into a binary float)."""
+    (never a float: FastAPI's own encoder would turn money into a binary float); with
+    :data:`API_HEADERS`."""
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Any = None,
+    ) -> None:
+        super().__init__(
+            content, status_code, {**API_HEADERS, **(headers or {})}, media_type, background
+        )
 
     def render(self, content: Any) -> bytes:
         return json.dumps(

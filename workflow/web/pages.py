@@ -996,6 +996,15 @@ class Pages:
         return self.redirect(request, f"/inbox/{item_id}", acked="1")
 
 
+class _Static(StaticFiles):
+    """The vendored scripts and the style sheet, never read as another type than theirs."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def install(app: Any, wf: Workflow, *, secret_key: str, https_only: bool) -> None:
     """Add the pages, the static files and the session to ``app``.
 
@@ -1014,7 +1023,7 @@ def install(app: Any, wf: Workflow, *, secret_key: str, https_only: bool) -> Non
         )
     pages = Pages(wf, https_only=https_only)
     add_session_middleware(app, secret_key=secret_key, https_only=https_only)
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/static", _Static(directory=str(STATIC)), name="static")
     routes: list[tuple[str, View, list[str], str, bool]] = [
         ("/login", pages.login_page, ["GET"], "login", False),
         ("/login", pages.login_submit, ["POST"], "login_submit", False),

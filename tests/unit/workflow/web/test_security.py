@@ -262,3 +262,31 @@ def test_a_page_form_takes_no_file(site: Site) -> None:
     assert site.wf.users.events(kinds=["login_ok", "login_failed"]) == []
     # a form in multipart encoding without a file still works
     assert where(browser.post("/login", fields, files={"note": (None, "text")})) == "/"
+
+
+# -- headers --------------------------------------------------------------------------------
+
+
+def test_api_answers_are_never_stored_nor_sniffed(site: Site) -> None:
+    token = site.wf.users.issue_token("clerk")
+    auth = {"Authorization": f"Bearer {token}"}
+    client = site.browser().client
+    answers = [
+        client.get("/api/v1/projects", headers=auth),  # 200
+        client.get(f"/api/v1/projects/{site.project_id}/history", headers=auth),
+        client.get("/api/v1/projects"),  # 401
+        client.get("/api/v1/projects/999999", headers=auth),  # 404
+        client.get("/api/v1/projects?limit=0", headers=auth),  # 422
+        client.delete("/api/v1/projects", headers=auth),  # 405
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 401, 404, 422, 405]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.request.url
+
+
+def test_static_files_are_not_sniffed(site: Site) -> None:
+    for name in ("gpw.js", "gpw.css", "mermaid.min.js"):
+        answer = site.browser().get(f"/static/{name}")
+        assert answer.status_code == 200
+        assert answer.headers["x-content-type-options"] == "nosniff", name
