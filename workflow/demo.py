@@ -44,6 +44,7 @@ from states.enums import QUALIFICATIONS
 from states.errors import GuardRefused
 from states.ladder import ladder
 from states.model import Actor
+from states.policy import DEFAULT_POLICY, load_policy
 from workflow.facade import Workflow
 from workflow.views import ProjectView
 
@@ -301,7 +302,19 @@ class Plan:
         hour: int = 10,
         **data: Any,
     ) -> None:
+        if event == "dispatch_staff" and not refused and self._trains_before_duty():
+            # R14: the staff are trained before duty (Dawukou 001 §六), everyone dispatched
+            training = {
+                "on": data.get("on", day.isoformat()),
+                "topic": "岗前培训：社会救助政策与入户核查流程",
+                "attendees": len(data.get("staff", ())) or 1,
+                "hours": "8",
+            }
+            self.steps.append(Step(day, actor, "record_training", training, None, False, hour))
         self.steps.append(Step(day, actor, event, data, label, refused, hour))
+
+    def _trains_before_duty(self) -> bool:
+        return load_policy(self.policy or DEFAULT_POLICY).training_before_duty
 
 
 class Days:

@@ -40,8 +40,15 @@ def label(key: str) -> str:
     第1次绩效评价, ``rectification#1`` 第1次限期整改, ``dispatch`` 人员派遣."""
     if key.startswith("payment_"):
         return f"第{key.removeprefix('payment_')}期资金拨付"
+    if key == "training#0":  # R14: the training before duty
+        return "上岗前培训"
     kind, _, n = key.partition("#")
-    name = {"dispatch": "人员派遣", "evaluation": "绩效评价", "rectification": "限期整改"}[kind]
+    name = {
+        "dispatch": "人员派遣",
+        "evaluation": "绩效评价",
+        "rectification": "限期整改",
+        "training": "业务培训",
+    }[kind]
     return f"第{n}次{name}" if n else name
 
 
@@ -241,6 +248,9 @@ def check_worker(wf: Workflow, result: dict[str, Any], now: datetime) -> None:
         (overdue, "payment_1", "overdue"),
         (due_soon, "dispatch", "reminder"),
         (due_soon, "payment_1", "reminder"),
+        # R14: the training before duty falls due with the dispatch (none recorded yet)
+        (overdue, "training#0", "overdue"),
+        (due_soon, "training#0", "reminder"),
     }
     for notice in notices:
         check_notice(wf, notice)
