@@ -557,6 +557,34 @@ class Lists:
 
     # -- the overview -----------------------------------------------------------------------------
 
+    def health(
+        self,
+        scope: Scope,
+        *,
+        now: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> dict[str, Any]:
+        """The engine's health as this reader sees it (``NoticeEngine.health``): a reader who
+        does not see every project gets the outbox counted over the notices of the projects it
+        sees (each number is the length of its list), and none of the problems that count the
+        whole outbox (dead, undeliverable); the worker's runs and waits are the engine's."""
+        scope = _check_scope(scope)
+        now = self._db.at(now)
+        with self._db.read(connection) as conn:
+            return self._health(conn, store.resolve(conn, scope), now)
+
+    def _health(self, conn: Connection, seen: Any, now: datetime) -> dict[str, Any]:
+        health = self._notices.health(now, connection=conn)
+        if seen.everything:
+            return health
+        counts = store.count_notices(conn, seen, NOTICE_STATUSES)
+        problems = [p for p in health["problems"] if p["code"] not in _OUTBOX_PROBLEMS]
+        mine = {s: counts.get(s, 0) for s in NOTICE_STATUSES}
+        for status, code, zh, en in _OUTBOX_PROBLEMS.values():
+            if mine[status]:
+                problems.insert(0, {"code": code, "message_zh": zh(mine), "message_en": en(mine)})
+        return {**health, "notices": mine, "ok": not problems, "problems": problems}
+
     def overview(
         self,
         scope: Scope,
@@ -601,7 +629,7 @@ class Lists:
                 conn, seen, statuses=FAILING, project_id=None, before=None, limit=NOTICES_SHOWN
             )
             failing_count = store.count_notices(conn, seen, FAILING)
-            health = self._notices.health(now, connection=conn)
+            health = self._health(conn, seen, now)
             shares = self._facts.budget_shares(conn, seen, today.year)
             slipping = self._facts.slipping(conn, seen, today, calendar)
         rows = sorted(
@@ -657,6 +685,24 @@ class Lists:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+#: the health's problems that count the whole outbox, recounted within a reader's scope
+_OUTBOX_PROBLEMS: dict[str, tuple[str, str, Any, Any]] = {
+    "undeliverable_notices": (
+        "undeliverable",
+        "undeliverable_notices",
+        lambda n: f"{n['undeliverable']} 条通知在通讯录中找不到可送达的收件人（undeliverable）",
+        lambda n: (
+            f"{n['undeliverable']} notice(s) are undeliverable: no recipient in the directory"
+        ),
+    ),
+    "dead_notices": (
+        "dead",
+        "dead_notices",
+        lambda n: f"{n['dead']} 条通知投递失败已放弃（dead），请检查后 gpw notices resend",
+        lambda n: f"{n['dead']} notice(s) are dead (gave up); check and gpw notices resend",
+    ),
+}
 
 
 #: the row attribute of each sort key's value

@@ -375,9 +375,10 @@ def list_notices(
 
 @router.get("/health", response_model=HealthOut, responses=_ERRORS, tags=["health"])
 def health(user: CurrentUser, wf: WorkflowDep) -> ApiJSONResponse:
-    """运行状况 / the engine's health: the oldest due stage waiting, the outbox by status, the
-    last tick and relay, and the problems found."""
-    return ApiJSONResponse(wf.health())
+    """运行状况 / the engine's health: the oldest due stage waiting, the outbox by status (the
+    notices of the projects the caller may read, unless it reads every project), the last tick
+    and relay, and the problems found."""
+    return ApiJSONResponse(wf.lists.health(user.scope(), now=wf.clock()))
 
 
 def _openapi_route(api: FastAPI) -> None:

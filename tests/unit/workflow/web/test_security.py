@@ -290,3 +290,49 @@ def test_static_files_are_not_sniffed(site: Site) -> None:
         answer = site.browser().get(f"/static/{name}")
         assert answer.status_code == 200
         assert answer.headers["x-content-type-options"] == "nosniff", name
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def count_of(page: Any, testid: str) -> int:
+    return int(page.xpath(f'//*[@data-testid="{testid}"]')[0].text_content().strip())
+
+
+def rows_listed(browser: Browser, status: str) -> int:
+    page = html(browser.get(f"/notices?status={status}"))
+    return len(page.xpath("//table//tbody/tr[td/a]"))
+
+
+def test_the_outbox_is_counted_within_the_readers_scope(db_url: str, wf: Any) -> None:
+    from notifications.channels import WebhookChannel
+
+    add_users(wf)
+    pid, _ = project_in(wf, "in_service")
+    # a channel and nobody in the directory: every notice is undeliverable
+    hooked = Workflow.open(db_url, clock=wf.clock, channels=[WebhookChannel("signing-key-7")])
+    try:
+        for day in ("2025-10-22", "2025-11-05"):
+            moment = datetime.fromisoformat(f"{day}T10:00:00+08:00")
+            hooked.tick(moment)
+            hooked.relay(moment)
+        total = hooked.health()["notices"]["undeliverable"]
+        assert total > 0
+        with TestClient(create_app(hooked, secret_key=SECRET)) as client:
+            site = Site(hooked, client.app, pid, [START])
+            for login, seen in (("admin", total), ("clerk", total), ("other-ngo", 0)):
+                browser = site.browser(login)
+                overview = html(browser.get("/"))
+                for testid, status in (("ov-undeliverable", "undeliverable"), ("ov-dead", "dead")):
+                    # each number of the health box is the length of the list it links to
+                    assert count_of(overview, testid) == rows_listed(browser, status), login
+                assert count_of(overview, "ov-undeliverable") == seen, login
+                token = hooked.users.issue_token(login)
+                health = client.get("/api/v1/health", headers={"Authorization": f"Bearer {token}"})
+                assert health.status_code == 200
+                assert health.json()["notices"]["undeliverable"] == seen, login
+                # another organisation's failures are not its problems
+                codes = {p["code"] for p in health.json()["problems"]}
+                assert ("undeliverable_notices" in codes) == (seen > 0), login
+    finally:
+        hooked.close()
