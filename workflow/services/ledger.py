@@ -775,7 +775,8 @@ def _unpaid(
         part = parts.get(d.key)
         amount = part.amount if part is not None else None
         interest = None
-        if rate is not None and amount is not None:
+        # 中止计时: a payment whose clock is stopped is not late meanwhile (no interest)
+        if rate is not None and amount is not None and d.suspended_on is None:
             interest = pm.interest(amount, rate, pm.days_late(d.due, until))
         out.append(
             [
@@ -791,7 +792,9 @@ def _unpaid(
                 "是" if sme else "否",
                 contract.sme_payment_days if contract is not None and sme else None,
                 "",
-                "未付" + ("（暂定期限）" if d.provisional else ""),
+                "未付"
+                + ("（暂定期限）" if d.provisional else "")
+                + (f"（自 {d.suspended_on} 中止计时）" if d.suspended_on else ""),
                 "",
                 "",
                 d.rule,

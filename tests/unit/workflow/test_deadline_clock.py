@@ -17,7 +17,17 @@ import pytest
 from dbtools import rows
 from ocds_check import check_package, milestones
 from sqlalchemy import select
-from support import ADMIN, CLERK, CONTRACTOR, at, project_in, sign_data
+from support import (
+    ADMIN,
+    CLERK,
+    CONTRACTOR,
+    advance,
+    at,
+    contractor,
+    new_project,
+    project_in,
+    sign_data,
+)
 
 from notifications.testing import RecordingChannel
 from workflow import Forbidden, GuardRefused, InvalidInput, Workflow
@@ -313,3 +323,25 @@ def test_the_clock_is_published_as_implementation_updates(wf: Workflow) -> None:
     assert "恢复计时" in dispatch[1]["description"] and "中止" not in dispatch[1]["description"]
     assert "延长 5 个工作日" in dispatch[2]["description"]
     assert "疫情封控" not in str(package)  # a reason stays out of the public record
+
+
+def test_a_suspended_sme_payment_accrues_no_interest_in_the_finance_ledger(wf: Workflow) -> None:
+    cid = contractor(wf, sme=True)
+    pid = new_project(wf)
+    advance(lambda event, **kw: wf.fire(pid, event, **kw), "awarded", cid)
+    on = "2026-09-18"  # payment_1 due 2026-10-15
+    wf.fire(
+        pid, "sign_contract", actor=CLERK, at=at(on), **sign_data(signed_on=on, effective_on=on)
+    )
+    stop(wf, pid, "payment_1", "2026-09-29")
+
+    def unpaid() -> list[Any]:
+        sheet = wf.ledger([pid]).sheet("finance")
+        (found,) = [r for r in sheet.rows if r[4] == 1]
+        return found
+
+    # the clock (2031) is years after the old due day: no interest while it is stopped
+    row_ = unpaid()
+    assert row_[12] == "未付（自 2026-09-29 中止计时）" and row_[-1] is None
+    go(wf, pid, "payment_1", "2026-10-09")  # due 2026-10-20: late ever since
+    assert unpaid()[12] == "未付" and unpaid()[-1] > 0
