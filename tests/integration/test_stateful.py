@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,16 @@ class ProjectMachine(RuleBasedStateMachine):
                 "on": today.isoformat(),
                 "staff": [{"name": "甲", "education": draw(st.sampled_from(["高中", "大专"]))}],
             }
+        if event == "record_training":
+            # R14: mostly good; a day before the signing, the same day and topic twice, nobody
+            # attending, no hours
+            back = draw(st.sampled_from([0, 0, 0, 2, 400]))
+            return {
+                "on": (today - timedelta(days=back)).isoformat(),
+                "topic": draw(st.sampled_from(["岗前培训", "政策轮训", "岗前培训"])),
+                "attendees": draw(st.sampled_from([1, 2, 2, 0])),
+                "hours": draw(st.sampled_from(["8", "2.5", "8", "0"])),
+            }
         if event == "pay":
             tranche = draw(st.sampled_from([len(view.payments) + 1] * 3 + [1, 2, 3]))
             paid = sum(Decimal(p["amount"]) for p in view.data["payments"])
@@ -251,11 +261,13 @@ class ProjectMachine(RuleBasedStateMachine):
             else [(CLERK, "record_review")],
             "awarded": [(CLERK, "sign_contract")],
             "contracted": [
+                (CONTRACTOR, "record_training"),  # R14: before duty, then the dispatch
                 (CLERK, "dispatch_staff"),
                 (FINANCE, "pay"),
                 *[(CLERK, event) for event in CLOCK_EVENTS],
             ],
             "in_service": [
+                (CLERK, "record_training"),
                 (EVALUATOR, "evaluate"),
                 (EVALUATOR, "evaluate"),
                 (FINANCE, "pay"),
@@ -327,6 +339,23 @@ class ProjectMachine(RuleBasedStateMachine):
         if view.data["removal_reason"] and "R11" in view.data["removal_reason"]:
             lows = {e["period"] for e in evaluations if e["low"]}
             assert any(p + 1 in lows for p in lows)
+        # R14: staff went on duty trained: a training on or before the dispatch day, attended by
+        # as many; a training meets one deadline at most, a deadline is met by one training; no
+        # training is recorded twice (day and topic) or dated before the contract's signing
+        trainings = view.data["trainings"]
+        if view.data["dispatched_on"] is not None:
+            before = [t for t in trainings if t["on"] <= view.data["dispatched_on"]]
+            assert sum(t["attendees"] for t in before) >= len(view.data["staff"]) > 0
+        met = [t["meets"] for t in trainings if t["meets"]]
+        assert len(met) == len(set(met))
+        for t in trainings:
+            assert t["attendees"] >= 1 and Decimal(t["hours"]) > 0
+            assert contract and t["on"] >= contract["signed_on"]
+            if t["meets"]:
+                d = view.deadline(t["meets"])
+                assert d is not None and d.kind == "training"
+                assert d.met_on == date.fromisoformat(t["on"])
+        assert len({(t["on"], t["topic"]) for t in trainings}) == len(trainings)
         # R5, R4: the awarded contractor is registered, qualified and acts under its own name
         if view.contractor_id is not None:
             assert view.contractor_id in (self.good, self.other)
