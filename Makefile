@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB ?= gpw-demo.db
 
-.PHONY: run test fuzz lint typecheck unit bench install clean postgres browser
+.PHONY: run test fuzz lint typecheck unit bench install clean postgres browser wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,13 +67,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+## wrk, the HTTP load generator bench_web drives the servers with: installed from the
+## distribution's packages when missing.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing wrk (apt-get)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
+bench: $(STAMP) postgres wrk
 	cd benchmarks && ../$(BIN)/python bench_calendar.py
 	cd benchmarks && ../$(BIN)/python bench_fire.py
 	cd benchmarks && ../$(BIN)/python bench_memory.py
 	cd benchmarks && ../$(BIN)/python bench_tick.py
 	cd benchmarks && ../$(BIN)/python bench_relay.py
 	cd benchmarks && ../$(BIN)/python bench_workers.py
+	cd benchmarks && ../$(BIN)/python bench_web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

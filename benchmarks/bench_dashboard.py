@@ -246,7 +246,9 @@ def bare_project_page(wf: Workflow, scope: Scope, **kwargs: Any) -> Callable[[],
     return run
 
 
-def bare_deadline_page(wf: Workflow, scope: Scope, status: str) -> Callable[[], Any]:
+def bare_deadline_page(
+    wf: Workflow, scope: Scope, status: str, limit: int = 50
+) -> Callable[[], Any]:
     calendar = wf.calendar.current()
     today = business_date(NOW)
     seen, read_scope = resolved(wf, scope)
@@ -258,7 +260,7 @@ def bare_deadline_page(wf: Workflow, scope: Scope, status: str) -> Callable[[], 
         escalation=wf.lists._escalation(),
         descending=False,
         after=None,
-        limit=51,
+        limit=limit + 1,
     )
 
     def run() -> Any:
