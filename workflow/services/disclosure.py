@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -47,6 +47,16 @@ from workflow.store import projects as project_store
 ANCHOR_TIMEOUT = 10.0
 #: the largest anchor document read from a file or a URL
 ANCHOR_MAX_BYTES = 16 * 1024 * 1024
+
+
+class Version(NamedTuple):
+    """What a public page of releases or anchors holds, read without reading it (the public
+    routes' ETag and Last-Modified, answered 304 without any release being read): how many,
+    the newest id, the newest publication time (``None``: nothing published)."""
+
+    size: int
+    newest: int
+    modified: datetime | None
 
 
 @cache
@@ -270,14 +280,53 @@ class Disclosure:
     ) -> dict[str, Any]:
         """The record package of one ocid (``GET /public/ocds/records/{ocid}``); an ocid that
         is not this engine's, or a project that published nothing, is ``NotFound``."""
-        prefix = _check_prefix(ocid_prefix or self.ocid_prefix)
-        head, _, tail = str(ocid).rpartition("-")
-        if head != prefix or not tail.isdigit() or len(tail) > 18:
-            raise _no_record(ocid)
-        found = self.records([int(tail)], ocid_prefix=ocid_prefix, connection=connection)
+        found = self.records(
+            [self._project_of(ocid, ocid_prefix)], ocid_prefix=ocid_prefix, connection=connection
+        )
         if not found["records"]:
             raise _no_record(ocid)
         return found
+
+    def _project_of(self, ocid: str, ocid_prefix: str | None = None) -> int:
+        """The project an ocid of this engine names (``NotFound`` for any other)."""
+        prefix = _check_prefix(ocid_prefix or self.ocid_prefix)
+        head, _, tail = str(ocid).rpartition("-")
+        if head != prefix or not tail.isascii() or not tail.isdigit() or len(tail) > 18:
+            raise _no_record(ocid)
+        return int(tail)
+
+    # -- versions: what a public page holds, without reading it ---------------------------------
+
+    def feed_version(
+        self, *, after_id: int | None = None, limit: int = 100, connection: Connection | None = None
+    ) -> Version:
+        """What :meth:`feed` would answer for the same page, from the ids and times alone."""
+        limit = max(1, min(int(limit), 1000))
+        with self._db.read(connection) as conn:
+            return Version(*store.release_window(conn, after_id=after_id, limit=limit))
+
+    def record_version(self, ocid: str, *, connection: Connection | None = None) -> Version:
+        """What :meth:`record` would answer for ``ocid``, from the ids and times alone
+        (``NotFound`` as :meth:`record`)."""
+        project_id = self._project_of(ocid)
+        with self._db.read(connection) as conn:
+            found = Version(*store.release_window(conn, project_id=project_id))
+        if not found.size:
+            raise _no_record(ocid)
+        return found
+
+    def anchors_version(
+        self,
+        *,
+        limit: int = 100,
+        before_id: int | None = None,
+        connection: Connection | None = None,
+    ) -> Version:
+        """What :meth:`anchors` would answer for the same page, without reading an anchor."""
+        with self._db.read(connection) as conn:
+            return Version(
+                *store.anchor_window(conn, limit=max(1, min(limit, 1000)), before_id=before_id)
+            )
 
     def public_projects(
         self,

@@ -49,6 +49,31 @@ def latest_release(conn: Connection) -> tuple[int, datetime | None]:
     return int(row[0] or 0), row[1]
 
 
+def release_window(
+    conn: Connection,
+    *,
+    project_id: int | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> tuple[int, int, datetime | None]:
+    """What a page of the feed (``after_id``, ``limit``) or a project's releases hold, read from
+    the ids and times alone (no release is read): how many, the newest id, the newest
+    publication time (0, 0, None: none). Releases are never rewritten, so these change exactly
+    when the page's releases do: a page's ETag and Last-Modified."""
+    inner = select(release_t.c.id, release_t.c.published_at)
+    if project_id is not None:
+        inner = inner.where(release_t.c.project_id == project_id)
+    if after_id is not None:
+        inner = inner.where(release_t.c.id > after_id)
+    if limit is not None:
+        inner = inner.order_by(release_t.c.id).limit(limit)
+    page = inner.subquery()
+    row = conn.execute(
+        select(func.count(), func.max(page.c.id), func.max(page.c.published_at))
+    ).one()
+    return int(row[0]), int(row[1] or 0), row[2]
+
+
 def projects_without_releases(conn: Connection) -> list[int]:
     """Projects that have no published release yet (made before disclosure, or still private)."""
     released = select(release_t.c.project_id).where(release_t.c.project_id == project_t.c.id)
@@ -111,6 +136,21 @@ def anchors(conn: Connection, *, limit: int = 100, before_id: int | None = None)
     if before_id is not None:
         query = query.where(anchor_t.c.id < before_id)
     return list(conn.execute(query))
+
+
+def anchor_window(
+    conn: Connection, *, limit: int, before_id: int | None = None
+) -> tuple[int, int, datetime | None]:
+    """What a page of published anchors (newest first) holds, read without reading an anchor:
+    how many, the newest id, the newest publication time (0, 0, None: none)."""
+    inner = select(anchor_t.c.id, anchor_t.c.published_at)
+    if before_id is not None:
+        inner = inner.where(anchor_t.c.id < before_id)
+    page = inner.order_by(anchor_t.c.id.desc()).limit(limit).subquery()
+    row = conn.execute(
+        select(func.count(), func.max(page.c.id), func.max(page.c.published_at))
+    ).one()
+    return int(row[0]), int(row[1] or 0), row[2]
 
 
 def anchor_since(conn: Connection, since: datetime) -> bool:

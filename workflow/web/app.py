@@ -32,6 +32,7 @@ from workflow.facade import Workflow
 from workflow.tables import meta_t
 from workflow.web.api import API_PREFIX, build_api
 from workflow.web.errors import install_error_handlers
+from workflow.web.public import install as install_public
 
 #: the gpw_meta row holding the generated secret key
 SECRET_META_KEY = "web_secret_key"
@@ -139,4 +140,5 @@ def create_app(
         module.install(app, workflow, secret_key=key, https_only=https_only)
     else:  # the API alone: every answer, even outside /api/v1, in the one error shape
         install_error_handlers(app)
+    install_public(app, workflow, https_only=https_only)  # /public/*: no login (issue #9)
     return app

@@ -104,8 +104,8 @@ EXAMPLES = {
     "criteria": "quality=70\nprice=30",
     "scores": "1=90\n2=85",
 }
-#: page paths reachable without a login
-PUBLIC = ("/login", "/static")
+#: page paths reachable without a login (``/public``: workflow.web.public, its own routes)
+PUBLIC = ("/login", "/static", "/public")
 
 # Security headers of every page. Scripts only from this site (the vendored mermaid and
 # gpw.js, no inline script); mermaid writes inline styles into the SVG it draws.
