@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_web.py [--part pages|rps|both] [--projects 100000]
      [--backend sqlite|postgresql|both] [--rounds 7] [--duration 15] [--warmup 3]
-     [--connections 8] [--max-seconds 3600]
+     [--connections 8] [--servers 1,3] [--loads page,post] [--max-seconds 3600]
      (goals: pages ≤ 3× the bare SQL that feeds them; 3 `gpw serve` processes ≥ 2× the requests
      per second of 1)
 
@@ -23,11 +23,11 @@ reads (the user row; a logout or change since the login) in SQLAlchemy Core, the
 too), each read in its own transaction as the page does. Rounds rotate the three sides;
 medians are printed, with page / bare (goal ≤ 3×).
 
-**Part rps** (PostgreSQL): 1, then 3 ``gpw --db URL serve`` processes, each on its own port
-(``gpw serve`` binds its socket itself, without SO_REUSEPORT), driven by one ``wrk`` per server
-port (``-t1``, ``--connections`` keep-alive connections each; a Lua script sets the cookie or the
-token and the body, and counts every status that is not 200: any such status, or any socket
-error, fails the run). Two loads, each for ``--warmup`` seconds, then ``--duration`` seconds
+**Part rps** (PostgreSQL): 1, then 3 ``gpw --db URL serve`` processes (``--servers 1,2,3``: one
+count after another), each on its own port (``gpw serve`` binds its socket itself, without
+SO_REUSEPORT), driven by one ``wrk`` per server port (``-t1``, ``--connections`` keep-alive
+connections each; a Lua script sets the cookie or the token and the body, and counts every
+status that is not 200: any such status, or any socket error, fails the run). Two loads, each for ``--warmup`` seconds, then ``--duration`` seconds
 measured: the project page (``GET /projects/{id}``, HTML, the purchaser's clerk logged in, over
 20 projects made through the facade and signed, each with its deadlines, notices' ladder and
 audit trail) and ``POST /api/v1/projects/{id}/events/revise_plan`` (``Authorization: Bearer``,
@@ -611,7 +611,7 @@ def part_rps(args: argparse.Namespace, procs: Processes) -> None:
         env.pop("GPW_SECRET_KEY", None)  # the key kept in the database: shared by the servers
         scripts: dict[str, Path] = {}
         results: dict[str, dict[int, Load]] = {"page": {}, "post": {}}
-        for count in (1, 3):
+        for count in args.servers:
             servers = start_servers(procs, url, count, env, folder)
             try:
                 if not scripts:
@@ -659,8 +659,12 @@ def part_rps(args: argparse.Namespace, procs: Processes) -> None:
         for load, label in LOADS:
             if load not in args.loads:
                 continue
-            one, three = results[load][1].rps, results[load][3].rps
-            print(f"  {label:<20} 1 → 3 servers: {three / one:.2f}×  (goal ≥ 2×)")
+            base = results[load][args.servers[0]].rps
+            ups = ", ".join(
+                f"{args.servers[0]} → {k}: {results[load][k].rps / base:.2f}×"
+                for k in args.servers[1:]
+            )
+            print(f"  {label:<20} servers {ups}  (goal 1 → 3 ≥ 2×)")
 
 
 def check_once(port: int, cookie: str, token: str, shown: int, draft: int) -> None:
@@ -715,6 +719,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument(
         "--loads", type=lambda v: v.split(","), default=["page", "post"], help="page,post"
+    )
+    parser.add_argument(
+        "--servers",
+        type=lambda v: [int(k) for k in v.split(",")],
+        default=[1, 3],
+        help="the numbers of gpw serve processes, in turn (1,3; 1,2,3)",
     )
     parser.add_argument("--max-seconds", type=int, default=3600)
     args = parser.parse_args()
