@@ -121,7 +121,7 @@ def test_a_bug_is_500_in_the_one_shape_and_logged_without_secrets(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"boom: token={token} Bearer {token} {url}")
 
-    monkeypatch.setattr(wf, "health", broken)
+    monkeypatch.setattr(wf.lists, "health", broken)
     with TestClient(create_app(wf, pages=False)) as client, caplog.at_level(logging.ERROR):
         response = client.get("/api/v1/health", headers={"Authorization": f"Bearer {token}"})
     body = error_of(response, 500, "internal_error")
@@ -142,7 +142,7 @@ def test_an_unreachable_database_is_503(
     def down(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("SELECT 1", {"password": "hunter2"}, Exception("connection refused"))
 
-    monkeypatch.setattr(wf, "health", down)
+    monkeypatch.setattr(wf.lists, "health", down)
     with TestClient(create_app(wf, pages=False)) as client, caplog.at_level(logging.ERROR):
         response = client.get(
             "/api/v1/health", headers={"Authorization": f"Bearer {tokens['fin']}"}
