@@ -27,21 +27,24 @@ medians are printed, with page / bare (goal ≤ 3×).
 count after another), each on its own port (``gpw serve`` binds its socket itself, without
 SO_REUSEPORT), driven by one ``wrk`` per server port (``-t1``, ``--connections`` keep-alive
 connections each; a Lua script sets the cookie or the token and the body, and counts every
-status that is not 200: any such status, or any socket error, fails the run). Two loads, each for ``--warmup`` seconds, then ``--duration`` seconds
-measured: the project page (``GET /projects/{id}``, HTML, the purchaser's clerk logged in, over
-20 projects made through the facade and signed, each with its deadlines, notices' ladder and
-audit trail) and ``POST /api/v1/projects/{id}/events/revise_plan`` (``Authorization: Bearer``,
-body ``{"data": {"budget": …}}``, no ``expected_version``, over 600 draft projects:
-``revise_plan`` keeps a draft a draft, so it can be fired again and again). Each wrk takes its
-own share of the projects in turn (the i-th of k wrk every k-th project from the i-th), so no
-two requests in flight fire on one project: two concurrent fires of one project without
-``expected_version`` can be refused (422, R15 "backdated": the time is read before the
-project's row is locked). Each server first answers one request of each load (cold). The
-servers run gpw's defaults (uvicorn, one event loop, the page views and the API's sync routes
-in its thread pool, a pool of 5 + 10 connections, the access log on at ``info`` into a file),
-with ``GPW_NOW`` set to the day above. Printed: requests per second for 1 and 3, their ratio
-(goal ≥ 2×), and the CPU seconds the servers, PostgreSQL and wrk used during the measured
-seconds, what share of the cores that is, and how much the rest of the machine used.
+status that is not 200: any such status, or any socket error, fails the run). Two loads, each
+for ``--warmup`` seconds, then ``--duration`` seconds measured: the project page
+(``GET /projects/{id}``, HTML, the purchaser's clerk logged in, over 20 projects made through
+the facade and signed, each with its deadlines, notices' ladder and audit trail) and
+``POST /api/v1/projects/{id}/events/revise_plan`` (``Authorization: Bearer``, body
+``{"data": {"budget": …}}``, no ``expected_version``, over 600 draft projects: ``revise_plan``
+keeps a draft a draft, so it can be fired again and again). Each wrk takes its own share of the
+projects in turn (the i-th of k wrk every k-th project from the i-th), so no two requests in
+flight fire on one project: two concurrent fires of one project without ``expected_version``
+can be refused (422, R15 "backdated": the time is read before the project's row is locked).
+Each server first answers one request of each load (cold). The servers run gpw's defaults
+(uvicorn, one event loop, the page views and the API's sync routes in its thread pool, a pool
+of 5 + 10 connections, the access log on at ``info`` into a file), with ``GPW_NOW`` set to the
+day above. Printed: requests per second for each count and their ratios (goal 1 → 3 ≥ 2×); the
+CPU seconds the servers, PostgreSQL and wrk used during the measured seconds, what share of the
+cores that is, and what the rest of the machine used; the CPU a request cost the servers and
+PostgreSQL, and the requests per second those costs allow on this machine's cores with nothing
+else running (a gpw serve process is one core at most: one interpreter and its GIL).
 
 Everything started here (the servers, wrk, PostgreSQL) is stopped at the end, on an error, on
 Ctrl-C or SIGTERM, and when ``--max-seconds`` have passed.
@@ -480,6 +483,18 @@ class Load:
     cpu: dict[str, float]
     elapsed: float
 
+    def per_request(self, who: str) -> float:
+        """CPU seconds a request cost ``who``."""
+        return self.cpu[who] / self.requests
+
+    def ceiling(self, servers: int) -> float:
+        """The requests per second these costs allow on this machine's cores with nothing else
+        running: each gpw serve process is one core at most (one interpreter, its GIL), and
+        the servers, PostgreSQL and wrk share the cores."""
+        cores = os.cpu_count() or 1
+        ours = sum(self.per_request(k) for k in ("gpw serve", "PostgreSQL", "wrk"))
+        return min(servers / self.per_request("gpw serve"), cores / ours)
+
 
 def run_wrk(
     procs: Processes,
@@ -665,6 +680,24 @@ def part_rps(args: argparse.Namespace, procs: Processes) -> None:
                 for k in args.servers[1:]
             )
             print(f"  {label:<20} servers {ups}  (goal 1 → 3 ≥ 2×)")
+            costs = "; ".join(
+                f"{k}: gpw serve {got.per_request('gpw serve') * 1e3:.1f} ms, PostgreSQL "
+                f"{got.per_request('PostgreSQL') * 1e3:.1f} ms"
+                for k, got in results[load].items()
+            )
+            ceilings = {k: got.ceiling(k) for k, got in results[load].items()}
+            first = ceilings[args.servers[0]]
+            print(
+                f"  {'':<20} CPU a request ({costs}); with nothing else on the "
+                f"{os.cpu_count()} cores these costs allow "
+                + ", ".join(f"{v:.0f} req/s ({k})" for k, v in ceilings.items())
+                + ": "
+                + ", ".join(
+                    f"{args.servers[0]} → {k}: {v / first:.2f}×"
+                    for k, v in ceilings.items()
+                    if k != args.servers[0]
+                )
+            )
 
 
 def check_once(port: int, cookie: str, token: str, shown: int, draft: int) -> None:
