@@ -409,8 +409,15 @@ class ProjectFactRow(SQLModel, table=True):
 
     __tablename__ = "gpw_project_fact"
     __table_args__ = (
-        # R18: each purchaser's share of the year's funds
-        Index("ix_gpw_project_fact_year_purchaser", "year", "purchaser"),
+        # R18: each purchaser's share of the year's funds, read from this index alone
+        Index(
+            "ix_gpw_project_fact_year_purchaser",
+            "year",
+            "counted",
+            "purchaser",
+            "budget_cents",
+            "funds_cents",
+        ),
         # R19: the active projects slipping most: by a done step's slip, by an open step's day
         Index("ix_gpw_project_fact_active_slip", "active", "done_slip"),
         Index("ix_gpw_project_fact_active_plan_to", "active", "plan_to"),

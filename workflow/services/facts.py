@@ -10,6 +10,7 @@ the planned timeline (R19) from indexed columns, never replaying a trail.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -99,9 +100,14 @@ class Facts:
         }
         known = store.milestones_of(row)
         if row is None:
-            created = conn.execute(
-                select(project_t.c.created_at).where(project_t.c.id == project.id)
-            ).scalar_one()
+            first = records[0]
+            created = (
+                first.at
+                if first.event == "create_project"
+                else conn.execute(
+                    select(project_t.c.created_at).where(project_t.c.id == project.id)
+                ).scalar_one()
+            )
             values["year"] = business_date(created).year
         reached = {**changed.milestones, **known}  # the first day each was reached stays
         for milestone, day in reached.items():
@@ -178,7 +184,7 @@ class Facts:
             rows.append(
                 SlipRow(
                     project_id=r.project_id,
-                    title=r.title,
+                    title="",
                     purchaser=r.purchaser,
                     state=r.state,
                     step=step,
@@ -187,4 +193,6 @@ class Facts:
                 )
             )
         rows.sort(key=lambda row: (-row.slip_working_days, row.project_id))
-        return tuple(rows[:limit])
+        shown = rows[:limit]
+        named = store.titles(conn, [row.project_id for row in shown])
+        return tuple(dataclasses.replace(row, title=named.get(row.project_id, "")) for row in shown)

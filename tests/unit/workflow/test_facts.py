@@ -160,8 +160,16 @@ def test_R19_the_overview_lists_the_projects_slipping_most(wf: Workflow) -> None
         "late",
         5,
     )
-    # a reader sees only its own scope's
+    # a reader sees only its own scope's: by party (the government), by purchaser name (a region)
     assert wf.lists.overview(Scope.of("purchaser", "卧龙区民政局"), now=NOW).slipping == ()
+    government = Scope.of("government", "大武口区人民政府")
+    assert [r.project_id for r in wf.lists.overview(government, now=NOW).slipping] == [
+        ids["S5"],
+        ids["S1"],
+        ids["S3"],
+    ]
+    region = Scope.of("supervisor", "自治区民政厅", ["大武口区"])
+    assert len(wf.lists.overview(region, now=NOW).slipping) == 3
 
 
 def jilin_plan(wf: Workflow, budget: str, created: str, funds: str | None = FUNDS) -> int:
@@ -220,7 +228,11 @@ def test_R18_the_floor_counts_the_purchaser_s_plans_of_the_year(wf: Workflow) ->
     # 2025's share is 2025's: 900,000 of 100,000,000
     [before] = wf.lists.overview(Scope.all(), now=at("2025-12-31", 12)).budget_shares
     assert (before.year, before.plans, before.percent) == (2025, 1, Decimal("0.90"))
-    # a reader outside sees nothing of it
+    # a supervisor of the purchasers named 吉林… sees it; a reader outside sees nothing of it
+    region = Scope.of("supervisor", "吉林省民政厅", ["吉林"])
+    assert [s.purchaser for s in wf.lists.overview(region, now=NOW).budget_shares] == [
+        JILIN_CLERK.org
+    ]
     assert wf.lists.overview(Scope.of("purchaser", "大武口区民政局"), now=NOW).budget_shares == ()
 
 

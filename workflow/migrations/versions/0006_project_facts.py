@@ -158,7 +158,11 @@ def upgrade() -> None:
         sa.Column("open_step", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("project_id"),
     )
-    op.create_index("ix_gpw_project_fact_year_purchaser", "gpw_project_fact", ["year", "purchaser"])
+    op.create_index(
+        "ix_gpw_project_fact_year_purchaser",
+        "gpw_project_fact",
+        ["year", "counted", "purchaser", "budget_cents", "funds_cents"],
+    )
     op.create_index("ix_gpw_project_fact_active_slip", "gpw_project_fact", ["active", "done_slip"])
     op.create_index("ix_gpw_project_fact_active_plan_to", "gpw_project_fact", ["active", "plan_to"])
     assert fact is not None
