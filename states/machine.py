@@ -1348,12 +1348,15 @@ class _Run:
         settle: Settle = self.data(Settle)
         if self.project.contract is None:
             return self.refuse("R12", "没有可结算的合同", "no contract to settle")
-        left = self.contract.price - self.project.paid_total()
+        # R20: not what a dispute found not owed, nor a part still in dispute
+        disputed = sum((a.waived + a.held for a in self.accounts()), Decimal(0))
+        left = self.contract.price - self.project.paid_total() - disputed
         if settle.amount > left:
             return self.refuse(
                 "R12",
                 f"结算金额 {settle.amount} 超过合同价格减已付 {left}（R20：只付未争议部分）",
-                f"the settlement {settle.amount} exceeds the price less what was paid ({left})",
+                f"the settlement {settle.amount} exceeds the price less what was paid ({left})"
+                + (f" and what is or was disputed ({disputed})" if disputed else ""),
                 left=str(left),
             )
         if settle.on < self.contract.effective_on:
@@ -1775,7 +1778,8 @@ class _Run:
             # paid while its clock was stopped (中止计时): not late, as its deadline is not
             stopped = deadline is not None and deadline.suspended_on is not None
             late = late or (due is not None and pay.on > due and not stopped)
-            parts.append(PaidPart(key=part.key, amount=part.amount, due=due))
+            # R20: no due day while the clock was stopped (no interest for the days it stood)
+            parts.append(PaidPart(key=part.key, amount=part.amount, due=None if stopped else due))
             self._meet(part.key, pay.on)
         self.project.payments.append(
             Payment(

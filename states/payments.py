@@ -20,7 +20,8 @@ calendar day late (weekends and holidays too) bears simple interest on the amoun
 unpaid), rounded half up to the fen for each part. ``rate`` is the contract's
 ``late_interest_rate_per_day`` (a fraction a day: ``0.0005`` is 万分之五), else the regulation's
 default of 0.05 % a day. A part still disputed, or unpaid under a deadline that was cancelled
-(the project terminated or procured again) or discharged by a settlement (R12), bears none.
+(the project terminated or procured again) or discharged by a settlement (R12), bears none; nor
+does one while its deadline's clock is stopped (中止计时), nor one paid then.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def accounts(
     paid: dict[int, Decimal] = {}
     for p in payments:
         paid[p.tranche] = paid.get(p.tranche, Decimal(0)) + p.amount
-        if p.parts:
+        if p.parts:  # each with the due day it was paid against (None: its clock was stopped)
             for part in p.parts:
                 paid_parts[part.key] = (p.on, part.due)
         else:  # recorded before parts existed: the whole tranche, by its deadline
@@ -229,7 +230,10 @@ def _part(
     deadline = by_key.get(key)
     paid_on, due = paid_parts.get(key, (None, None))
     is_open = deadline is not None and deadline.status is DeadlineStatus.OPEN
-    if due is None and deadline is not None and (is_open or paid_on is not None):
+    # 中止计时: while a deadline's clock is stopped it has no due day (never late meanwhile)
+    stopped = getattr(deadline, "suspended_on", None) is not None
+    if paid_on is None and is_open and not stopped:
+        assert deadline is not None
         due = deadline.due
     return Part(
         tranche=n,

@@ -41,7 +41,8 @@ from support import (
 
 from states.enums import ProjectState
 from states.machine import EVENTS
-from states.model import Actor
+from states.model import Actor, Settlement
+from states.payments import tranche_amounts
 from states.policy import load_policy
 from workflow import Workflow, WorkflowError
 
@@ -95,8 +96,14 @@ class ProjectMachine(RuleBasedStateMachine):
             items=[{"name": "核查", "quantity": 1}],
             at=self.now,
         )
+        # R20: a small or medium enterprise (payment caps, late interest)
         self.other = self.wf.register_contractor(
-            actor=CLERK, name="另一家", org_type="enterprise", qualifications=QUALIFIED, at=self.now
+            actor=CLERK,
+            name="另一家",
+            org_type="enterprise",
+            sme=True,
+            qualifications=QUALIFIED,
+            at=self.now,
         )
         self.entries = 1
         self.writes = 1
@@ -194,11 +201,43 @@ class ProjectMachine(RuleBasedStateMachine):
             expected = (
                 price - paid if tranche == 3 else (price * share / 100).quantize(Decimal("0.01"))
             )
-            amount = expected + draw(st.sampled_from([Decimal(0), Decimal(0), Decimal(1)]))
+            # R20: under a dispute, the undisputed part, the part found due, or the whole
+            options = [expected]
+            for x in view.data["disputes"]:
+                if x["tranche"] == tranche:
+                    found = Decimal(x["found_due"] or x["amount"])
+                    options += [expected - Decimal(x["amount"]), found, expected - found]
+            amount = draw(st.sampled_from(options))
+            amount += draw(st.sampled_from([Decimal(0), Decimal(0), Decimal(1)]))
             return {
                 "tranche": tranche,
                 "amount": str(max(amount, Decimal("0.01"))),
                 "on": today.isoformat(),
+            }
+        if event == "dispute_payment":
+            tranche = draw(st.sampled_from([len(view.payments) + 1] * 3 + [1, 2, 3, 4]))
+            share = POLICY.tranches[min(tranche, 3) - 1].share_percent
+            whole = (price * share / 100).quantize(Decimal("0.01"))
+            amount = draw(st.sampled_from(["10000.00", "50000.00", str(whole), str(whole + 1)]))
+            # raised by the tranche's due day: today, or soon after the contract took effect
+            days = [today] + [today - timedelta(days=n) for n in (5, 20)]
+            if contract:
+                effective = date.fromisoformat(contract["effective_on"])
+                days += [
+                    effective + timedelta(days=n) for n in (1, 5) if n <= (today - effective).days
+                ]
+            return {
+                "tranche": tranche,
+                "amount": amount,
+                "reason": "部分服务记录不完整",
+                "on": draw(st.sampled_from(days)).isoformat(),
+            }
+        if event == "resolve_dispute":
+            return {
+                "dispute": draw(st.sampled_from([x["id"] for x in view.data["disputes"]] + [9])),
+                "found_due": draw(st.sampled_from(["0.00", "10000.00", "50000.00", "50000.01"])),
+                "on": today.isoformat(),
+                "reason": "协商一致",
             }
         if event == "evaluate":
             return {
@@ -264,6 +303,8 @@ class ProjectMachine(RuleBasedStateMachine):
                 (CONTRACTOR, "record_training"),  # R14: before duty, then the dispatch
                 (CLERK, "dispatch_staff"),
                 (FINANCE, "pay"),
+                (CLERK, "dispute_payment"),
+                (CLERK, "resolve_dispute"),
                 *[(CLERK, event) for event in CLOCK_EVENTS],
             ],
             "in_service": [
@@ -271,6 +312,8 @@ class ProjectMachine(RuleBasedStateMachine):
                 (EVALUATOR, "evaluate"),
                 (EVALUATOR, "evaluate"),
                 (FINANCE, "pay"),
+                (CLERK, "dispute_payment"),
+                (CLERK, "resolve_dispute"),
                 (CLERK, "order_rectification"),
                 (CONTRACTOR, "request_subcontract"),
                 (CLERK, "approve_subcontract"),
@@ -278,7 +321,7 @@ class ProjectMachine(RuleBasedStateMachine):
                 *([(CLERK, "accept")] * 3 if "final" in passed else []),
             ],
             "rectifying": [(CLERK, "complete_rectification"), (EVALUATOR, "evaluate")],
-            "accepted": [(FINANCE, "pay"), (CLERK, "close")],
+            "accepted": [(FINANCE, "pay"), (CLERK, "resolve_dispute"), (CLERK, "close")],
             "takeover": [
                 (FINANCE, "pay"),
                 (FINANCE, "settle"),
@@ -288,6 +331,8 @@ class ProjectMachine(RuleBasedStateMachine):
             ],
         }
         choices = options.get(view.state, [])
+        if choices and any(x["status"] == "open" for x in d["disputes"]):
+            choices = [*choices, *[(CLERK, "resolve_dispute")] * 3]  # R20: settle it, mostly
         if choices:
             actor, event = data.draw(st.sampled_from(choices))
             self._fire(data, event, actor, days)
@@ -339,6 +384,21 @@ class ProjectMachine(RuleBasedStateMachine):
         if view.data["removal_reason"] and "R11" in view.data["removal_reason"]:
             lows = {e["period"] for e in evaluations if e["low"]}
             assert any(p + 1 in lows for p in lows)
+        # R20: one dispute a tranche; what a tranche paid never exceeds its amount, less an open
+        # dispute (never paid before its resolution) or what a resolution found not owed
+        if contract:
+            disputes = view.data["disputes"]
+            assert len({x["tranche"] for x in disputes}) == len(disputes)
+            settled = [Settlement.model_validate(x) for x in view.data["settlements"]]
+            amounts = tranche_amounts(Decimal(contract["price"]), POLICY, settled)
+            for n, amount in enumerate(amounts, start=1):
+                held = [x for x in disputes if x["tranche"] == n]
+                cap = amount
+                for x in held:
+                    found = x["found_due"]
+                    cap -= Decimal(x["amount"]) - (Decimal(found) if found is not None else 0)
+                paid_n = sum((p.amount for p in view.payments if p.tranche == n), Decimal(0))
+                assert paid_n <= max(cap, Decimal(0))  # (a settlement may leave the last none)
         # R14: staff went on duty trained: a training on or before the dispatch day, attended by
         # as many; a training meets one deadline at most, a deadline is met by one training; no
         # training is recorded twice (day and topic) or dated before the contract's signing

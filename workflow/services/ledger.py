@@ -666,10 +666,11 @@ def _finance_row(
     # R20: the parts the payment paid, each late from the day after its own due day
     payment = _payment_of(project, contract, live, tranche, r.at)
     dated = [part for part in payment.parts if part.due is not None] if payment else []
-    if dated:
-        first = min(dated, key=lambda part: part.due or date.max)
-        due = first.due
-        deadline = project.deadline(first.key) if live else None
+    if payment is not None and payment.parts:  # the due days it was paid against
+        first = min(dated, key=lambda part: part.due or date.max) if dated else None
+        due = first.due if first is not None else None  # None: paid while its clock stood
+        deadline = project.deadline(first.key) if live and first is not None else None
+        late_work = late_cal = None
         if paid_on is not None and due is not None:
             late_cal = max((paid_on - due).days, 0)
             late_work = max(calendar.working_days_between(due, paid_on), 0)

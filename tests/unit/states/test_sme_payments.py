@@ -142,6 +142,41 @@ def test_R20_unpaid_interest_runs_to_today_across_the_year_boundary() -> None:
     assert (line.days_late, line.interest) == (17, Decimal("2550.00"))
 
 
+def test_R20_no_interest_runs_while_the_payment_deadlines_clock_is_stopped() -> None:
+    d = signed("2026-01-05")  # payment_1 due 01-26
+    # stopped on 01-20 with 4 working days left (01-21, 22, 23, 26)
+    d.fire(
+        "suspend_deadline",
+        actor=CLERK,
+        at=at("2026-01-20"),
+        key="payment_1",
+        reason="疫情封控",
+        on="2026-01-20",
+    )
+    assert lines(d, "2026-02-05") == {}  # no due day while stopped: not late, no interest
+    # restarted Tue 02-10: the 4th working day after it is Sat 02-14, a make-up working day
+    d.fire("resume_deadline", actor=CLERK, at=at("2026-02-10"), key="payment_1", on="2026-02-10")
+    assert d.project.deadline("payment_1").due == date(2026, 2, 14)  # type: ignore[union-attr]
+    pay(d, 1, "300000.00", "2026-02-26")
+    # late from 02-15 to 02-26, the holiday week included: 12 days, 300,000 × 0.0005 × 12
+    line = lines(d, "2026-12-01")["payment_1"]
+    assert (line.days_late, line.interest) == (12, Decimal("1800.00"))
+    # paid while stopped: not late, and no interest for the days the clock stood
+    stood = signed("2026-01-05")
+    stood.fire(
+        "suspend_deadline",
+        actor=CLERK,
+        at=at("2026-01-20"),
+        key="payment_1",
+        reason="疫情封控",
+        on="2026-01-20",
+    )
+    pay(stood, 1, "300000.00", "2026-02-26")
+    (payment,) = stood.project.payments
+    assert not payment.late and payment.parts[0].due is None
+    assert lines(stood, "2026-12-01") == {}
+
+
 def test_R20_no_interest_for_a_contractor_that_is_not_an_sme() -> None:
     d = signed("2026-01-20", sme=False)
     pay(d, 1, "300000.00", "2026-02-26")
@@ -414,6 +449,48 @@ def test_R7_close_waits_for_an_open_dispute() -> None:
     pay(d, 1, "40000.00", "2026-09-06")
     d.fire("close", actor=CLERK, at=at("2026-09-07"))
     assert d.project.paid_total() == Decimal("1000000.00")
+
+
+def test_R12_R20_a_settlement_pays_neither_a_part_in_dispute_nor_one_found_not_owed() -> None:
+    d = Driver().to("in_service")  # 1,000,000.00
+    dispute(d, "2025-10-10", "40000.00")
+    pay(d, 1, "260000.00", "2025-10-21")
+    d.fire("remove_contractor", actor=CLERK, at=at("2025-10-22"), reason="严重违约")
+    # price 1,000,000 − paid 260,000 − 40,000 in dispute = 700,000 at the most
+    err = refused(
+        "R12",
+        d,
+        "settle",
+        FINANCE,
+        at("2025-10-23"),
+        amount="700000.01",
+        reason="已提供的服务",
+        on="2025-10-23",
+    )
+    assert err.details["left"] == "700000.00"
+    d.fire(
+        "settle",
+        actor=FINANCE,
+        at=at("2025-10-23"),
+        amount="690000.00",
+        reason="已提供的服务",
+        on="2025-10-23",
+    )
+    resolve(d, "2025-10-24", "30000.00")  # 10,000 not owed: no settlement pays it either
+    # 1,000,000 − 950,000 paid − 10,000 not owed
+    err = refused(
+        "R12",
+        d,
+        "settle",
+        FINANCE,
+        at("2025-10-25"),
+        amount="40000.01",
+        reason="余款",
+        on="2025-10-25",
+    )
+    assert err.details["left"] == "40000.00"
+    pay(d, 1, "30000.00", "2025-10-27")  # the part found due, by its own deadline
+    assert d.project.paid_total() == Decimal("980000.00")
 
 
 def test_R12_a_new_procurement_keeps_the_disputes_with_the_contract_they_were_about() -> None:
