@@ -180,6 +180,20 @@ def test_R20_a_dispute_splits_a_tranche_and_pay_takes_its_parts(wf: Any) -> None
     assert wf.verify().ok
 
 
+def test_R20_a_dispute_stays_off_the_public_outputs(wf: Any) -> None:
+    pid = signed(wf, sme(wf, "小微社工甲"), "2026-01-05")
+    dispute(wf, pid, "2026-01-10", "50000.00")
+    shown = wf.disclosure.public_project(pid)
+    assert "disputes" not in shown and "三户" not in json.dumps(shown, ensure_ascii=False)
+    tags = [r["tag"] for r in wf.disclose(pid)["releases"]]
+    assert tags[-1] == ["contract"]  # the dispute published nothing
+    resolve(wf, pid, "2026-01-12", "50000.00")
+    last = wf.disclose(pid)["releases"][-1]
+    assert last["tag"] == ["implementationUpdate"]
+    assert "双方核对" not in json.dumps(last, ensure_ascii=False)  # the reason is not published
+    assert "disputes" not in wf.disclosure.public_project(pid)
+
+
 def test_R20_the_project_page_shows_the_dispute_and_the_interest(wf: Any) -> None:
     pid = signed(wf, sme(wf, "小微社工甲"), "2026-01-05")
     dispute(wf, pid, "2026-01-10", "50000.00")
