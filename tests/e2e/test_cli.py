@@ -335,6 +335,12 @@ def _contracted(db: str, capsys: pytest.CaptureFixture[str]) -> str:
                 "terms=" + json.dumps(TERMS, ensure_ascii=False),
             ],
         ),
+        # R14: trained before duty (the training deadline is met, it sends nothing)
+        (
+            "record_training",
+            "purchaser",
+            ["on=2025-09-26", "topic=岗前培训", "attendees=2", "hours=8"],
+        ),
     ]
     for event, role, fields in steps:
         code, _, err = run(
