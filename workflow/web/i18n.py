@@ -92,7 +92,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "plans": ("方案数", "Plans"),
     "budgets": ("购买预算", "Purchase budgets"),
     "funds": ("专项经费", "Assistance funds"),
-    "share_percent": ("占比", "Share"),
+    "budget_share": ("占比", "Share"),
     "funds_differ": ("各方案所列经费不一致", "the plans state different funds"),
     "until": ("截至", "until"),
     "notices_failing": ("发送失败或无法送达的通知", "Notices failed or undeliverable"),
@@ -345,8 +345,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "public_projects": ("公示项目", "Public projects"),
     "public_projects_hint": (
         "经批准实施的购买项目：购买内容、承接主体、购买金额、实施过程与服务绩效（R15）",
-        "Approved purchases: what is bought, from whom, for how much, how it went, how well "
-        "(R15)",
+        "Approved purchases: what is bought, from whom, for how much, how it went, how well (R15)",
     ),
     "privacy_note": (
         "依法隐去个人姓名、身份证号码、电话号码与住址（R15）",
@@ -545,7 +544,10 @@ FIELDS: dict[str, tuple[str, str]] = {
     "topic": ("培训内容", "topic"),
     "attendees": ("参训人数", "attendees"),
     "hours": ("培训时长（小时）", "hours"),
-    "assistance_funds": ("本年度社会救助专项经费（元，R18）", "the year's assistance funds (yuan, R18)"),
+    "assistance_funds": (
+        "本年度社会救助专项经费（元，R18）",
+        "the year's assistance funds (yuan, R18)",
+    ),
     "office": ("服务单位", "office"),
 }
 
