@@ -412,9 +412,7 @@ class Workflow:
         purchaser's totals (contracts, amount unpaid, amount paid late, interest), as of 31
         December (or today, while ``year`` runs); ``purchaser``: one purchaser's only.
         ``.to_dict()``, ``.csv_text()``, ``.write_csv(path)``, ``.write_xlsx(path)``."""
-        return self._sme_reports.report(
-            year, purchaser=purchaser, now=now, connection=connection
-        )
+        return self._sme_reports.report(year, purchaser=purchaser, now=now, connection=connection)
 
     # -- notices --------------------------------------------------------------------------------
 
