@@ -166,8 +166,18 @@ def caseworker_items() -> list[dict[str, Any]]:
             "unit": "人",
             "standard": CASEWORKER_STANDARD,
             "office": office,
+            "staffing": True,  # R17: staff posts, covered by the dispatch office by office
         }
         for office, quantity in OFFICES
+    ]
+
+
+def caseworkers() -> list[dict[str, str]]:
+    """The 16 caseworkers dispatched, each to the office the plan names (R17)."""
+    people = [office for office, quantity in OFFICES for _ in range(quantity)]
+    return [
+        {"name": f"核查员{i + 1:02d}", "education": "大专", "office": office}
+        for i, office in enumerate(people)
     ]
 
 
@@ -488,7 +498,7 @@ def _stages(days: Days, ids: Mapping[str, int]) -> list[Plan]:
         "dispatch_staff",
         label="拨付首期、人员派遣 pay 1, dispatch (R7, R8)",
         on=on(signed, 13),
-        staff=_staff("核查员", 16),
+        staff=caseworkers(),
     )
     mid = days.shift(midpoint(signed, 12) - timedelta(days=6), -1)
     walk.add(
@@ -548,7 +558,7 @@ def _stages(days: Days, ids: Mapping[str, int]) -> list[Plan]:
     )
     _procure(live, signed, days, ids[XINGHAI], price="1198080.00", terms=_terms("16人"))
     live.add(on(signed, 8), FINANCE, "pay", tranche=1, amount="359424.00", on=on(signed, 8))
-    live.add(on(signed, 12), CLERK, "dispatch_staff", on=on(signed, 12), staff=_staff("核查员", 16))
+    live.add(on(signed, 12), CLERK, "dispatch_staff", on=on(signed, 12), staff=caseworkers())
     xinghai = contractor(XINGHAI, "xinghai", "陈主任")
     live.add(
         on(signed, 30),
