@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import queue
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from conftest import far_ahead
@@ -161,3 +163,52 @@ def test_two_processes_with_the_same_version_one_wins(wf: Workflow, db_url: str)
         assert p.exitcode == 0
     assert sorted(results.get(timeout=5) for _ in range(2)) == ["conflict", "won"]
     assert len(wf.project(pid).payments) == 1
+
+
+def test_writers_on_the_servers_clock_all_succeed(wf: Workflow, db_url: str) -> None:
+    """Without ``at`` an event is dated when it gets the project: a writer that read the clock
+    and then waited for the lock is not dated before the writer it waited for (which would be
+    refused as backdated, R15). The clock advances on every reading, as a real one does."""
+    pid, _ = project_in(wf, "in_service")
+    version = wf.project(pid).version
+    ticks = itertools.count()
+    base = far_ahead()
+
+    def advancing() -> datetime:
+        return base + timedelta(microseconds=next(ticks))
+
+    def request(i: int) -> int:
+        own = Workflow.open(db_url, clock=advancing)
+        try:
+            view = own.fire(
+                pid,
+                "request_subcontract",
+                actor=CONTRACTOR,
+                part=f"部分{i}",
+                to="乙",
+                share="0.05",
+            )
+            return int(view.version)
+        finally:
+            own.close()
+
+    versions, errors = _race(WRITERS, request)
+    assert errors == []
+    assert sorted(versions) == list(range(version + 1, version + WRITERS + 1))
+    times = [e.at for e in wf.history(pid)]
+    assert times == sorted(times)
+    assert wf.verify().ok
+
+
+def test_an_event_on_the_servers_clock_is_not_dated_before_the_last_entry(wf: Workflow) -> None:
+    """A writer may date an event up to five minutes ahead of the clock (R15); an event fired
+    after it without ``at`` is dated at that entry's time, not refused as backdated."""
+    pid, _ = project_in(wf, "in_service")
+    ahead = far_ahead() + timedelta(minutes=3)
+    wf.fire(
+        pid, "request_subcontract", actor=CONTRACTOR, at=ahead, part="甲", to="乙", share="0.05"
+    )
+    wf.fire(pid, "request_subcontract", actor=CONTRACTOR, part="丙", to="丁", share="0.05")
+    last = wf.history(pid)[-1]
+    assert last.at == ahead
+    assert wf.verify().ok

@@ -194,6 +194,9 @@ class ProjectService:
         **data: Any,
     ) -> ProjectView:
         """Fire ``event`` on a project, in one transaction (see ``Workflow.fire``)."""
+        #: no ``at`` given: the event happens when it gets the project, after every writer that
+        #: held it first (a clock read before the lock would date it before theirs, R15)
+        server_time = at is None
         at = self._db.record_at(at)
         check_actor(actor)
         if expected_version is not None and (
@@ -215,6 +218,9 @@ class ProjectService:
                     field="expected_version",
                     details={"version": row.version},
                 )
+            if server_time:
+                at = max(self._db.now(), row.updated_at or at)
+                check_dates(payload, dl.business_date(at))
             check_after_last(row, at)
             project = store.to_project(row)
             known = self._contractors_for(conn, project, event, payload)
