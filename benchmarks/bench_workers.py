@@ -17,10 +17,10 @@ under a millisecond, which no mail server does; many real ones take longer than 
 only makes the workers more latency-bound and the scaling easier); 0 ms shows the CPU limit,
 since this machine's 2 cores are shared by the workers, PostgreSQL and the sink. Each run prints
 the CPU seconds the workers, the server and the sink used, and what share of the cores that is.
-10,000 notices by default, the issue's size (about six minutes on a 2-core machine;
-``--notices 4000`` runs in under three). Each worker claims batches of 200, so the 51 batches
-of 10,002 notices cap 1→2 at 51/26 = 1.96× and 1→3 at 51/17 = 3×. Each worker's time includes
-its start-up (printed).
+10,000 notices by default, the issue's size (several minutes: on a 2-core VM at load 2 the
+10 ms runs alone took seven; ``--notices 4000`` is the quick look). Each worker claims batches
+of 200, so the 51 batches of 10,002 notices cap 1→2 at 51/26 = 1.96× and 1→3 at 51/17 = 3×.
+Each worker's time includes its start-up (printed).
 """
 
 from __future__ import annotations
