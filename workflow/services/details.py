@@ -601,7 +601,7 @@ class BanLine:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ProjectSummary:
+class ContractorProject:
     id: int
     title: str
     purchaser: str
@@ -630,7 +630,7 @@ class ContractorDetail:
     bans: tuple[BanLine, ...]
     banned: bool
     credit_record: tuple[audit.AuditEntry, ...]
-    projects: tuple[ProjectSummary, ...]
+    projects: tuple[ContractorProject, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {**_fields(self), "org_type_label": _labels(ORG_TYPE_LABELS, self.org_type)}
@@ -971,7 +971,7 @@ class Details:
             )
             if scope.allows(p.purchaser, parties):
                 visible.append(
-                    ProjectSummary(
+                    ContractorProject(
                         id=p.id,
                         title=p.title,
                         purchaser=p.purchaser,

@@ -415,37 +415,25 @@ def add_to_inbox(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert_ignore_stmt(conn, inbox_t, ["notice_id", "org", "role"]), list(rows))
 
 
-#: release the leases ``b_token`` holds on ``b_ids`` and mark them sent at ``b_now``
-_MARK_SENT = (
-    notice_t.update()
-    .where(
-        notice_t.c.id.in_(bindparam("b_ids", expanding=True)),
-        notice_t.c.lease_owner == bindparam("b_token"),
-    )
-    .values(
-        lease_owner=None,
-        lease_until=None,
-        attempts=notice_t.c.attempts + 1,
-        status="sent",
-        sent_at=bindparam("b_now", type_=notice_t.c.sent_at.type),
-        last_error=None,
-        next_attempt_at=bindparam("b_now", type_=notice_t.c.next_attempt_at.type),
-    )
-)
-#: the same without a lease (the inbox as the only channel: claimed in this transaction)
+#: what marking a notice sent at ``b_now`` writes: its lease released, one attempt more
+_SENT_VALUES: dict[str, Any] = {
+    "lease_owner": None,
+    "lease_until": None,
+    "attempts": notice_t.c.attempts + 1,
+    "status": "sent",
+    "sent_at": bindparam("b_now", type_=notice_t.c.sent_at.type),
+    "last_error": None,
+    "next_attempt_at": bindparam("b_now", type_=notice_t.c.next_attempt_at.type),
+}
+#: mark ``b_ids`` sent without a lease (the inbox as the only channel: claimed in this
+#: transaction)
 _MARK_SENT_UNLEASED = (
     notice_t.update()
     .where(notice_t.c.id.in_(bindparam("b_ids", expanding=True)))
-    .values(
-        lease_owner=None,
-        lease_until=None,
-        attempts=notice_t.c.attempts + 1,
-        status="sent",
-        sent_at=bindparam("b_now", type_=notice_t.c.sent_at.type),
-        last_error=None,
-        next_attempt_at=bindparam("b_now", type_=notice_t.c.next_attempt_at.type),
-    )
+    .values(**_SENT_VALUES)
 )
+#: the same for the notices whose lease ``b_token`` still holds
+_MARK_SENT = _MARK_SENT_UNLEASED.where(notice_t.c.lease_owner == bindparam("b_token"))
 
 
 def mark_sent(conn: Connection, notice_ids: Sequence[int], now: datetime, token: str) -> None:

@@ -16,6 +16,7 @@ from notifications.texts import ROLES as NOTICE_ROLES
 from notifications.texts import STAGES
 from states.errors import WorkflowError
 from states.machine import EVENTS
+from workflow.services.details import STATE_LABELS
 
 #: the languages the pages speak; the first is the default
 LANGS = ("zh", "en")
@@ -403,21 +404,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "method_col": ("采购方式", "Method"),
 }
 
-#: project states (``states.enums.ProjectState``)
-STATES: dict[str, tuple[str, str]] = {
-    "draft": ("草拟", "draft"),
-    "pending_approval": ("待审批", "pending approval"),
-    "approved": ("已批准", "approved"),
-    "procuring": ("采购中", "procuring"),
-    "awarded": ("已确定承接主体", "awarded"),
-    "contracted": ("已签约", "contracted"),
-    "in_service": ("服务中", "in service"),
-    "rectifying": ("限期整改", "rectifying"),
-    "takeover": ("临时接管", "takeover"),
-    "accepted": ("已验收", "accepted"),
-    "closed": ("已结项", "closed"),
-    "terminated": ("已终止", "terminated"),
-}
+#: project states (``states.enums.ProjectState``): the read models' one table
+STATES: dict[str, tuple[str, str]] = STATE_LABELS
 
 #: what the audit trail records besides the events of the machine
 OTHER_EVENTS: dict[str, tuple[str, str]] = {
