@@ -1387,11 +1387,11 @@ def serve(
     if demo:
         from workflow.demo import echo_logins, seed_if_empty
 
-        if seed_if_empty(wf, echo=typer.echo):
+        if seed_if_empty(wf, echo=typer.echo):  # the demo lists its logins itself
             typer.echo("演示数据已写入 / demo data seeded")
         else:
             typer.echo("库中已有项目，未写入演示数据 / the database has projects: not seeded")
-        echo_logins(typer.echo)
+            echo_logins(typer.echo)
     runner = (
         Worker(wf, tick_seconds=tick_seconds, relay_seconds=relay_seconds) if with_worker else None
     )
