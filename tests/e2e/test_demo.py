@@ -408,3 +408,25 @@ def password_hash(db: Path, login: str) -> str:
             "select password_hash from gpw_user where login = ?", (login,)
         ).fetchone()
     return str(found)
+
+
+def test_serve_demo_seeds_a_new_database_once_and_lists_the_logins_once(db_path: Path) -> None:
+    """`make run`'s command: `gpw serve --with-worker --demo` seeds an empty file, lists the demo
+    logins once and serves; started again on the same file it seeds nothing and lists them."""
+    import urllib.request
+
+    from browser import serving
+
+    url = f"sqlite:///{db_path}"
+    args = ("--with-worker", "--demo")
+    env = {"GPW_CHANNELS": "inbox"}
+    with serving(url, now="2026-12-04T10:00:00+08:00", args=args, env=env) as server:
+        with urllib.request.urlopen(server.url + "/login", timeout=10) as answer:
+            assert answer.status == 200
+        first = server.output()
+    assert "演示数据已写入 / demo data seeded" in first
+    assert first.count("演示账号 / demo logins") == 1
+    with serving(url, now="2026-12-04T10:05:00+08:00", args=args, env=env) as server:
+        again = server.output()
+    assert "未写入演示数据" in again and "demo data seeded" not in again
+    assert again.count("演示账号 / demo logins") == 1
