@@ -7,10 +7,14 @@ from states.errors import Forbidden, InvalidInput
 from states.model import Actor
 
 
+#: the roles an actor may have (built once: every call checks its actor)
+_ROLES = frozenset(r.value for r in Role)
+
+
 def check_actor(actor: object) -> Actor:
     if not isinstance(actor, Actor):
         raise InvalidInput("actor 须为 Actor", "actor must be an Actor", field="actor")
-    if actor.role not in {r.value for r in Role}:
+    if actor.role not in _ROLES:
         raise InvalidInput(
             f"未知角色 {actor.role!r}", f"unknown role {actor.role!r}", field="actor.role"
         )

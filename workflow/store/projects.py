@@ -102,6 +102,10 @@ _UPDATE_DEADLINES = {
 }
 
 
+#: built once: building an INSERT and its cache key costs more per event than SQLite runs it
+_AUDIT_INSERT = audit_t.insert()
+
+
 def load(
     conn: Connection, project_id: int, *, lock: bool = False, with_calendar: bool = False
 ) -> Any:
@@ -219,7 +223,7 @@ def save(
     if done.rowcount != 1:
         raise ConcurrentUpdate(details={"version": version})
     # a duplicate (stream, seq) is a lost race too: the Database translates it
-    conn.execute(audit_t.insert(), rows)
+    conn.execute(_AUDIT_INSERT, rows)
     return sync_deadlines(conn, project, old_deadlines, at, policy=policy, calendar=calendar)
 
 
