@@ -6,7 +6,6 @@ from states.enums import Role
 from states.errors import Forbidden, InvalidInput
 from states.model import Actor
 
-
 #: the roles an actor may have (built once: every call checks its actor)
 _ROLES = frozenset(r.value for r in Role)
 

@@ -15,6 +15,10 @@ from sqlalchemy import Connection, func, select
 #: the first key of the advisory locks on shared audit streams ("gpw" + 2; the upgrade lock is a
 #: single 64-bit key, a key space of its own)
 _STREAM_LOCK_CLASS = 0x67707702
+#: the first key of the advisory locks on the public feeds (releases, anchors)
+_FEED_LOCK_CLASS = 0x67707703
+#: the second key of each feed's lock
+FEED_RELEASES, FEED_ANCHORS = 1, 2
 
 
 def new_id(result: Any) -> int:
@@ -40,3 +44,15 @@ def lock_stream(conn: Connection, stream: str) -> None:
     the database's write lock."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_STREAM_LOCK_CLASS, func.hashtext(stream))))
+
+
+def lock_feed(conn: Connection, feed: int) -> None:
+    """Take a public feed's publication lock until the transaction ends, before taking its next
+    id (issue #9). A harvester pages a feed by id (``cursor``): on PostgreSQL a sequence hands
+    out ids when rows are inserted, not when they commit, so without this a release that took id 7
+    and committed after id 8 would be behind a harvester that had already read past 8, and never
+    seen. Holding the lock from the insert to the commit makes the ids' order the commits' order
+    (PostgreSQL releases a transaction's locks after its commit is visible). SQLite: ``BEGIN
+    IMMEDIATE`` already serializes writers."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_FEED_LOCK_CLASS, feed)))

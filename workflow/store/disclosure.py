@@ -9,15 +9,17 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from workflow.store import new_id
+from workflow.store import FEED_ANCHORS, FEED_RELEASES, lock_feed, new_id
 from workflow.tables import anchor_t, audit_t, project_t, release_t
 
 _INSERT_RELEASES = release_t.insert()
 
 
 def insert_releases(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Publish releases in the caller's transaction (visible from its commit)."""
+    """Publish releases in the caller's transaction (visible from its commit), their ids in the
+    order of the commits (:func:`~workflow.store.lock_feed`)."""
     if rows:
+        lock_feed(conn, FEED_RELEASES)
         conn.execute(_INSERT_RELEASES, list(rows))
 
 
@@ -121,6 +123,8 @@ def project_rows(conn: Connection, project_ids: Iterable[int] | None = None) -> 
 
 
 def insert_anchor(conn: Connection, anchor: dict[str, Any], at: datetime, now: datetime) -> int:
+    """Publish an anchor, its id in the order of the commits (:func:`~workflow.store.lock_feed`)."""
+    lock_feed(conn, FEED_ANCHORS)
     return new_id(
         conn.execute(
             anchor_t.insert().values(

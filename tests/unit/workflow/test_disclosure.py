@@ -337,6 +337,51 @@ def test_the_feed_pages_in_publication_order(wf: Any) -> None:
     assert first["last_modified"] is not None
 
 
+def test_a_release_that_commits_late_is_not_passed_by_a_harvester(
+    pg_server: Any, clock: Any
+) -> None:
+    """PostgreSQL hands out a release's id at its insert, not at its commit: a release that took
+    id n and committed after n + 1 would sit behind a harvester that had already paged past
+    n + 1, never to be seen. The feed lock makes the ids' order the commits' order: a second
+    publisher waits until the first commits (SQLite: one writer at a time, by BEGIN IMMEDIATE)."""
+    wf = Workflow.open(pg_server.url(pg_server.create_database()), clock=clock)
+    try:
+        pids = [new_project(wf, title=f"项目{i}") for i in range(2)]
+        for pid in pids:
+            wf.fire(pid, "submit", actor=CLERK, at=at("2025-08-01"))
+            wf.fire(pid, "review_budget", actor=FINANCE, at=at("2025-08-04"), approved=True)
+        late, early = pids
+        done: list[Any] = []
+        with wf.engine.connect() as conn:
+            tx = conn.begin()
+            wf.fire(late, "approve", actor=GOV, at=at("2025-08-05"), connection=conn)
+            writer = threading.Thread(
+                target=lambda: done.append(
+                    wf.fire(early, "approve", actor=GOV, at=at("2025-08-05"))
+                )
+            )
+            writer.start()
+            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            for _ in range(3000):  # until the second publisher waits for the first (or ended)
+                with wf.engine.connect() as probe:
+                    if probe.exec_driver_sql(waiting).scalar() or not writer.is_alive():
+                        break
+                threading.Event().wait(0.01)
+            assert writer.is_alive() and not done  # it waits for the first publisher
+            assert wf.disclosure.feed()["releases"] == []  # a harvester sees neither yet
+            tx.commit()
+        writer.join()
+        releases = wf.disclosure.feed()["releases"]
+        assert [r["ocid"].rsplit("-", 1)[1] for r in releases] == [str(late), str(early)]
+        # and a harvester that had read the first page, the late one's, finds the other after it
+        first = wf.disclosure.feed(limit=1)
+        assert [r["id"] for r in wf.disclosure.feed(after_id=first["next"])["releases"]] == [
+            releases[1]["id"]
+        ]
+    finally:
+        wf.close()
+
+
 # -- anchors --------------------------------------------------------------------------------------
 
 
