@@ -447,6 +447,38 @@ class ProjectFactRow(SQLModel, table=True):
     open_step: str | None = None
 
 
+class RobotRow(SQLModel, table=True):
+    """A group robot of an organisation (issue #11): DingTalk (``dingtalk``) or WeCom
+    (``wecom``). Its ``url`` carries the robot's access token and ``secret`` DingTalk's signing
+    key: both are secrets, never shown (listings mask them; deliveries say ``robot:<id>``). A
+    removed robot stays (``active`` false), so the delivery records' ids keep their meaning."""
+
+    __tablename__ = "gpw_robot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org: str = Field(index=True)
+    kind: str
+    url: str
+    secret: str | None = None
+    active: bool = True
+    created_at: datetime = _aware()
+    removed_at: datetime | None = _aware(nullable=True)
+
+
+class RobotSendRow(SQLModel, table=True):
+    """When a robot was last posted to (issue #11), on the relays' clock: both services take at
+    most 20 messages a minute per robot, and several workers share the count through this table
+    (a relay takes a slot, under the robot row's lock, before it posts). Rows older than a few
+    minutes are pruned as slots are taken."""
+
+    __tablename__ = "gpw_robot_send"
+    __table_args__ = (Index("ix_gpw_robot_send_robot_sent", "robot_id", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    robot_id: int = Field(foreign_key="gpw_robot.id")
+    sent_at: datetime = _aware()
+
+
 project_t = ProjectRow.__table__  # type: ignore[attr-defined]
 party_t = ProjectPartyRow.__table__  # type: ignore[attr-defined]
 deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
@@ -465,6 +497,8 @@ auth_event_t = AuthEventRow.__table__  # type: ignore[attr-defined]
 release_t = ReleaseRow.__table__  # type: ignore[attr-defined]
 anchor_t = AnchorRow.__table__  # type: ignore[attr-defined]
 fact_t = ProjectFactRow.__table__  # type: ignore[attr-defined]
+robot_t = RobotRow.__table__  # type: ignore[attr-defined]
+robot_send_t = RobotSendRow.__table__  # type: ignore[attr-defined]
 
 
 def gpw_tables() -> list[Any]:
@@ -488,6 +522,8 @@ def gpw_tables() -> list[Any]:
         release_t,
         anchor_t,
         fact_t,
+        robot_t,
+        robot_send_t,
     ]
 
 
