@@ -479,6 +479,22 @@ class RobotSendRow(SQLModel, table=True):
     sent_at: datetime = _aware()
 
 
+class ImportRowRow(SQLModel, table=True):
+    """A workbook row imported as a project (issue #11, ``gpw import``): the file's SHA-256 and
+    the row's number on its first sheet key it, so importing the same file again creates
+    nothing. Written by the import's own transaction, with the row's project."""
+
+    __tablename__ = "gpw_import_row"
+
+    sha256: str = Field(primary_key=True)
+    #: the row's number as the spreadsheet shows it (the header is row 1)
+    sheet_row: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    project_id: int = Field(index=True)
+    #: the file's name when it was imported (information only: the SHA-256 is the key)
+    file_name: str
+    imported_at: datetime = _aware()
+
+
 project_t = ProjectRow.__table__  # type: ignore[attr-defined]
 party_t = ProjectPartyRow.__table__  # type: ignore[attr-defined]
 deadline_t = DeadlineRow.__table__  # type: ignore[attr-defined]
@@ -497,6 +513,7 @@ auth_event_t = AuthEventRow.__table__  # type: ignore[attr-defined]
 release_t = ReleaseRow.__table__  # type: ignore[attr-defined]
 anchor_t = AnchorRow.__table__  # type: ignore[attr-defined]
 fact_t = ProjectFactRow.__table__  # type: ignore[attr-defined]
+import_row_t = ImportRowRow.__table__  # type: ignore[attr-defined]
 robot_t = RobotRow.__table__  # type: ignore[attr-defined]
 robot_send_t = RobotSendRow.__table__  # type: ignore[attr-defined]
 
@@ -522,6 +539,7 @@ def gpw_tables() -> list[Any]:
         release_t,
         anchor_t,
         fact_t,
+        import_row_t,
         robot_t,
         robot_send_t,
     ]
