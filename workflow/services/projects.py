@@ -40,6 +40,12 @@ from workflow.views import ProjectView
 
 _LOGGER = logging.getLogger("gpw")
 
+#: ``conn.info`` key: the provenance every audit entry of a project written on that connection
+#: carries as ``data["imported"]`` (issue #11: the workbook's SHA-256 and row). Only the import
+#: service sets it, around one row's events; no payload can carry it (payloads forbid unknown
+#: fields), so neither the web nor the API can forge it
+PROVENANCE = "gpw_provenance"
+
 
 def supervisors_for(plan: ProjectPlan, policy: Policy) -> Supervisors:
     """The project's supervising bodies: given, or the policy's where they apply (R1, notices)."""
@@ -343,6 +349,10 @@ class ProjectService:
         data: dict[str, Any] | None = None,
         contractors: Mapping[int, Contractor] | None = None,
     ) -> None:
+        provenance = conn.info.get(PROVENANCE)
+        if provenance is not None:  # an imported row's entries (issue #11)
+            for rec in records:
+                rec.data["imported"] = dict(provenance)
         earliest = store.save(
             conn,
             project,
