@@ -12,7 +12,8 @@ Exit codes:
 * 7 the audit trail does not verify;
 * 8 bad configuration or database: channels, SMTP, templates, a missing database driver, a file
   that is not a gpw database (foreign, empty, damaged, not SQLite; left byte-for-byte unchanged),
-  a read-only file for a write command, ``gpw demo`` on a database it did not make;
+  a read-only file for a write command, ``gpw demo`` on a database it did not make, a file that
+  is not a readable .xlsx workbook (``gpw import``);
 * 9 ``gpw health``: unhealthy (a dead or undeliverable notice, tick or relay not run within its
   threshold, a due stage waiting longer than its threshold).
 
@@ -843,6 +844,65 @@ def ledger(
         + "，".join(f"{s.title} {len(s.rows)}" for s in made.sheets)
         + "）",
     )
+
+
+def _import_text(report: Any) -> str:
+    lines = ["行 / row\t项目 / project\t状态 / state\t标题 / title"]
+    for r in report.rows:
+        pid = "—" if r.project_id is None else str(r.project_id)
+        lines.append(f"{r.row}\t{pid}\t{r.state}\t{r.title}")
+    name, sha = Path(report.file).name, report.sha256[:12]
+    if report.already_imported:
+        lines.append(
+            f"{name}（sha256 {sha}…）已导入过：未新建项目 / was imported before: nothing created"
+        )
+    elif report.dry_run:
+        lines.append(
+            f"试运行：{len(report.rows)} 行均可导入，未写入 / dry run: all {len(report.rows)} "
+            f"rows would import; nothing written ({name}, sha256 {sha}…)"
+        )
+    else:
+        lines.append(
+            f"已导入 {report.created} 个项目 / {report.created} projects imported from {name} "
+            f"(sha256 {sha}…)"
+        )
+    if report.ignored_columns:
+        lines.append("未读取的列 / columns not read: " + "、".join(report.ignored_columns))
+    return "\n".join(lines)
+
+
+def _import_errors_text(errors: Sequence[Mapping[str, Any]]) -> str:
+    lines = ["行 / row\t列 / column\t值 / value\t规则 / rule\t说明 / message"]
+    for e in errors:
+        value = "" if e["value"] is None else str(e["value"])
+        lines.append(
+            f"{e['row']}\t{e['column'] or '—'}\t{value}\t{e['rule'] or '—'}\t"
+            f"{e['message_zh']} / {e['message_en']}"
+        )
+    return "\n".join(lines)
+
+
+@app.command("import")
+def import_projects(
+    file: Annotated[Path, typer.Argument(help="台账工作簿（.xlsx）/ the ledger workbook (.xlsx)")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="只检查，不写入 / check every row, write nothing")
+    ] = False,
+) -> None:
+    """导入在办项目（台账迁移）/ import running projects from a ledger workbook: one project a
+    row of the first sheet, brought to its 目标状态 by the same events and guards (README
+    "Importing running projects"). A file with any bad cell imports nothing and lists every
+    one; a file imported before creates nothing."""
+    if not file.is_file():  # before the database is opened (or created)
+        raise NotFound(f"文件不存在：{file}", f"no such file: {file}", field="file")
+    wf = _wf("write")
+    try:
+        report = wf.import_projects(file, dry_run=dry_run)
+    except WorkflowError as exc:
+        if not STATE.json and exc.details.get("errors"):
+            typer.echo(_import_errors_text(exc.details["errors"]), err=True)
+        raise
+    _out(report.to_dict(), _import_text(report))
 
 
 report_app = typer.Typer(help="报表 / reports", no_args_is_help=True)

@@ -41,6 +41,7 @@ from workflow.services.details import Details
 from workflow.services.directory import Directory
 from workflow.services.disclosure import Disclosure
 from workflow.services.facts import Facts
+from workflow.services.imports import ImportReport, ImportService
 from workflow.services.ledger import Ledger, LedgerService
 from workflow.services.lists import Lists
 from workflow.services.notices import Notice, NoticeEngine, RelayReport
@@ -146,6 +147,8 @@ class Workflow:
         #: the dashboard's and the JSON API's lists (projects, deadlines, notices) and the
         #: overview, each within a reader's scope (workflow.services.lists)
         self.lists = Lists(self.db, self._policies, self.calendar, self._notices, self._facts)
+        #: import of running projects from a 台账 workbook, through the events (issue #11)
+        self._imports = ImportService(self.db, self._projects, self._policies)
 
     @classmethod
     def open(
@@ -369,6 +372,32 @@ class Workflow:
         chain cut back and its head rewritten."""
         with self.db.read(connection) as conn:
             return audit.anchor(conn, self.db.now())
+
+    def import_projects(
+        self,
+        path: str | Path,
+        *,
+        dry_run: bool = False,
+        policy: str | None = None,
+        connection: Connection | None = None,
+    ) -> ImportReport:
+        """Import running projects (台账 migration, issue #11) from the first sheet of the .xlsx
+        workbook at ``path``, one project a row, each brought to its ``目标状态`` by the same
+        events and guards a clerk's would pass (README "Importing running projects"). Every
+        audit entry carries ``data["imported"]``: the file's SHA-256 and the row's number.
+        ``policy``: the projects' policy (default: the workflow's). ``dry_run``: check
+        everything, write nothing. ``connection``: a host's transaction (gpw writes in a
+        SAVEPOINT). A file imported before creates nothing: the report lists its projects.
+
+        Raises:
+            InvalidInput: a bad cell or a missing header (``details["errors"]`` lists every
+                problem: row, column, value, rule, messages); nothing is written.
+            GuardRefused: every problem is a rule's refusal (R1–R20), listed the same way.
+            NotFound: no such file. ConfigurationError: not a readable .xlsx workbook.
+        """
+        return self._imports.import_projects(
+            path, dry_run=dry_run, policy=policy, connection=connection
+        )
 
     # -- disclosure and ledgers (issue #9) ------------------------------------------------------
 
