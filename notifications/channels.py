@@ -3,7 +3,8 @@
 ``inbox`` (a table, always on, needs nothing) is written by the relay itself; the channels here
 deliver to a person from the directory: ``email`` (SMTP with STARTTLS or SSL and login; a
 deterministic Message-ID per notice and person, so mail systems can de-duplicate a redelivery),
-``webhook`` (a JSON POST signed with an HMAC-SHA256 header) and ``log``. Configuration comes from a
+``webhook`` (a JSON POST signed with an HMAC-SHA256 header) and ``log``; ``dingtalk`` and ``wecom``
+post to an organisation's group robots instead (notifications/robots.py). Configuration comes from a
 TOML file or ``GPW_*`` environment variables and is checked at start; secrets are never logged.
 """
 
@@ -30,7 +31,8 @@ from typing import Any, Protocol
 from states.errors import ConfigurationError
 
 _LOGGER = logging.getLogger("gpw.notices")
-KNOWN_CHANNELS = ("inbox", "email", "webhook", "log")
+#: ``dingtalk`` and ``wecom``: group robots of an organisation (notifications/robots.py)
+KNOWN_CHANNELS = ("inbox", "email", "webhook", "log", "dingtalk", "wecom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +280,9 @@ class NoticeConfig:
     webhook_secret: str | None = field(default=None, repr=False)
     lang: str = "zh"
     template_dir: str | None = None
+    #: the dashboard's address (``https://gpw.example.gov.cn``): group-robot messages end with a
+    #: link to ``{base_url}/projects/{id}``; needed by ``dingtalk`` and ``wecom``
+    base_url: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.channels if c not in KNOWN_CHANNELS]
@@ -299,11 +304,15 @@ class NoticeConfig:
                 "the webhook channel needs a secret",
                 field="webhook.secret",
             )
+        if {"dingtalk", "wecom"} & set(self.channels):
+            from notifications.robots import check_base_url
+
+            check_base_url(self.base_url)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> NoticeConfig:
-        """From a parsed file: ``channels``, ``lang``, ``template_dir``, ``[smtp]``,
-        ``[webhook]`` (``secret``)."""
+        """From a parsed file: ``channels``, ``lang``, ``template_dir``, ``base_url``,
+        ``[smtp]``, ``[webhook]`` (``secret``)."""
         smtp = data.get("smtp")
         channels = data.get("channels", ["inbox"])
         if isinstance(channels, str):
@@ -322,6 +331,7 @@ class NoticeConfig:
             webhook_secret=(data.get("webhook") or {}).get("secret"),
             lang=data.get("lang", "zh"),
             template_dir=data.get("template_dir"),
+            base_url=data.get("base_url"),
         )
 
     @classmethod
@@ -340,7 +350,7 @@ class NoticeConfig:
     def from_env(cls, env: Mapping[str, str]) -> NoticeConfig:
         """``GPW_CHANNELS`` (comma list), ``GPW_SMTP_HOST``, ``_PORT``, ``_SECURITY``,
         ``_USERNAME``, ``_PASSWORD``, ``_FROM``, ``_VERIFY``, ``GPW_WEBHOOK_SECRET``,
-        ``GPW_NOTICE_LANG``, ``GPW_TEMPLATE_DIR``."""
+        ``GPW_NOTICE_LANG``, ``GPW_TEMPLATE_DIR``, ``GPW_BASE_URL``."""
         data: dict[str, Any] = {"channels": env.get("GPW_CHANNELS", "inbox")}
         if env.get("GPW_SMTP_HOST"):
             data["smtp"] = {
@@ -358,10 +368,15 @@ class NoticeConfig:
             data["lang"] = env["GPW_NOTICE_LANG"]
         if env.get("GPW_TEMPLATE_DIR"):
             data["template_dir"] = env["GPW_TEMPLATE_DIR"]
+        if env.get("GPW_BASE_URL"):
+            data["base_url"] = env["GPW_BASE_URL"]
         return cls.from_mapping(data)
 
     def build_channels(self, echo: Any = None) -> list[Channel]:
-        """The person-addressed channels (inbox is the relay's own)."""
+        """The person-addressed channels (inbox is the relay's own), and the group robots'
+        (``dingtalk``, ``wecom``: they reach no person; the relay posts to robots)."""
+        from notifications.robots import CHANNELS as ROBOT_CHANNELS
+
         out: list[Channel] = []
         for name in self.channels:
             if name == "email":
@@ -371,4 +386,12 @@ class NoticeConfig:
                 out.append(WebhookChannel(self.webhook_secret or ""))
             elif name == "log":
                 out.append(LogChannel(echo))
+            elif name in ROBOT_CHANNELS:
+                out.append(
+                    ROBOT_CHANNELS[name](
+                        base_url=self.base_url or "",
+                        lang=self.lang,
+                        template_dir=self.template_dir,
+                    )
+                )
         return out

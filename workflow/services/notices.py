@@ -40,6 +40,7 @@ from workflow.db import Database
 from workflow.services.calendar import CalendarService
 from workflow.services.directory import Directory
 from workflow.services.policies import PolicyRegistry
+from workflow.services.robots import RobotPoster
 from workflow.store import lock_stream, outbox
 
 _LOGGER = logging.getLogger("gpw.notices")
@@ -132,6 +133,8 @@ class RelayReport:
     failed: int = 0
     dead: int = 0
     undeliverable: int = 0
+    #: waiting for a group robot's next free slot (its 20 a minute): tried again then
+    deferred: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -140,6 +143,7 @@ class RelayReport:
             "failed": self.failed,
             "dead": self.dead,
             "undeliverable": self.undeliverable,
+            "deferred": self.deferred,
         }
 
 
@@ -216,6 +220,8 @@ class NoticeEngine:
         self.config = config
         self.channels = list(channels)
         self.renderer = _renderer(config.lang, config.template_dir)
+        #: the group-robot channels' part of a relay (issue #11)
+        self._robots = RobotPoster(db, self.channels)
 
     # -- tick -----------------------------------------------------------------------------------
 
@@ -455,7 +461,7 @@ class NoticeEngine:
             return self._relay_to_inbox(now, batch=batch, connection=connection)
         token = uuid.uuid4().hex
         started = time.monotonic()
-        claimed = sent = failed = dead = undeliverable = 0
+        claimed = sent = failed = dead = undeliverable = deferred = 0
         while True:
             with self._db.transaction(connection) as conn:
                 # leases are reckoned from ``now`` plus the time this relay has run, as each
@@ -474,18 +480,30 @@ class NoticeEngine:
                     conn, {(r["org"], r["role"]) for n in notices for r in n.recipients}
                 )
                 done = outbox.sent_deliveries(conn, ids)
+                # the recipients' organisations' group robots, where their channels are enabled
+                robots = self._directory.robots_of(
+                    conn, {r["org"] for n in notices for r in n.recipients}, self._robots.kinds
+                )
             claimed += len(notices)
             lease = _Lease(token, lease_seconds, ids, started)
-            for outcome in self._deliver(notices, people, done, now, token, connection, lease):
+            for outcome in self._deliver(
+                notices, people, done, now, token, connection, lease, robots
+            ):
                 sent += outcome == "sent"
                 failed += outcome == "failed"
                 dead += outcome == "dead"
                 undeliverable += outcome == "undeliverable"
+                deferred += outcome == "deferred"
             if len(ids) < batch:
                 break
         self._stamp("last_relay", now, connection)
         return RelayReport(
-            claimed=claimed, sent=sent, failed=failed, dead=dead, undeliverable=undeliverable
+            claimed=claimed,
+            sent=sent,
+            failed=failed,
+            dead=dead,
+            undeliverable=undeliverable,
+            deferred=deferred,
         )
 
     def _relay_to_inbox(
@@ -545,6 +563,7 @@ class NoticeEngine:
         token: str,
         connection: Connection | None = None,
         lease: _Lease | None = None,
+        robots: Mapping[str, Sequence[Any]] | None = None,
     ) -> list[str]:
         results: dict[int, list[dict[str, Any]]] = {n.id: [] for n in notices}
         #: notices with at least one recipient reachable on a person-addressed channel
@@ -600,6 +619,20 @@ class NoticeEngine:
                             results[n.id].append(
                                 {"channel": channel.name, "address": address, "error": error}
                             )
+        # the group robots of the recipients' organisations (issue #11); a full robot's
+        # notices wait for its next free slot
+        waiting = self._robots.post(
+            notices,
+            robots or {},
+            done,
+            now,
+            results,
+            reachable,
+            record=self._record_delivery,
+            connection=connection,
+            lease=lease,
+        )
+        deferrals: list[tuple[int, datetime]] = []
         outcomes: list[str] = []
         with self._db.transaction(connection) as conn:
             policies = {
@@ -634,6 +667,11 @@ class NoticeEngine:
                         b_last_error=_nobody(n.recipients),
                         b_next_attempt_at=now,
                     )
+                elif not errors and n.id in waiting:
+                    # sent where it could be; a robot's minute is full: again when it frees
+                    deferrals.append((n.id, waiting[n.id]))
+                    outcomes.append("deferred")
+                    continue
                 elif not errors:
                     sent_ids.append(n.id)
                     outcomes.append("sent")
@@ -653,6 +691,7 @@ class NoticeEngine:
             outbox.add_to_inbox(conn, inbox)
             outbox.mark_sent(conn, sent_ids, now, token)
             outbox.finish_notices(conn, updates)
+            self._robots.defer(conn, deferrals, token)
         return outcomes
 
     def _stamp(self, key: str, now: datetime, connection: Connection | None = None) -> None:
