@@ -1336,7 +1336,8 @@ def relay(at: AtOpt = None, lease_seconds: LeaseOpt = 300) -> None:
     _out(
         report.to_dict(),
         f"已发送 sent {report.sent}，失败 failed {report.failed}，放弃 dead {report.dead}，"
-        f"无人可送达 undeliverable {report.undeliverable}",
+        f"无人可送达 undeliverable {report.undeliverable}，"
+        f"等待群机器人 deferred {report.deferred}",
     )
 
 
@@ -1677,6 +1678,67 @@ def directory_remove(person_id: int) -> None:
     _check_id(person_id, "person_id")
     _wf("write").directory.remove(person_id)
     _out({"removed": person_id}, f"已停用 / removed {person_id}")
+
+
+def _robot_line(r: Any) -> str:
+    """A robot as listings show it: the URL's token masked, a secret as ****."""
+    shown = r.to_dict()
+    signed = f" 加签 / secret {shown['secret']}" if shown["secret"] else ""
+    return f"{r.id} {r.org} {r.kind} {shown['url']}{signed}"
+
+
+@directory_app.command("add-robot")
+def directory_add_robot(
+    org: Annotated[str, typer.Option(help="所属单位 / organisation")],
+    kind: Annotated[
+        str, typer.Option(help="dingtalk（钉钉）或 wecom（企业微信）/ dingtalk or wecom")
+    ],
+    url: Annotated[str, typer.Option(help="机器人的 Webhook 地址 / the robot's webhook URL")],
+    secret: Annotated[
+        str | None, typer.Option(help="钉钉加签密钥（SEC…）/ DingTalk's signing secret")
+    ] = None,
+    secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--secret-stdin",
+            help="从标准输入读取加签密钥（不留在命令历史中）/ the secret from standard input",
+        ),
+    ] = False,
+) -> None:
+    """添加群机器人 / add a group robot (DingTalk, WeCom): notices to the organisation reach it."""
+    if secret_stdin:
+        if secret is not None:
+            raise InvalidInput(
+                "--secret 与 --secret-stdin 只能给出一个",
+                "give --secret or --secret-stdin, not both",
+                field="secret",
+            )
+        secret = _password_from_stdin()
+    robot = _wf("write").directory.add_robot(org=org, kind=kind, url=url, secret=secret)
+    _out(robot.to_dict(), f"群机器人 / robot {_robot_line(robot)}")
+
+
+@directory_app.command("robots")
+def directory_robots(
+    org: Annotated[str | None, typer.Option(help="单位 / organisation")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+) -> None:
+    """群机器人 / list group robots (URL tokens masked, secrets shown as ****)."""
+    robots = _wf("read").directory.robots(org=org, limit=_limit(limit) + 1)
+    _listing(
+        [r.to_dict() for r in robots],
+        limit,
+        [_robot_line(r) for r in robots],
+        "（无群机器人 / no robots）",
+    )
+
+
+@directory_app.command("remove-robot")
+def directory_remove_robot(robot_id: int) -> None:
+    """移除群机器人 / remove a group robot."""
+    _check_id(robot_id, "robot_id")
+    _wf("write").directory.remove_robot(robot_id)
+    _out({"removed": robot_id}, f"已移除群机器人 / robot removed {robot_id}")
 
 
 def _clear_for_demo(replace: bool) -> None:
