@@ -52,6 +52,7 @@ from sqlalchemy import Connection
 
 from states.enums import ProjectState, Role
 from states.errors import (
+    ContractorNotFound,
     Forbidden,
     GuardRefused,
     IllegalTransition,
@@ -158,7 +159,7 @@ _FIELD_COLUMNS = {
     "hours": wb.HOURS,
     "attendees": wb.STAFF,
 }
-#: the column that dates each event (``at``, R15) and, by default, the one its refusal is about
+#: the column an event's refusal is about, by default
 _EVENT_COLUMNS = {
     "create_project": wb.TITLE,
     "submit": wb.BUDGET,
@@ -408,7 +409,13 @@ def _registered(plan: RowPlan, found: list[Contractor]) -> Contractor:
         )
     raise _RowRefused(
         ImportProblem(
-            plan.row, wb.CONTRACTOR, plan.cells.get(wb.CONTRACTOR), "R4", "invalid_input", zh, en
+            plan.row,
+            wb.CONTRACTOR,
+            plan.cells.get(wb.CONTRACTOR),
+            "R4",
+            ContractorNotFound.code if not found else InvalidInput.code,
+            zh,
+            en,
         )
     )
 
@@ -464,7 +471,7 @@ def _column_of(plan: RowPlan, event: str, exc: WorkflowError) -> str | None:
     column, or the column that dates or carries the event."""
     name = (exc.field or "").split(".")[0].split("[")[0]
     if name == "at":  # dated in the future, or before the trail's last entry (R15)
-        return _EVENT_COLUMNS[event] if event != "create_project" or plan.signed_on else None
+        return _dated_by(plan, event)
     if name == "supervisors":
         return wb.GOVERNMENT if plan.supervisors else wb.PURCHASER
     if name == "on":
@@ -484,6 +491,15 @@ def _column_of(plan: RowPlan, event: str, exc: WorkflowError) -> str | None:
     if event == "approve" and exc.rule == "R18":
         return wb.FUNDS
     return _EVENT_COLUMNS.get(event)
+
+
+def _dated_by(plan: RowPlan, event: str) -> str | None:
+    """The column an event's time comes from (None: the import's own time)."""
+    if event == "record_training":
+        return wb.TRAINED
+    if event == "dispatch_staff":
+        return wb.DISPATCHED
+    return wb.SIGNED if plan.signed_on is not None else None
 
 
 _ORDER = {name: i for i, name in enumerate(wb.ALL_HEADERS)}
