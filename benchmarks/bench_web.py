@@ -118,15 +118,42 @@ class OutOfTime(Exception):
 # -- part pages -----------------------------------------------------------------------------------
 
 
+class ServerTime(float):
+    """Seconds the app spent on a request, from its call to its last body message: the server's
+    time, without the client's (httpx building the request and reading the response)."""
+
+
+class Timed:
+    """The app, timed: each request's server time in ``last``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last = ServerTime(0.0)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        t0 = time.perf_counter()
+
+        async def timed_send(message: Any) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.last = ServerTime(time.perf_counter() - t0)
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
 class Browser:
     """A browser on the app in this process: httpx over ASGITransport, its own cookies, driven
-    from one event loop."""
+    from one event loop. ``server_time()``: the app's own time on the last request."""
 
     def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.timed = Timed(app)
         self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            transport=httpx.ASGITransport(app=self.timed), base_url="http://testserver"
         )
+
+    def server_time(self) -> ServerTime:
+        return self.timed.last
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -192,7 +219,8 @@ def in_turn(*reads: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def medians(sides: Sequence[Callable[[], Any]], rounds: int) -> list[float]:
-    """Median seconds of each side; each round runs every side once, the order rotating."""
+    """Median seconds of each side; each round runs every side once, the order rotating. A side
+    that returns a :class:`ServerTime` is timed by it (the server's time of its request)."""
     for side in sides:  # warm: caches, compiled statements, templates, the calendar
         side()
     times: list[list[float]] = [[] for _ in sides]
@@ -201,8 +229,9 @@ def medians(sides: Sequence[Callable[[], Any]], rounds: int) -> list[float]:
         k = r % len(order)
         for i in order[k:] + order[:k]:
             t0 = time.perf_counter()
-            sides[i]()
-            times[i].append(time.perf_counter() - t0)
+            got = sides[i]()
+            took = time.perf_counter() - t0
+            times[i].append(got if isinstance(got, ServerTime) else took)
     return [statistics.median(t) for t in times]
 
 
@@ -305,30 +334,44 @@ def part_pages(backend: str, projects: int, rounds: int) -> None:
             log_in(clients[login], login)
         # the floor under any page: a request the app answers without the database or a
         # template (the API's 401 without a token), through the same client
-        floor = medians([lambda: clients["bench-admin"].get("/api/v1/health")], rounds * 4 + 1)
+        admin = clients["bench-admin"]
+        floor = medians([lambda: admin.get("/api/v1/health")], rounds * 4 + 1)
+        floor_server = medians(
+            [lambda: (admin.get("/api/v1/health"), admin.server_time())[1]], rounds * 4 + 1
+        )
         name = "SQLite file (WAL)" if backend == "sqlite" else "PostgreSQL (loopback)"
         print(
             f"[pages, {name}] {counts[0]:,} projects, {counts[1]:,} deadlines; built in "
             f"{built:.0f} s; load average {os.getloadavg()[0]:.1f}; medians of "
             f"{rounds * 4 + 1} rounds (lists), {rounds} (overviews)"
         )
-        print(f"  {'':<72} {'page':>10} {'service':>10} {'bare SQL':>10}  page/bare")
+        print(
+            f"  {'':<72} {'server':>10} {'client':>10} {'service':>10} {'bare SQL':>10}"
+            "  server/bare"
+        )
         for case in page_cases(wf, clients):
             check_page(case)
             client, path = case.client, case.path
 
             def page(client: Browser = client, path: str = path) -> Any:
+                client.get(path, follow_redirects=False)
+                return client.server_time()
+
+            def seen(client: Browser = client, path: str = path) -> Any:
                 return client.get(path, follow_redirects=False)
 
             n = rounds if case.path == "/" else rounds * 4 + 1
-            p, s, b = medians([page, case.service, case.bare], n)
+            p, c, s, b = medians([page, seen, case.service, case.bare], n)
             print(
-                f"  {case.label:<72} {p * 1e3:7.2f} ms {s * 1e3:7.2f} ms {b * 1e3:7.2f} ms"
-                f"  {p / b:5.2f}×"
+                f"  {case.label:<72} {p * 1e3:7.2f} ms {c * 1e3:7.2f} ms {s * 1e3:7.2f} ms"
+                f" {b * 1e3:7.2f} ms  {p / b:5.2f}×"
             )
         print(
-            f"  (goal: page / bare ≤ 3× for each; the floor under every page, a request answered "
-            f"without the database or a template through the same client: {floor[0] * 1e3:.2f} ms)"
+            "  (goal: the page's server time / bare ≤ 3× for each. server: the app's own time, "
+            "from the request's arrival to its last byte; client: the same request as the "
+            "in-process httpx client sees it, its own work included. The floor under every "
+            "page, a request answered without the database or a template: "
+            f"{floor_server[0] * 1e3:.2f} ms server, {floor[0] * 1e3:.2f} ms client)"
         )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from states.enums import Role
 from states.errors import InvalidInput, LoginThrottled, NotFound, Unauthenticated
@@ -122,6 +122,23 @@ def _one_line(value: object, field: str, what_zh: str, what_en: str, limit: int 
             field=field,
         )
     return value.strip()
+
+
+#: a session's two reads (every page asks them: built once, bound per request)
+_SESSION_USER = select(user_t).where(user_t.c.login == bindparam("b_login"))
+_e = auth_event_t.c
+_SESSION_ENDED = (
+    select(_e.id)
+    .where(
+        _e.login == bindparam("b_login"),
+        _e.at >= bindparam("b_since", type_=_e.at.type),
+        or_(
+            and_(_e.kind == "logout", _e.detail == bindparam("b_session")),
+            and_(_e.kind == "user_changed", _e.at > bindparam("b_since", type_=_e.at.type)),
+        ),
+    )
+    .limit(1)
+)
 
 
 class Users:
@@ -399,21 +416,11 @@ class Users:
         if not session:
             raise ended
         with self._db.read(connection) as conn:
-            row = conn.execute(select(user_t).where(user_t.c.login == login)).first()
+            row = conn.execute(_SESSION_USER, {"b_login": login}).first()
             if row is None or not row.active:
                 raise ended
-            e = auth_event_t.c
             found = conn.execute(
-                select(e.id)
-                .where(
-                    e.login == login,
-                    e.at >= since,
-                    or_(
-                        and_(e.kind == "logout", e.detail == session),
-                        and_(e.kind == "user_changed", e.at > since),
-                    ),
-                )
-                .limit(1)
+                _SESSION_ENDED, {"b_login": login, "b_since": since, "b_session": session}
             ).first()
         if found is not None:
             raise ended

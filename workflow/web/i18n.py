@@ -639,6 +639,10 @@ def normalise_lang(value: object) -> str | None:
     return tag if tag in LANGS else None
 
 
+#: every state's name per language
+_STATE_NAMES = {lang: {s: pick(pair, lang) for s, pair in STATES.items()} for lang in LANGS}
+
+
 class Translator:
     """The words of one language, for templates and handlers: ``_("key")``, ``_.state(s)`` …"""
 
@@ -657,6 +661,10 @@ class Translator:
 
     def state(self, state: object) -> str:
         return self._of(STATES, state)
+
+    def states(self) -> dict[str, str]:
+        """Every state's name in this language (a list page looks each row's up here)."""
+        return _STATE_NAMES[self.lang]
 
     def role(self, role: object) -> str:
         return self._of(ROLES, role)

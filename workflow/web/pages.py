@@ -62,6 +62,7 @@ from states.machine import EVENTS
 from workflow.services.events import event_fields
 from workflow.services.lists import DEADLINE_STATUSES, NOTICE_FILTERS, PROJECT_SORTS
 from workflow.store.parties import RELATIONS
+from workflow.views import ProjectSummary
 from workflow.web.errors import log_unexpected
 from workflow.web.i18n import DEADLINE_KINDS, ROLES, STATES, Translator
 from workflow.web.session import (
@@ -725,13 +726,16 @@ class Pages:
         nav: str,
         filters: dict[str, Any],
         read: Callable[..., Any],
+        rows: Callable[[Any], Any] | None = None,
         **context: Any,
     ) -> Response:
         """A list page: the filters given (unset ones left out), a page read by cursor, the
-        link to the next page."""
+        link to the next page; ``rows``: the page's rows made ready for the template."""
         shown = {k: v for k, v in filters.items() if v is not None}
         cursor = _text_arg(request.query_params.get("cursor"), 2000)
         page = read(**shown, cursor=cursor, limit=PAGE_SIZE)
+        if rows is not None:
+            context["rows"] = rows(page)
         query = {k: ("1" if v is True else "0" if v is False else v) for k, v in shown.items()}
         return self.render(
             request,
@@ -772,7 +776,41 @@ class Pages:
             filters=filters,
             read=lambda **kw: self.wf.lists.list_projects(user.scope(), now=self._now(), **kw),
             sorts=SORT_CHOICES,
+            rows=lambda page: self._project_rows(request, page.items),
         )
+
+    def _project_rows(
+        self, request: Request, items: Sequence[ProjectSummary]
+    ) -> list[tuple[Any, ...]]:
+        """The project list's rows as the template prints them, each value ready: a page of
+        fifty rows is most of the list page's time, and a tuple unpacked in the loop costs the
+        template a fraction of fifty rows' attribute lookups, calls and filters."""
+        _ = Translator(request_lang(request)[0])
+        names, projects, contractors = (
+            _.states(),
+            self.url(request, "/projects/"),
+            self.url(request, "/contractors/"),
+        )
+        return [
+            (
+                p.id,
+                f"{projects}{p.id}",
+                p.title,
+                p.provisional,
+                p.state,
+                names.get(p.state, p.state),
+                p.purchaser,
+                f"{contractors}{p.contractor_id}" if p.contractor_id else None,
+                p.contractor or p.contractor_id,
+                p.open_deadlines,
+                p.overdue,
+                _.wd(-p.worst_overdue_working_days)
+                if p.overdue and p.worst_overdue_working_days
+                else "",
+                fmt_datetime(p.updated_at),
+            )
+            for p in items
+        ]
 
     def _project_id(self, request: Request) -> int:
         pid = _int_arg(request.path_params.get("pid"))
