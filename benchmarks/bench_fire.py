@@ -346,7 +346,9 @@ def measure(backend: str, profile: bool) -> float:
 
             prof = cProfile.Profile()
             prof.runcall(ours, wf, mine, at + timedelta(hours=1))
-            pstats.Stats(prof).sort_stats(os.environ.get("GPW_PROFILE_SORT", "cumulative")).print_stats(os.environ.get("GPW_PROFILE_FILTER", ""), 30)
+            pstats.Stats(prof).sort_stats(
+                os.environ.get("GPW_PROFILE_SORT", "cumulative")
+            ).print_stats(os.environ.get("GPW_PROFILE_FILTER", ""), 30)
         dbapi.close()
         wf.close()
         return a / b
