@@ -20,6 +20,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects import postgresql
@@ -479,6 +480,70 @@ class RobotSendRow(SQLModel, table=True):
     sent_at: datetime = _aware()
 
 
+class SubscriptionRow(SQLModel, table=True):
+    """A host platform's event subscription (issue #11): the URL CloudEvents are POSTed to, the
+    events it wants (``None``: every one) and the HMAC key of ``X-GPW-Signature``. A removed
+    subscription stays (``active`` false), so the trail's ids keep their meaning."""
+
+    __tablename__ = "gpw_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str
+    events: list[str] | None = Field(default=None, sa_column=Column(JSON_TYPE, nullable=True))
+    secret: str
+    active: bool = True
+    created_at: datetime = _aware()
+    removed_at: datetime | None = _aware(nullable=True)
+
+
+class CloudEventRow(SQLModel, table=True):
+    """The outbox of subscriptions (issue #11): one CloudEvents document per project audit entry
+    some subscription wanted, written by that entry's transaction (a rolled-back event is never
+    announced). ``body`` is the exact JSON text sent, so a redelivery is the same bytes."""
+
+    __tablename__ = "gpw_cloudevent"
+    __table_args__ = (UniqueConstraint("project_id", "seq", name="uq_gpw_cloudevent_project_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: the document's ``id`` attribute (the same on every redelivery)
+    event_id: str = Field(unique=True)
+    project_id: int
+    #: the audit entry's seq in its project's stream (the document's ``gpwseq``)
+    seq: int
+    type: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _aware()
+
+
+class SubscriptionDeliveryRow(SQLModel, table=True):
+    """One document to one subscriber. Delivered in ``seq`` order per (subscription, project):
+    a row is tried only when no earlier row of its lane is undelivered (pending, failed, dead)."""
+
+    __tablename__ = "gpw_subscription_delivery"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "cloudevent_id", name="uq_gpw_subscription_delivery"),
+        # a lane: one subscriber's deliveries of one project, in order (head-of-line)
+        Index("ix_gpw_subscription_delivery_lane", "subscription_id", "project_id", "seq"),
+        Index("ix_gpw_subscription_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="gpw_subscription.id")
+    cloudevent_id: int = Field(foreign_key="gpw_cloudevent.id")
+    project_id: int
+    seq: int
+    #: pending, sent, failed (will retry), dead (gave up; blocks its lane until re-armed),
+    #: cancelled (its subscription was removed)
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = _aware()
+    lease_owner: str | None = None
+    lease_until: datetime | None = _aware(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _aware()
+    sent_at: datetime | None = _aware(nullable=True)
+
+
 class ImportRowRow(SQLModel, table=True):
     """A workbook row imported as a project (issue #11, ``gpw import``): the file's SHA-256 and
     the row's number on its first sheet key it, so importing the same file again creates
@@ -516,6 +581,9 @@ fact_t = ProjectFactRow.__table__  # type: ignore[attr-defined]
 import_row_t = ImportRowRow.__table__  # type: ignore[attr-defined]
 robot_t = RobotRow.__table__  # type: ignore[attr-defined]
 robot_send_t = RobotSendRow.__table__  # type: ignore[attr-defined]
+subscription_t = SubscriptionRow.__table__  # type: ignore[attr-defined]
+cloudevent_t = CloudEventRow.__table__  # type: ignore[attr-defined]
+subscription_delivery_t = SubscriptionDeliveryRow.__table__  # type: ignore[attr-defined]
 
 
 def gpw_tables() -> list[Any]:
@@ -542,6 +610,9 @@ def gpw_tables() -> list[Any]:
         import_row_t,
         robot_t,
         robot_send_t,
+        subscription_t,
+        cloudevent_t,
+        subscription_delivery_t,
     ]
 
 
