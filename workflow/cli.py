@@ -14,11 +14,12 @@ Exit codes:
   that is not a gpw database (foreign, empty, damaged, not SQLite; left byte-for-byte unchanged),
   a read-only file for a write command, ``gpw demo`` on a database it did not make, a file that
   is not a readable .xlsx workbook (``gpw import``);
-* 9 ``gpw health``: unhealthy (a dead or undeliverable notice, tick or relay not run within its
-  threshold, a due stage waiting longer than its threshold).
+* 9 ``gpw health``: unhealthy (a dead or undeliverable notice, a dead subscription delivery,
+  tick or relay not run within its threshold, a due stage waiting longer than its threshold).
 
 Read commands (``project show|list|history``, ``events``, ``verify``, ``notices list|show``,
-``inbox``, ``directory list``, ``contractor show``, ``calendar show|check``, ``health``) open the
+``inbox``, ``directory list``, ``subscription list|deliveries``, ``contractor show``,
+``calendar show|check``, ``health``) open the
 database read-only and never create or alter one. Numbers on the command line (``key=value``,
 ``--data``, ``--items-json``) are read as decimals, never floats. ``--json`` may come before or
 after the subcommand.
@@ -159,6 +160,9 @@ def _wf(mode: Literal["read", "write"] | None = None) -> Any:
         extra["ocid_prefix"] = os.environ["GPW_OCID_PREFIX"]
     if os.environ.get("GPW_REDACTION"):
         extra["redaction"] = os.environ["GPW_REDACTION"]
+    # subscriptions (issue #11): the URI naming this instance, the CloudEvents' source
+    if os.environ.get("GPW_INSTANCE"):
+        extra["instance"] = os.environ["GPW_INSTANCE"]
     opened = Workflow.open(
         STATE.db,
         policy=STATE.policy,
@@ -1332,12 +1336,17 @@ def relay(at: AtOpt = None, lease_seconds: LeaseOpt = 300) -> None:
             f"--lease-seconds must be positive: {lease_seconds}",
             field="lease_seconds",
         )
-    report = _wf("write").relay(_parse_at(at), lease_seconds=lease_seconds)
+    wf = _wf("write")
+    report = wf.relay(_parse_at(at), lease_seconds=lease_seconds)
+    # the subscriptions' CloudEvents too (issue #11)
+    events = wf.subscriptions.deliver(_parse_at(at), lease_seconds=lease_seconds)
     _out(
-        report.to_dict(),
+        {**report.to_dict(), "subscriptions": events.to_dict()},
         f"已发送 sent {report.sent}，失败 failed {report.failed}，放弃 dead {report.dead}，"
         f"无人可送达 undeliverable {report.undeliverable}，"
-        f"等待群机器人 deferred {report.deferred}",
+        f"等待群机器人 deferred {report.deferred}\n"
+        f"订阅事件 / subscription events: 已送达 sent {events.sent}，失败 failed "
+        f"{events.failed}，放弃 dead {events.dead}",
     )
 
 
@@ -1549,8 +1558,9 @@ def health(
         typer.Option(help="到期阶段最长等待秒数 / max seconds a due stage may wait"),
     ] = 900.0,
 ) -> None:
-    """运行状况 / health: exit 9 when a notice is dead or undeliverable, tick or relay has not
-    run within its threshold, or a due stage has waited longer than its threshold."""
+    """运行状况 / health: exit 9 when a notice or a subscription's delivery is dead, a notice
+    undeliverable, tick or relay has not run within its threshold, or a due stage has waited
+    longer than its threshold."""
     info = _wf("read").health(
         _parse_at(at),
         max_tick_age=max_tick_age,
@@ -1566,6 +1576,8 @@ def health(
         f"通知 / notices: pending {n['pending']}, failed {n['failed']}, sent {n['sent']}, "
         f"dead {n['dead']}, undeliverable {n['undeliverable']}",
         f"最早未送达 / oldest undelivered: {_seconds(info['oldest_undelivered_seconds'])}",
+        "订阅事件 / subscription deliveries: "
+        + ", ".join(f"{k} {v}" for k, v in info.get("subscriptions", {}).items()),
         f"上次 tick / last tick: {_local(info['last_tick'])}",
         f"上次 relay / last relay: {_local(info['last_relay'])}",
     ]
@@ -1739,6 +1751,134 @@ def directory_remove_robot(robot_id: int) -> None:
     _check_id(robot_id, "robot_id")
     _wf("write").directory.remove_robot(robot_id)
     _out({"removed": robot_id}, f"已移除群机器人 / robot removed {robot_id}")
+
+
+# -- event subscriptions (issue #11) ------------------------------------------------------------
+
+subscription_app = typer.Typer(
+    help="事件订阅（CloudEvents）/ event subscriptions of host platforms", no_args_is_help=True
+)
+app.add_typer(subscription_app, name="subscription")
+
+
+def _subscription_line(s: Any) -> str:
+    events = "全部 / all" if s.events is None else ",".join(s.events)
+    counts = " ".join(f"{k} {v}" for k, v in sorted(s.deliveries.items())) or "—"
+    return f"#{s.id} {s.url} events={events} secret=**** deliveries: {counts}"
+
+
+@subscription_app.command("add")
+def subscription_add(
+    url: Annotated[str, typer.Argument(help="接收事件的 http(s) 地址 / the http(s) URL")],
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event", help="只订阅此事件（可重复；不给出则全部）/ only this event (repeatable)"
+        ),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="签名密钥（不给出则随机生成并显示一次）/ the HMAC key (default: a random one, "
+            "shown once)",
+            envvar="GPW_SUBSCRIPTION_SECRET",
+        ),
+    ] = None,
+    actor: ActorOpt = "cli",
+    role: RoleOpt = "admin",
+    org: OrgOpt = "",
+    at: AtOpt = None,
+) -> None:
+    """订阅项目事件 / subscribe a URL to project events (CloudEvents 1.0, signed)."""
+    made = _wf("write").subscriptions.add(
+        url=url,
+        events=event or None,
+        secret=secret,
+        actor=_actor(actor, role, org),
+        at=_parse_at(at),
+    )
+    shown = made.to_dict()
+    text = f"已订阅 / subscribed: {_subscription_line(made)}"
+    if secret is None:  # made here: shown this once, like an API token
+        shown["secret"] = made.secret
+        text += f"\n签名密钥（仅显示这一次）/ secret (shown this once): {made.secret}"
+    _out(shown, text)
+
+
+@subscription_app.command("list")
+def subscription_list() -> None:
+    """订阅列表 / the active subscriptions (secrets shown as ****)."""
+    subs = _wf("read").subscriptions.list()
+    _out(
+        {"items": [s.to_dict() for s in subs]},
+        "\n".join(_subscription_line(s) for s in subs) or "（无订阅 / no subscriptions）",
+    )
+
+
+@subscription_app.command("remove")
+def subscription_remove(
+    subscription_id: int,
+    actor: ActorOpt = "cli",
+    role: RoleOpt = "admin",
+    org: OrgOpt = "",
+    at: AtOpt = None,
+) -> None:
+    """取消订阅 / remove a subscription (what it was still owed is cancelled)."""
+    _check_id(subscription_id, "subscription_id")
+    cancelled = _wf("write").subscriptions.remove(
+        subscription_id, actor=_actor(actor, role, org), at=_parse_at(at)
+    )
+    _out(
+        {"removed": subscription_id, "cancelled": cancelled},
+        f"已取消订阅 / removed {subscription_id}（未送达的 {cancelled} 条不再投递 / "
+        f"{cancelled} undelivered cancelled）",
+    )
+
+
+@subscription_app.command("retry")
+def subscription_retry(
+    subscription_id: int,
+    project: Annotated[int | None, typer.Option(help="只重投此项目 / this project only")] = None,
+    actor: ActorOpt = "cli",
+    role: RoleOpt = "admin",
+    org: OrgOpt = "",
+    at: AtOpt = None,
+) -> None:
+    """重新投递放弃的事件 / re-arm dead deliveries (their lanes then move on)."""
+    _check_id(subscription_id, "subscription_id")
+    _check_id(project, "project")
+    rearmed = _wf("write").subscriptions.retry(
+        subscription_id, project_id=project, actor=_actor(actor, role, org), at=_parse_at(at)
+    )
+    _out(
+        {"subscription": subscription_id, "rearmed": rearmed},
+        f"已重新排队 / re-armed {rearmed}",
+    )
+
+
+@subscription_app.command("deliveries")
+def subscription_deliveries(
+    subscription_id: int,
+    status: Annotated[str | None, typer.Option(help="pending|sent|failed|dead|cancelled")] = None,
+    project: Annotated[int | None, typer.Option(help="项目编号 / project id")] = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+) -> None:
+    """订阅的投递记录 / a subscription's deliveries, oldest first."""
+    _check_id(subscription_id, "subscription_id")
+    _check_id(project, "project")
+    rows = _wf("read").subscriptions.deliveries(
+        subscription_id, status=status, project_id=project, limit=_limit(limit) + 1
+    )
+    _listing(
+        rows,
+        limit,
+        [
+            f"{r['type']} project {r['project_id']} gpwseq {r['seq']} [{r['status']}] "
+            f"attempts={r['attempts']} {r['last_error'] or ''}".rstrip()
+            for r in rows
+        ],
+        "（无投递 / no deliveries）",
+    )
 
 
 def _clear_for_demo(replace: bool) -> None:

@@ -48,6 +48,7 @@ from workflow.services.notices import Notice, NoticeEngine, RelayReport
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import ProjectService
 from workflow.services.sme_report import SmeReport, SmeReports
+from workflow.services.subscriptions import Subscriptions
 from workflow.services.users import Users
 from workflow.views import ContractorView, ProjectView
 
@@ -70,6 +71,9 @@ class Workflow:
             database). A marked copy runs as a sandbox whether asked or not: its clock is the
             mark's (one working day per N real seconds, ``clock`` ignored) and its notices go to
             the inbox only (a configuration naming e-mail, webhooks or the log is refused).
+        instance: the URI naming this gpw instance, the ``source`` of the CloudEvents that
+            subscriptions deliver (``wf.subscriptions``, issue #11; the CLI reads
+            ``GPW_INSTANCE``). Default: a ``urn:uuid:`` made once and kept in the database.
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class Workflow:
         ocid_prefix: str = DEFAULT_OCID_PREFIX,
         redaction: str | Path | Redaction | None = None,
         sandbox: bool = False,
+        instance: str | None = None,
     ) -> None:
         if mode not in ("read", "write"):
             raise InvalidInput(
@@ -130,6 +135,15 @@ class Workflow:
         #: what the overview reads of each project, kept by the events (R18 shares, R19 slips)
         self._facts = Facts(self.db, self._policies, self.calendar)
         self._projects.on_written(self._facts.on_written)
+        #: event subscriptions of host platforms: CloudEvents written with each event, delivered
+        #: by the worker (issue #11); ``instance`` is the documents' ``source``
+        self.subscriptions = Subscriptions(
+            self.db,
+            instance=instance,
+            redaction=self.disclosure.rules,
+            sandbox=self.sandbox is not None,
+        )
+        self._projects.on_written(self.subscriptions.on_written, details=True)
         self._ledgers = LedgerService(self.db, self.calendar, self._policies)
         self._sme_reports = SmeReports(self.db, self._policies)
         #: read models of the dashboard and the JSON API: a project's page, the inbox, the
@@ -166,6 +180,7 @@ class Workflow:
         ocid_prefix: str = DEFAULT_OCID_PREFIX,
         redaction: str | Path | Redaction | None = None,
         sandbox: bool = False,
+        instance: str | None = None,
     ) -> Workflow:
         """Open a workflow on a database URL (``sqlite:///gpw.db``,
         ``postgresql+psycopg://user@host/db``; a plain ``postgresql://`` uses psycopg 3) or an
@@ -192,6 +207,7 @@ class Workflow:
                 ocid_prefix=ocid_prefix,
                 redaction=redaction,
                 sandbox=sandbox,
+                instance=instance,
             )
         except BaseException:
             if isinstance(url_or_engine, str):  # the engine is ours: leave no connection open

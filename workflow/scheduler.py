@@ -28,7 +28,8 @@ _LOGGER = logging.getLogger("gpw.worker")
 
 
 class Worker:
-    """Runs ``tick`` and ``relay`` on intervals, and publishes the day's anchor (R15).
+    """Runs ``tick`` and ``relay`` (with the subscriptions' deliveries, issue #11) on
+    intervals, and publishes the day's anchor (R15).
 
     Args:
         wf: the workflow.
@@ -68,6 +69,8 @@ class Worker:
                 self.wf.tick(now)
                 self.last_tick = now
                 self.wf.relay(now, lease_seconds=self.lease_seconds)
+                # the subscriptions' CloudEvents (issue #11)
+                self.wf.subscriptions.deliver(now, lease_seconds=self.lease_seconds)
                 # the audit chains' heads, published once a day for the public feed (R15)
                 self.wf.disclosure.publish_anchor_if_due(now)
                 self.passes += 1
@@ -79,7 +82,9 @@ class Worker:
     def _relay(self) -> None:
         try:
             with self._lock:
-                self.wf.relay(self.wf.clock(), lease_seconds=self.lease_seconds)
+                now = self.wf.clock()
+                self.wf.relay(now, lease_seconds=self.lease_seconds)
+                self.wf.subscriptions.deliver(now, lease_seconds=self.lease_seconds)
         except Exception as exc:
             _LOGGER.exception("relay failed")
             if self.on_error is not None:

@@ -578,7 +578,12 @@ class Lists:
         if seen.everything:
             return health
         counts = store.count_notices(conn, seen, NOTICE_STATUSES)
-        problems = [p for p in health["problems"] if p["code"] not in _OUTBOX_PROBLEMS]
+        # the engine's outbox problems are not a scoped reader's (subscriptions: issue #11)
+        problems = [
+            p
+            for p in health["problems"]
+            if p["code"] not in _OUTBOX_PROBLEMS and p["code"] != "dead_subscription_deliveries"
+        ]
         mine = {s: counts.get(s, 0) for s in NOTICE_STATUSES}
         for status, code, zh, en in _OUTBOX_PROBLEMS.values():
             if mine[status]:

@@ -42,6 +42,7 @@ from workflow.services.directory import Directory
 from workflow.services.policies import PolicyRegistry
 from workflow.services.robots import RobotPoster
 from workflow.store import lock_stream, outbox
+from workflow.store import subscriptions as subscription_store
 
 _LOGGER = logging.getLogger("gpw.notices")
 
@@ -713,7 +714,8 @@ class NoticeEngine:
         ``ok`` is False, and ``problems`` says why (each with a code and a message in Chinese
         then English), when a notice is dead or undeliverable, when tick or relay has never
         run or not within ``max_tick_age`` / ``max_relay_age`` seconds, or when a due stage has
-        waited longer than ``max_due_wait`` seconds.
+        waited longer than ``max_due_wait`` seconds; also when an event subscription's delivery
+        is dead (``subscriptions``: deliveries by status, issue #11).
         """
         for name, limit in (
             ("max_tick_age", max_tick_age),
@@ -731,6 +733,8 @@ class NoticeEngine:
             by_status = outbox.count_by_status(conn)
             oldest_unsent = outbox.oldest_undelivered(conn)
             meta = outbox.meta(conn)
+            # event subscriptions' deliveries (issue #11): a dead letter blocks its lane
+            subscribed = subscription_store.count_by_status(conn)
 
         def age(when: datetime | None) -> float | None:
             return None if when is None else round((now - _aware(when)).total_seconds(), 1)
@@ -754,6 +758,15 @@ class NoticeEngine:
                 "dead_notices",
                 f"{counts['dead']} 条通知投递失败已放弃（dead），请检查后 gpw notices resend",
                 f"{counts['dead']} notice(s) are dead (gave up); check and gpw notices resend",
+            )
+        dead_events = int(subscribed.get("dead", 0))
+        if dead_events:
+            problem(
+                "dead_subscription_deliveries",
+                f"{dead_events} 条事件订阅投递已放弃（dead），其后的同项目事件被阻塞；"
+                "请检查订阅方后 gpw subscription retry ID",
+                f"{dead_events} subscription deliveries are dead and hold back their projects' "
+                "later events; check the subscriber, then gpw subscription retry ID",
             )
         if counts["undeliverable"]:
             problem(
@@ -787,6 +800,9 @@ class NoticeEngine:
             "oldest_due_stage_waiting_seconds": waiting,
             "notices": counts,
             "oldest_undelivered_seconds": age(oldest_unsent),
+            "subscriptions": {
+                s: int(subscribed.get(s, 0)) for s in ("pending", "failed", "dead", "sent")
+            },
             "last_tick": meta.get("last_tick"),
             "last_relay": meta.get("last_relay"),
             "thresholds": {

@@ -22,16 +22,22 @@ from states.machine import Record
 from states.model import Deadline, Project
 from states.policy import Policy
 from workflow import audit
-from workflow.store import new_id
+from workflow.store import new_id, subscriptions
 from workflow.store.calendar import REVISION_COLUMNS, REVISION_HEAD, REVISION_ON
 from workflow.tables import audit_t, deadline_t, project_t
 
 # The statements of an event, built once: SQLAlchemy then compiles each once and reuses it (a
 # statement built per call costs more to build and to look up than to run on SQLite).
 _LOAD = select(project_t).where(project_t.c.id == bindparam("b_id"))
+#: an event's load also reads the calendar's and the subscription set's revisions (issue #11:
+#: an event with no subscriber to tell pays no statement of its own for it)
 _LOAD_WITH_CALENDAR = (
-    select(project_t, *REVISION_COLUMNS)
-    .select_from(project_t.outerjoin(REVISION_HEAD, REVISION_ON))
+    select(project_t, *REVISION_COLUMNS, *subscriptions.REVISION_COLUMNS)
+    .select_from(
+        project_t.outerjoin(REVISION_HEAD, REVISION_ON).outerjoin(
+            subscriptions.REVISION_HEAD, subscriptions.REVISION_ON
+        )
+    )
     .where(project_t.c.id == bindparam("b_id"))
 )
 _LOADS = {
@@ -112,8 +118,8 @@ def load(
     """The project's row. ``lock``: ``SELECT … FOR UPDATE`` where the database has it
     (PostgreSQL), so concurrent writers of one project queue instead of racing.
     ``with_calendar``: the row also carries the calendar's revision (``calendar_seq``,
-    ``calendar_hash``; :func:`workflow.store.calendar.revision_of`), read in the same
-    statement."""
+    ``calendar_hash``; :func:`workflow.store.calendar.revision_of`) and the subscription set's
+    (:func:`workflow.store.subscriptions.revision_of`), read in the same statement."""
     if not isinstance(project_id, int) or isinstance(project_id, bool):
         raise InvalidInput("项目编号须为整数", "project_id must be an integer", field="project_id")
     query = _LOADS[(lock and conn.dialect.name != "sqlite", with_calendar)]
