@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -352,3 +353,23 @@ def test_the_signature_is_the_hmac_sha256_of_the_body() -> None:
     sub = Subscriber("key")
     assert sub.handle({"x-gpw-signature": sign("other", body)}, body) == 401
     assert sub.errors == ["bad signature"]
+
+
+def test_the_worker_delivers_on_its_pass(wf: Workflow) -> None:
+    """``gpw worker`` (and ``serve --with-worker``): each pass delivers what is due on the
+    workflow's clock, after tick and relay."""
+    from workflow.scheduler import Worker
+
+    with subscriber(SECRET) as (sub, url):
+        wf.subscriptions.add(url=url, secret=SECRET)
+        pid = new_project(wf)
+        worker = Worker(wf, tick_seconds=3600.0, relay_seconds=3600.0)
+        worker.start()
+        try:
+            end = time.monotonic() + 20  # bounds a hung test; asserts nothing by itself
+            while worker.passes < 1 and time.monotonic() < end:
+                time.sleep(0.02)
+        finally:
+            worker.stop()
+    assert worker.passes == 1
+    assert sub.sequence(str(pid)) == [1] and sub.errors == []
