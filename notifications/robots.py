@@ -153,6 +153,21 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+#: markdown a value must not carry into a group chat: a link or an image (``[…](…)``), inline
+#: HTML, emphasis, code; each becomes its full-width twin, as Chinese text writes them anyway
+_MARKDOWN_INLINE = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "`": "｀"})
+
+
+def plain_markdown(value: Any) -> str:
+    """A value of the notice (a title, a name, a finding) as text in a robot's markdown, never as
+    markdown: a project titled ``[领取补贴](http://…)`` shows those characters, not a link. A
+    bare address is no link either (``http：//``). Every value the robot template prints passes
+    here (the environment's ``finalize``); the template's own markup does not."""
+    text = str(value).translate(_MARKDOWN_INLINE).replace("://", "：//")
+    # a line a value opens with ``#`` would be a heading (a quote's ``>`` is full-width already)
+    return "\n".join("＃" + line[1:] if line.startswith("#") else line for line in text.split("\n"))
+
+
 def cut_utf8(text: str, limit: int) -> str:
     """The longest start of ``text`` whose UTF-8 takes at most ``limit`` bytes (never half a
     character)."""
@@ -207,6 +222,7 @@ class RobotChannel:
         self._env = Environment(
             loader=ChoiceLoader(loaders),
             autoescape=False,
+            finalize=plain_markdown,
             undefined=StrictUndefined,
             keep_trailing_newline=False,
             auto_reload=False,

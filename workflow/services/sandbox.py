@@ -151,14 +151,15 @@ def sandbox_of(engine: Engine) -> SandboxMark | None:
 
 
 def check_channels(names: Sequence[str]) -> None:
-    """A sandbox delivers to the inbox only: e-mail, webhooks and the log are refused."""
+    """A sandbox delivers to the inbox only: every other channel (e-mail, webhooks, the log, the
+    group-chat robots) is refused."""
     others = [n for n in names if n not in SANDBOX_CHANNELS]
     if others:
         raise ConfigurationError(
-            f"沙盒只投递到站内收件箱，拒绝通知渠道：{', '.join(others)}（请去掉 GPW_CHANNELS、"
-            "--notices 中的 email、webhook、log）",
+            f"沙盒只投递到站内收件箱，拒绝通知渠道：{', '.join(others)}（请从 GPW_CHANNELS、"
+            "--notices 中去掉这些渠道，只留 inbox）",
             f"a sandbox delivers to the inbox only: channel(s) {', '.join(others)} refused "
-            "(drop email, webhook and log from GPW_CHANNELS or --notices)",
+            "(leave only inbox in GPW_CHANNELS or --notices)",
             field="channels",
         )
 

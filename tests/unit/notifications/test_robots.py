@@ -233,3 +233,20 @@ def test_english_markdown_and_a_host_template(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         WeComChannel(base_url=BASE, template_dir=tmp_path)
     assert caught.value.field == "zh/robot.md"
+
+
+def test_a_title_or_finding_is_shown_as_text_never_as_markdown() -> None:
+    """A hostile title (a link to a look-alike site, an image, HTML, emphasis, a heading) reaches
+    the group chat as the characters it is: no link, no image, no markup of its own."""
+    title = (
+        "[点此领取补贴](http://evil.example/x) ![](http://evil.example/p.png) <b>紧急</b> **加急**"
+    )
+    hostile = notice(text=f"项目：#12 {title}\n# 假标题\n> 假引用\n发现：`代码`")
+    text = DingTalkChannel(base_url=BASE).markdown(hostile)
+    for markup in ("](", "[点", "![", "<b>", "**加急**", "http://evil", "\n# ", "\n> 假", "`"):
+        assert markup not in text, markup
+    assert "［点此领取补贴］（" not in text  # only what makes markup changes: parentheses stay
+    assert "［点此领取补贴］(http：//evil.example/x)" in text
+    assert "＃ 假标题" in text and "＞ 假引用" in text and "项目：#12" in text
+    assert text.startswith(f"#### {notice().subject}")  # the template's own markdown stands
+    assert "**提醒** · 项目 #12" in text
