@@ -1477,6 +1477,23 @@ class _Run:
             )
         if self.day > deadline.due:
             return self._passed_due(deadline, "中止计时", "suspended")
+        # a stop dated back and restarted at once gives the days run since then again: counted,
+        # so that stopping and restarting cannot put a deadline off for ever
+        policy = self.ctx.policy
+        stops = sum(1 for c in deadline.changes if c.kind == "suspended")
+        if stops >= policy.max_deadline_suspensions:
+            return self.refuse(
+                _rule_of(deadline),
+                f"期限 {deadline.key} 已中止计时 {stops} 次，政策最多允许 "
+                f"{policy.max_deadline_suspensions} 次（max_deadline_suspensions："
+                f"{policy.source_of('max_deadline_suspensions')}）",
+                f"deadline {deadline.key} was suspended {stops} time(s): the policy allows "
+                f"{policy.max_deadline_suspensions} (max_deadline_suspensions: "
+                f"{policy.source_of('max_deadline_suspensions')})",
+                key=deadline.key,
+                field="key",
+                max_deadline_suspensions=policy.max_deadline_suspensions,
+            )
         latest = deadline.changes[-1].on if deadline.changes else deadline.anchor_on
         if stop.on < latest:
             return self.refuse(

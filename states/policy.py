@@ -339,6 +339,10 @@ class Policy(BaseModel):
     #: … and by at most this percent of its original window's working days, all extensions
     #: together (gpw default 100: at most the original window again)
     max_extension_percent_of_window: Decimal = Field(default=Decimal(100), ge=0, le=1000)
+    #: … and its clock is stopped (中止计时) at most this many times (gpw default 2): each stop
+    #: keeps the working days left, but a stop dated back and restarted at once gives days
+    #: already run again, so without a count a deadline could be put off for ever
+    max_deadline_suspensions: int = Field(default=2, ge=0, le=20)
     #: the notice ladder (issue 3)
     notices: NoticePolicy
     #: R19 the planned timeline (立项, 组织购买, 签订合同, 资金拨付, 人员派遣), in order; empty
@@ -465,6 +469,9 @@ OPTIONAL_FIELDS = {
     "max_deadline_extensions": "default (no text limits extensions: gpw allows one)",
     "max_extension_percent_of_window": (
         "default (no text limits extensions: at most the original window again)"
+    ),
+    "max_deadline_suspensions": (
+        "default (no text limits suspensions: gpw allows two, a closure and one more)"
     ),
 }
 

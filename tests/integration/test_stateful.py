@@ -424,12 +424,18 @@ class ProjectMachine(RuleBasedStateMachine):
         if contract:
             settled = sum((Decimal(x["amount"]) for x in view.data["settlements"]), Decimal(0))
             assert paid + settled <= Decimal(contract["price"])
-        # a deadline's clock: suspended exactly while its last change is a suspension; never
+        # a deadline's clock: suspended exactly while its last change is a suspension; stopped
+        # no more often than the policy allows, each restart on or after its stop; never
         # extended more often than the policy allows, nor in all by more than its window
         for d in view.deadlines:
             last = d.changes[-1]["kind"] if d.changes else None
             if d.status in ("open", "suspended"):
                 assert (d.status == "suspended") == (last == "suspended"), d
+            stops = [c for c in d.changes if c["kind"] == "suspended"]
+            assert len(stops) <= POLICY.max_deadline_suspensions, d
+            for stop, after in zip(d.changes, d.changes[1:], strict=False):
+                if stop["kind"] == "suspended":
+                    assert after["kind"] == "resumed" and after["on"] >= stop["on"], d
             extensions = [c["working_days"] for c in d.changes if c["kind"] == "extended"]
             assert len(extensions) <= POLICY.max_deadline_extensions
             if d.unit == "working_days":

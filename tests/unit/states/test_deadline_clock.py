@@ -352,6 +352,45 @@ def test_suspending_twice_is_refused() -> None:
     assert err.field == "on" and err.details["key"] == "dispatch"
 
 
+def test_stopping_and_restarting_cannot_put_the_dispatch_off_for_ever() -> None:
+    # a stop dated back to the last change and restarted at once on the due day gives the whole
+    # window again each time, with no day really stopped: counted, two by default
+    assert POLICY.max_deadline_suspensions == 2
+    assert POLICY.source_of("max_deadline_suspensions").startswith("default")
+    d = signed("2026-02-02")  # dispatch due Sat 2026-02-28
+    suspend(d, "dispatch", "2026-02-02", day="2026-02-28")  # kept: all 15
+    resume(d, "dispatch", "2026-02-28")
+    # the 15th working day after Sat 02-28: 03-02..06, 03-09..13, 03-16..20
+    assert deadline(d, "dispatch").due == date(2026, 3, 20)
+    suspend(d, "dispatch", "2026-02-28", day="2026-03-20")  # kept: 15 again
+    resume(d, "dispatch", "2026-03-20")
+    # 03-23..27, 03-30..04-03, (清明 04-04..06 off) 04-07..10, 04-13
+    assert deadline(d, "dispatch").due == date(2026, 4, 13)
+    err = refused(  # (and nothing written: ``refused`` checks)
+        "R8", d, "suspend_deadline", CLERK, at("2026-04-13"), **stop("dispatch", "2026-03-20")
+    )
+    assert err.field == "key" and err.details["max_deadline_suspensions"] == 2
+    assert "中止计时 2 次" in err.message_zh and "suspended 2 time(s)" in err.message_en
+    assert "max_deadline_suspensions" in err.message_en  # the value's provenance follows it
+    # another deadline has its own count
+    suspend(d, "payment_1", "2026-02-03", day="2026-02-03")
+
+
+def test_a_policy_may_allow_more_stops_or_none() -> None:
+    none = signed("2026-02-02", policy=clock_policy(max_deadline_suspensions=0))
+    refused(
+        "R8", none, "suspend_deadline", CLERK, at("2026-02-11"), **stop("dispatch", "2026-02-11")
+    )
+    three = signed("2026-02-02", policy=clock_policy(max_deadline_suspensions=3))
+    for day in ("2026-02-03", "2026-02-04", "2026-02-05"):
+        suspend(three, "dispatch", day)
+        resume(three, "dispatch", day)
+    assert deadline(three, "dispatch").due == date(2026, 2, 28)  # stopped and restarted same day
+    refused(
+        "R8", three, "suspend_deadline", CLERK, at("2026-02-06"), **stop("dispatch", "2026-02-06")
+    )
+
+
 def test_resuming_what_is_not_suspended_is_refused() -> None:
     d = signed("2026-02-02")
     err = refused(
