@@ -241,7 +241,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "clock_extended": ("延长", "extended"),
     "clock_corrected": ("更正截止日", "due day corrected"),
     "clock_left": ("尚余 {n} 个工作日", "{n} working days left"),
-    "clock_added": ("延长 {n} 个工作日", "{n} working days added"),
+    "clock_added": ("{n} 个工作日", "by {n} working days"),
     "clock_due": ("截止 {day}", "due {day}"),
     "suspended_since": ("自 {day} 暂停计时", "suspended since {day}"),
     "plan_early_by": ("早 {n} 个工作日", "{n} working days early"),

@@ -350,3 +350,27 @@ def test_create_project_refuses_bad_plans_naming_the_field(
         new_project(wf, **over)
     assert err.value.field == field
     assert fingerprint(db_url) == before
+
+
+@pytest.mark.parametrize(
+    ("population", "staff"), [(30_000, 3), (30_001, 4), (35_000, 4), (40_000, 4), (40_001, 5)]
+)
+def test_R17_wf_staffing_for_hosts(wf: Workflow, population: int, staff: int) -> None:
+    # Jilin (000 三(三)): 3万人以下(含3万人)不少于3人; 每增加1万人(不足1万人的,按1万人计)增加1名
+    result = wf.staffing(policy="jilin-2017", population=population)
+    assert (result.required, result.post) == (staff, "town")
+    assert result.to_dict()["rule"] == "R17"
+
+
+def test_R17_wf_staffing_by_kind_of_post_and_refusals(wf: Workflow) -> None:
+    # Nanyang (003 第三十五条): a town 1 per 800 recipients, at least 3: ⌈2500 / 800⌉ = 4
+    assert wf.staffing(policy="nanyang-2019", post="town", recipients=2500).required == 4
+    # the default policy (Dawukou, 宁民规发〔2018〕2号 as 001 §三(二) cites it): a bureau 2-3
+    bureau = wf.staffing(post="county")
+    assert (bureau.required, bureau.max_staff) == (2, 3)
+    with pytest.raises(InvalidInput) as err:
+        wf.staffing(policy="jilin-2017", population=-1)
+    assert (err.value.field, err.value.rule) == ("population", "R17")
+    with pytest.raises(InvalidInput) as err:
+        wf.staffing(population=35_000)  # Dawukou staffs by kind of post: name one
+    assert err.value.field == "post"

@@ -188,6 +188,13 @@ def test_e_mail_webhooks_and_other_channels_are_refused(
         Workflow.open(dest, notices=hook)
     with pytest.raises(ConfigurationError):
         Workflow.open(dest, channels=[RecordingChannel()])
+    # the group robots (issue #11) too: refused as anything but the inbox is, by name
+    for robot in ("dingtalk", "wecom"):
+        chat = NoticeConfig(channels=("inbox", robot), base_url="https://gpw.example.gov.cn")
+        with pytest.raises(ConfigurationError) as err:
+            Workflow.open(dest, notices=chat)
+        assert err.value.field == "channels" and robot in err.value.message
+        assert "inbox" in err.value.message_en
     # a marked copy is a sandbox even when not asked to be one
     opened = Workflow.open(dest)
     try:

@@ -754,3 +754,89 @@ def test_a_deadlines_clock_is_drawn_under_it_and_chosen_in_its_forms(site: Site)
     clerk.get("/?lang=en")
     english = html(clerk.get(path)).xpath('//*[@data-testid="clock-payment_1"]')[0]
     assert "suspended" in text_of(english) and "resumed" in text_of(english)
+
+
+def test_an_extension_is_drawn_in_the_deadlines_timeline(site: Site) -> None:
+    """延长 (issue #10): the extension's step under its row, with the days added and the new due
+    day, in both languages."""
+    from support import CLERK, at
+
+    pid, path = site.project_id, f"/projects/{site.project_id}"
+    # payment_1 is due Thu 2025-10-23: 2 working days more on 10-21 → Mon 10-27
+    site.wf.fire(
+        pid,
+        "extend_deadline",
+        actor=CLERK,
+        at=at("2025-10-21"),
+        key="payment_1",
+        working_days=2,
+        reason="双方协商",
+    )
+    clerk = site.visitor("clerk")
+    clock = html(clerk.get(path)).xpath('//*[@data-testid="clock-payment_1"]')[0]
+    (step,) = clock.xpath(".//li")
+    assert step.get("data-clock") == "extended"
+    assert text_of(step) == "2025-10-21 延长 2 个工作日 · 截止 2025-10-27 ：双方协商"
+    clerk.get("/?lang=en")
+    english = html(clerk.get(path)).xpath('//*[@data-testid="clock-payment_1"]//li')[0]
+    assert text_of(english).startswith("2025-10-21 extended by 2 working days · due 2025-10-27")
+
+
+def test_the_overview_draws_each_purchasers_share_and_the_projects_slipping(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R18, R19 (issue #10): the overview draws a purchaser's budgets against the assistance
+    funds its plans state (Jilin's 1 %), and the projects slipping most behind the plan, each
+    to its reader's scope."""
+    from support import at
+
+    from states.model import Actor
+
+    wf = site.wf
+    wf.register_policy("jilin-2017")
+    clerk_j = Actor(id="j", role="purchaser", org="吉林某县民政局")
+    bodies = {
+        "government": "吉林某县人民政府",
+        "finance": "吉林某县财政局",
+        "audit": "吉林某县审计局",
+    }
+    plans = []
+    for budget in ("400000.00", "600000.00"):
+        pid = wf.create_project(
+            actor=clerk_j,
+            at=at("2026-02-02"),
+            title=f"吉林购买服务 {budget}",
+            purchaser=clerk_j.org,
+            budget=budget,
+            items=[{"name": "入户核查", "quantity": 1}],
+            supervisors=bodies,
+            policy="jilin-2017",
+            assistance_funds="100000000.00",
+        )
+        wf.fire(pid, "submit", actor=clerk_j, at=at("2026-02-03"))
+        fin = Actor(id="jf", role="finance", org=bodies["finance"])
+        wf.fire(pid, "review_budget", actor=fin, at=at("2026-02-03"), approved=True)
+        plans.append(pid)
+    gov = Actor(id="jg", role="government", org=bodies["government"])
+    # together 1,000,000.00 of 100,000,000.00: exactly 1 %, both approved (R18)
+    for pid in plans:
+        wf.fire(pid, "approve", actor=gov, at=at("2026-02-06"))
+    wf.users.add("jilin", role="purchaser", org=clerk_j.org, password=PASSWORD, region=())
+    monkeypatch.setattr(wf, "clock", lambda: at("2026-02-06", 12))
+
+    page = html(site.visitor("jilin").get("/"))
+    (row,) = page.xpath('//*[@data-testid="budget-shares"]//tr[@data-purchaser]')
+    assert row.get("data-purchaser") == clerk_j.org
+    cells = [text_of(td) for td in row.xpath("./td")]
+    assert cells == [clerk_j.org, "2", "1,000,000.00", "100,000,000.00", "1.00%"]
+    assert not page.xpath('//*[@data-testid="slipping"]//tr[@data-project]')  # no plan (000)
+
+    # Dawukou's project, created 2025-07-30, is behind 001 §七's timeline; Jilin's share is not
+    # the Dawukou clerk's to see
+    page = html(site.visitor("clerk").get("/"))
+    (slip,) = wf.lists.overview(Scope.of("purchaser", "大武口区民政局"), now=wf.clock()).slipping
+    rows = page.xpath('//*[@data-testid="slipping"]//tr[@data-project]')
+    assert [r.get("data-project") for r in rows] == [str(site.project_id)]
+    drawn = page.xpath('//*[@data-testid="slip-1"]')[0]
+    assert text_of(drawn) == f"晚 {slip.slip_working_days} 个工作日" and slip.slip_working_days > 0
+    assert not page.xpath('//*[@data-testid="budget-shares"]//tr[@data-purchaser]')
