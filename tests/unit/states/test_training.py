@@ -114,6 +114,19 @@ def test_R14_nanyang_trains_once_a_year_and_not_before_duty() -> None:
     assert dues(d) == {"training#1": (date(2027, 3, 19), "open", False)}
 
 
+def test_R14_shanghai_trains_once_a_year_and_not_before_duty() -> None:
+    # 002 二(五): 每年至少要轮训一次; nothing before duty. Signed 2026-03-20 for two years
+    # (last day 2028-03-19), dispatched Wed 2026-04-01 untrained: a year on is Thu 2027-04-01
+    # (2027 unpublished: 暂定); the second year is cut by the term's end, a given date
+    d = signed("2026-03-20", months=24, policy=load_policy("shanghai"))
+    assert "training#0" not in dues(d)
+    d.fire("dispatch_staff", actor=CLERK, at=at("2026-04-01"), on="2026-04-01", staff=STAFF)
+    assert dues(d) == {
+        "training#1": (date(2027, 4, 1), "open", True),
+        "training#2": (date(2028, 3, 19), "open", False),
+    }
+
+
 # -- the dispatch's guard --------------------------------------------------------------------------
 
 
