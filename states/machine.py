@@ -1409,6 +1409,21 @@ class _Run:
             )
         if fix.due is not None and fix.due < deadline.anchor_on:
             return self.refuse(deadline.rule, "期限不能早于其起算日", "due before its anchor day")
+        if fix.due is not None and deadline.unit == "working_days" and fix.due > deadline.due:
+            # a window the policy counts in working days (R8's fifteen, R7's, R11's) is the
+            # rule's, not the parties': later only by extend_deadline, within the policy's
+            # limits, or by a suspension; a correction may set it earlier
+            return self.refuse(
+                deadline.rule,
+                f"期限 {fix.key} 按政策以工作日计（{deadline.rule}），推后只能经延长（"
+                f"extend_deadline，受政策限制）或中止计时，不能更正为更晚的 {fix.due}",
+                f"deadline {fix.key} counts working days under the policy ({deadline.rule}): it "
+                f"moves later only by extend_deadline (within the policy's limits) or a "
+                f"suspension, not by a correction to {fix.due}",
+                key=fix.key,
+                due=fix.due.isoformat(),
+                field="due",
+            )
         if deadline.suspended_on is not None:
             return self._suspended(deadline, "更正", "corrected")
         return True

@@ -10,7 +10,7 @@ published schedule: its days are estimated (New Year's Day 01-01 off) and provis
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -491,21 +491,57 @@ def test_a_suspended_deadline_is_neither_extended_nor_corrected() -> None:
 def test_a_correction_after_an_extension_sets_the_day_and_survives_a_recompute() -> None:
     d = signed("2026-02-02")
     extend(d, "dispatch", 5, "2026-02-10")
+    extended = deadline(d, "dispatch").due
     d.fire(
         "correct_deadline",
         actor=CLERK,
         at=at("2026-02-11"),
         key="dispatch",
-        reason="合同补充协议",
-        due="2026-03-31",
+        reason="合同补充协议：提前派遣",
+        due="2026-03-02",
     )
     fixed = deadline(d, "dispatch")
-    assert fixed.due == date(2026, 3, 31) and [c.kind for c in fixed.changes] == [
+    assert extended > date(2026, 3, 2)
+    assert fixed.due == date(2026, 3, 2) and [c.kind for c in fixed.changes] == [
         "extended",
         "corrected",
     ]
-    assert dl.recompute(fixed.model_copy(deep=True), CAL_2027).due == date(2026, 3, 31)
+    assert dl.recompute(fixed.model_copy(deep=True), CAL_2027).due == date(2026, 3, 2)
     refused("R8", d, "extend_deadline", CLERK, at("2026-02-12"), **ext("dispatch", 1))  # once
+
+
+def test_a_correction_never_pushes_a_working_day_window_later() -> None:
+    """R8's fifteen working days are the policy's: a "correction" to a later due day would be an
+    unlimited extension (the policy allows one, of at most the window). Refused, before and
+    after an extension; earlier is allowed, and an agreed date (an evaluation's, counted in
+    months) may be set anew either way."""
+    d = signed("2026-02-02")
+    due = deadline(d, "dispatch").due
+    for later in ("2026-12-31", (due + timedelta(days=1)).isoformat()):
+        err = refused(
+            "R8",
+            d,
+            "correct_deadline",
+            CLERK,
+            at("2026-02-10"),
+            key="dispatch",
+            reason="双方协商延期",
+            due=later,
+        )
+        assert err.field == "due" and err.details["due"] == later
+        assert "extend_deadline" in err.message_en and "延长" in err.message
+    assert deadline(d, "dispatch").due == due
+    extend(d, "dispatch", 5, "2026-02-10")
+    refused(
+        "R8",
+        d,
+        "correct_deadline",
+        CLERK,
+        at("2026-02-11"),
+        key="dispatch",
+        reason="再延",
+        due=(deadline(d, "dispatch").due + timedelta(days=1)).isoformat(),
+    )
 
 
 def test_only_the_projects_own_purchaser_stops_the_clock() -> None:

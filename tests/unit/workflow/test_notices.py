@@ -290,22 +290,21 @@ def test_tick_without_now_reads_the_injected_clock_under_freezegun(db_url: str) 
 
 def test_a_corrected_deadline_moves_its_ladder_and_says_so(nwf: Workflow) -> None:
     pid, _ = project_in(nwf, "contracted")
-    nwf.tick(at("2025-10-22"))  # reminders for due 2025-10-23
+    nwf.tick(at("2025-10-21"))  # reminders for due 2025-10-23
     nwf.fire(
         pid,
         "correct_deadline",
         actor=CLERK,
-        at=at("2025-10-22", 15),
+        at=at("2025-10-21", 15),
         key="dispatch",
-        due="2025-10-31",
-        reason="双方协商延期",
+        due="2025-10-22",
+        reason="补充协议：提前派遣",
     )
-    # 10-24 would have been the overdue day for the old date: nothing for dispatch now
-    assert kinds(nwf.tick(at("2025-10-24", 10))) == {("payment_1", "overdue")}
-    later = [n for n in nwf.tick(at("2025-11-03", 10)) if n.deadline_kind == "dispatch"]
-    assert [n.stage for n in later] == ["overdue"]
-    assert "原截止日 2025-10-23，现为 2025-10-31" in later[0].body
-    again = [n for n in nwf.tick(at("2025-11-05", 10)) if n.deadline_kind == "dispatch"]
+    # 10-24 would have been the overdue day for the old date: dispatch's came a day sooner
+    sooner = [n for n in nwf.tick(at("2025-10-23", 10)) if n.deadline_kind == "dispatch"]
+    assert [n.stage for n in sooner] == ["overdue"]
+    assert "原截止日 2025-10-23，现为 2025-10-22" in sooner[0].body
+    again = [n for n in nwf.tick(at("2025-10-27", 10)) if n.deadline_kind == "dispatch"]
     assert again and "原截止日" not in again[0].body  # said once
 
 
