@@ -27,9 +27,7 @@ import base64
 import hashlib
 import hmac
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from jinja2 import (
     TemplateError,
 )
 
+from notifications import outbound
 from notifications.channels import Outgoing, Person
 from notifications.render import LANGUAGES, stage_label
 from states.errors import ConfigurationError
@@ -191,7 +190,8 @@ class RobotChannel:
             ends with a link to ``{base_url}/projects/{id}``.
         lang: the language of the markdown template (``zh`` or ``en``).
         template_dir: a host's template folder, searched before the shipped templates.
-        timeout: seconds to wait for a robot's answer.
+        timeout: seconds the whole exchange with a robot may take (connecting, sending, its
+            whole answer; :mod:`notifications.outbound`: no redirect is followed).
     """
 
     name = "robot"
@@ -288,20 +288,18 @@ class RobotChannel:
         body = json.dumps(self.message(notice), ensure_ascii=False).encode("utf-8")
         who = f"{self.name} {robot.address}"
         try:
-            request = urllib.request.Request(
+            # no redirect followed, the whole exchange within ``timeout``, the answer bounded
+            answer = outbound.post(
                 self.request_url(robot, now),
-                data=body,
-                method="POST",
-                headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "gpw"},
+                body,
+                {"Content-Type": "application/json; charset=utf-8", "User-Agent": "gpw"},
+                timeout=self.timeout,
+                max_answer=_MAX_ANSWER,
             )
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status = response.status
-                raw = response.read(_MAX_ANSWER)
-        except urllib.error.HTTPError as exc:
-            raise RobotError(f"{who} 返回 HTTP {exc.code} / answered HTTP {exc.code}") from None
         except Exception as exc:  # refused, timed out, a bad URL: said without the URL
             reason = scrub(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}", robot)
             raise RobotError(f"{who} 无法送达 / unreachable: {reason}"[:500]) from None
+        status, raw = answer.status, answer.body
         if not 200 <= status < 300:
             raise RobotError(f"{who} 返回 HTTP {status} / answered HTTP {status}")
         try:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hostile_servers import dripping_answer, raw_server, redirecting_server
 from robot_servers import robot_server
 from servers import free_port
 
@@ -175,6 +176,30 @@ def test_an_unreachable_robot_fails_without_showing_its_url() -> None:
         WeComChannel(base_url=BASE, timeout=2).post(notice(), gone, NOW)
     assert "robot:9" in str(caught.value) and TOKEN not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_robot_address_that_redirects_fails_and_the_redirect_is_not_followed() -> None:
+    """A 3xx is a failed delivery: urllib would have sent the message's GET to ``Location``
+    (an internal address here) and kept what it answered in ``last_error``."""
+    with redirecting_server() as (base, gets):
+        moved = Robot(id=6, org="o", kind="wecom", url=f"{base}/302?key={TOKEN}")
+        with pytest.raises(RobotError) as caught:
+            WeComChannel(base_url=BASE).post(notice(), moved, NOW)
+    assert "HTTP 302" in str(caught.value) and "internal" not in str(caught.value)
+    assert gets == []
+
+
+def test_a_robot_that_drips_its_answer_fails_at_the_deadline() -> None:
+    """``timeout`` bounds the whole exchange, not each read: a byte every quarter second would
+    have kept the relay for seconds under a per-read timeout of half a second."""
+    with raw_server(dripping_answer()) as port:
+        slow = Robot(
+            id=7, org="o", kind="dingtalk", url=f"http://127.0.0.1:{port}/send?access_token={TOKEN}"
+        )
+        with pytest.raises(RobotError) as caught:
+            DingTalkChannel(base_url=BASE, timeout=0.5).post(notice(), slow, NOW)
+    assert "robot:7" in str(caught.value) and TOKEN not in str(caught.value)
+    assert "DeadlineExceeded" in str(caught.value)
 
 
 def test_reprs_and_listings_never_show_the_url_or_the_secret() -> None:
