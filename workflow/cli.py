@@ -1764,7 +1764,7 @@ app.add_typer(subscription_app, name="subscription")
 def _subscription_line(s: Any) -> str:
     events = "全部 / all" if s.events is None else ",".join(s.events)
     counts = " ".join(f"{k} {v}" for k, v in sorted(s.deliveries.items())) or "—"
-    return f"#{s.id} {s.url} events={events} secret=**** deliveries: {counts}"
+    return f"#{s.id} {s.to_dict()['url']} events={events} secret=**** deliveries: {counts}"
 
 
 @subscription_app.command("add")

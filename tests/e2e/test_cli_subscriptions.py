@@ -132,3 +132,20 @@ def test_dead_letters_make_health_exit_9_until_retry(
         code, out, _ = run(capsys, "--db", db, "--json", "relay", "--at", NOW)
         assert json.loads(out)["subscriptions"]["sent"] == 1
         assert [e["gpwseq"] for e in sub.events] == [1] and sub.errors == []
+
+
+def test_a_token_in_the_url_never_reaches_the_terminal(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review: the add line, the list (text and JSON) show the URL's query values as ****; a
+    URL with a password is refused without echoing it (exit 3)."""
+    url = "https://platform.example.org/gpw?token=TOPSECRET-TOKEN"
+    code, out, _ = run(capsys, "--db", db, "subscription", "add", url, "--secret", SECRET)
+    assert code == 0 and "https://platform.example.org/gpw?token=****" in out
+    for args in (("subscription", "list"), ("--json", "subscription", "list")):
+        code, out, _ = run(capsys, "--db", db, *args)
+        assert code == 0 and "token=****" in out and "TOPSECRET" not in out
+    code, out, err = run(
+        capsys, "--db", db, "subscription", "add", "https://u:TOPSECRET@platform.example.org/"
+    )
+    assert code == 3 and "url" in err and "TOPSECRET" not in out + err

@@ -41,8 +41,6 @@ import logging
 import re
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +52,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from notifications import outbound
+from notifications.robots import masked_url
 from states.enums import Role
 from states.errors import InvalidInput, NotFound
 from states.machine import EVENTS, Record
@@ -76,7 +76,7 @@ MAX_ATTEMPTS = 10
 #: the first retry's wait; each further one doubles, up to MAX_BACKOFF_SECONDS
 BACKOFF_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 3600.0
-#: how long a subscriber has to answer one POST
+#: seconds one POST may take in all (connecting, sending, the answer): a deadline, not per read
 TIMEOUT_SECONDS = 10.0
 #: the most rows of one lane a worker leases at once
 LANE_SIZE = 100
@@ -95,7 +95,8 @@ class Subscription:
     ``deliveries``: its deliveries by status. The secret is never in the repr or ``to_dict``."""
 
     id: int
-    url: str
+    #: where the documents go (with any token its query holds: shown masked, never in the repr)
+    url: str = field(repr=False)
     events: tuple[str, ...] | None
     created_at: datetime
     deliveries: Mapping[str, int] = field(default_factory=dict)
@@ -104,7 +105,7 @@ class Subscription:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "url": self.url,
+            "url": masked_url(self.url),
             "events": None if self.events is None else list(self.events),
             "secret": MASK,
             "created_at": self.created_at.isoformat(),
@@ -144,13 +145,6 @@ class _Cached:
     revision: tuple[int, str]
     wanted: tuple[_Wanted, ...]
     source: str
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failed delivery (urllib would turn a POST into a bodiless GET)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 def _json_default(value: Any) -> Any:
@@ -199,19 +193,30 @@ def check_instance(instance: str) -> str:
 
 
 def _check_url(url: Any) -> str:
-    parts = urlsplit(url) if isinstance(url, str) else None
+    """An http(s) URL with a host and a valid port, without user or password (urllib takes
+    ``user:password@`` for part of the host: the password would go to a DNS query and, as a
+    "nonnumeric port", into errors). An error shows the URL masked (a token in its query)."""
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        port_ok = parts is not None and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is no number, or out of range
+        parts, port_ok = None, False
     if (
         parts is None
+        or not port_ok
         or parts.scheme not in ("http", "https")
         or not parts.hostname
+        or "@" in parts.netloc
         or _CONTROL.search(url)
         or len(url) > 2000
     ):
-        shown = url if isinstance(url, str) and len(url) <= 200 else type(url).__name__
+        shown = masked_url(url) if isinstance(url, str) and len(url) <= 200 else type(url).__name__
         raise InvalidInput(
-            f"订阅地址 url 须为 http(s) 地址（不含空白，至多 2000 个字符）：{shown!r}",
-            f"the subscription url must be an http(s) URL (no spaces, 2000 characters at "
-            f"most): {shown!r}",
+            f"订阅地址 url 须为 http(s) 地址（主机名、有效端口，不含用户名或密码、不含空白，"
+            f"至多 2000 个字符；令牌可放在查询参数中，显示时隐去）：{shown!r}",
+            f"the subscription url must be an http(s) URL (a host, a valid port, no user or "
+            f"password, no spaces, 2000 characters at most; a token may go in the query, it is "
+            f"shown masked): {shown!r}",
             field="url",
         )
     return str(url)
@@ -275,7 +280,7 @@ class Subscriptions:
         redaction: the disclosure rules that take personal data out of event data.
         sandbox: a training sandbox announces nothing (``deliver`` sends nothing).
         max_attempts, backoff_seconds, timeout: the retry limit, the first retry's wait
-            (doubling, at most an hour) and one POST's timeout.
+            (doubling, at most an hour) and the seconds one POST may take in all.
     """
 
     def __init__(
@@ -297,7 +302,6 @@ class Subscriptions:
         self.backoff_seconds = backoff_seconds
         self.timeout = timeout
         self._cache: _Cached | None = None
-        self._opener = urllib.request.build_opener(_NoRedirect)
 
     # -- the subscriptions ------------------------------------------------------------------------
 
@@ -339,7 +343,7 @@ class Subscriptions:
                 event="subscription_add",
                 data={
                     "id": sid,
-                    "url": url,
+                    "url": masked_url(url),
                     "events": None if wanted is None else list(wanted),
                     "secret": "set",
                 },
@@ -665,27 +669,19 @@ class Subscriptions:
 
     def _post(self, url: str, secret: str, body: bytes) -> str | None:
         """POST one document; None when the subscriber answered 2xx, else why not (no URL,
-        no secret in it)."""
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": CONTENT_TYPE,
-                "X-GPW-Signature": sign(secret, body),
-                "User-Agent": "gpw-subscriptions",
-            },
-        )
+        no secret in it). The whole exchange within ``timeout`` seconds, no redirect followed,
+        the answer's body not read (:mod:`notifications.outbound`)."""
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "X-GPW-Signature": sign(secret, body),
+            "User-Agent": "gpw-subscriptions",
+        }
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = int(response.status)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return f"HTTP {exc.code}"
+            answer = outbound.post(url, body, headers, timeout=self.timeout, max_answer=0)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             return f"{type(exc).__name__}: {reason}"[:500]
-        return None if 200 <= status < 300 else f"HTTP {status}"
+        return None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
 
     def health(self, *, connection: Connection | None = None) -> dict[str, int]:
         """Deliveries by status (pending, failed, dead, sent, cancelled)."""

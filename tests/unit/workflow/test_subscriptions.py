@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hostile_servers import dripping_answer, raw_server, redirecting_server
 from sqlalchemy import func, select
 from subscriber import Subscriber, spec_problems, subscriber
 from support import ADMIN, CLERK, CONTRACTOR, FINANCE, GOV, STAFF, at, new_project, project_in
@@ -373,3 +374,62 @@ def test_the_worker_delivers_on_its_pass(wf: Workflow) -> None:
             worker.stop()
     assert worker.passes == 1
     assert sub.sequence(str(pid)) == [1] and sub.errors == []
+
+
+def test_a_subscriber_that_drips_or_redirects_fails_within_the_deadline(wf: Workflow) -> None:
+    """Review: ``timeout`` bounds the whole exchange (a subscriber dripping its answer a byte
+    every quarter second held the worker for seconds under a per-read timeout), and a redirect
+    is a failure never followed (no GET reaches the internal address)."""
+    wf.subscriptions.timeout = 0.5
+    with raw_server(dripping_answer(b"")) as port, redirecting_server() as (base, gets):
+        slow = wf.subscriptions.add(url=f"http://127.0.0.1:{port}/events", secret=SECRET)
+        moved = wf.subscriptions.add(url=f"{base}/307/events", secret=SECRET)
+        new_project(wf)
+        report = wf.subscriptions.deliver(NOW)
+    assert (report.sent, report.failed) == (0, 2)
+    (dripped,) = wf.subscriptions.deliveries(slow.id)
+    assert dripped["status"] == "failed" and "DeadlineExceeded" in dripped["last_error"]
+    (redirected,) = wf.subscriptions.deliveries(moved.id)
+    assert redirected["status"] == "failed" and redirected["last_error"] == "HTTP 307"
+    assert gets == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://platform:TOPSECRET-TOKEN@127.0.0.1/gpw",  # urllib sent the password to DNS
+        "http://TOPSECRET-TOKEN@127.0.0.1:9/gpw",
+        "http://127.0.0.1:TOPSECRET/gpw",
+        "http://127.0.0.1:70000/gpw",
+    ],
+)
+def test_a_url_with_credentials_or_a_bad_port_is_refused_without_echoing_it(
+    wf: Workflow, url: str
+) -> None:
+    """Review: urllib takes ``user:password@`` for part of the host (the password went into a
+    DNS query and, as a "nonnumeric port", into ``last_error`` and the log)."""
+    with pytest.raises(InvalidInput) as err:
+        wf.subscriptions.add(url=url, secret=SECRET)
+    assert err.value.field == "url" and "TOPSECRET" not in str(err.value)
+    assert err.value.message_zh and err.value.message_en
+    assert wf.subscriptions.list() == []
+
+
+def test_a_token_in_the_url_is_masked_in_listings_and_the_audit_trail(
+    wf: Workflow,
+) -> None:
+    """Review: a platform's access token in the query (``?token=…``) is a secret: stored (it
+    must be, to post) but shown as ``****`` in reprs, listings and the append-only audit trail."""
+    url = "https://platform.example.org/gpw/events?token=TOPSECRET-TOKEN&v=2"
+    made = wf.subscriptions.add(url=url, secret=SECRET)
+    masked = "https://platform.example.org/gpw/events?token=****&v=****"
+    assert made.to_dict()["url"] == masked
+    listed = wf.subscriptions.list()
+    assert [s.to_dict()["url"] for s in listed] == [masked]
+    with wf.engine.connect() as conn:
+        trail = conn.execute(
+            select(audit_t.c.data).where(audit_t.c.stream == "subscriptions")
+        ).scalars()
+        assert [d["url"] for d in trail] == [masked]
+    for shown in (repr(made), repr(listed), json.dumps(made.to_dict())):
+        assert "TOPSECRET" not in shown
