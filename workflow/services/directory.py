@@ -15,10 +15,12 @@ from sqlalchemy import Connection
 from notifications.channels import Person
 from notifications.robots import KINDS as ROBOT_KINDS
 from notifications.robots import Robot, masked_url
+from states.enums import Role
 from states.errors import InvalidInput, NotFound
 from states.model import SYSTEM_ACTOR, Actor
 from workflow import audit
 from workflow.db import Database
+from workflow.services.access import check_actor, require_role
 from workflow.store import directory as store
 from workflow.store import lock_stream
 from workflow.store import robots as robot_store
@@ -58,14 +60,17 @@ def _robot_input(org: object, kind: object, url: object, secret: object) -> tupl
         try:
             parts = urllib.parse.urlsplit(str(url))
             ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            # no user:password@ (urllib takes it for part of the host, sent to a DNS query);
+            # a port that is a number in range (``.port`` raises otherwise)
+            ok = ok and "@" not in parts.netloc and parts.port != 0
         except ValueError:
             ok = False
     if not ok:  # (the URL holds the robot's access token: never echoed)
         raise InvalidInput(
             "群机器人：url 须为机器人的 http(s) Webhook 地址"
-            f"（一行、不超过 {MAX_ROBOT_URL} 个字符）",
+            f"（一行、不超过 {MAX_ROBOT_URL} 个字符，有效端口，不含用户名或密码）",
             f"robot: url must be the robot's http(s) webhook address (one line, at most "
-            f"{MAX_ROBOT_URL} characters)",
+            f"{MAX_ROBOT_URL} characters, a valid port, no user or password)",
             field="url",
         )
     if secret is not None:
@@ -221,7 +226,10 @@ class Directory:
         """Add a group robot to an organisation: ``kind`` ``dingtalk`` (钉钉; ``secret``: its
         加签 key, SEC…, if the robot signs) or ``wecom`` (企业微信; no secret). Notices to the
         organisation, any role, are posted to it where its channel is enabled. Audited on the
-        directory stream with the URL masked and whether a secret is set (never the secret)."""
+        directory stream with the URL masked and whether a secret is set (never the secret).
+        Admin or system only: a robot reads every notice to its organisation."""
+        check_actor(actor)
+        require_role(actor, {Role.ADMIN, Role.SYSTEM}, "添加群机器人 / add a group robot")
         at = self._db.at(at)
         org, kind, url = _robot_input(org, kind, url, secret)
         with self._db.transaction(connection) as conn:
@@ -257,7 +265,10 @@ class Directory:
         at: datetime | None = None,
         connection: Connection | None = None,
     ) -> None:
-        """Remove a robot (kept, inactive: its deliveries keep their address); audited."""
+        """Remove a robot (kept, inactive: its deliveries keep their address); audited. Admin
+        or system only."""
+        check_actor(actor)
+        require_role(actor, {Role.ADMIN, Role.SYSTEM}, "移除群机器人 / remove a group robot")
         at = self._db.at(at)
         if not isinstance(robot_id, int) or isinstance(robot_id, bool) or robot_id < 1:
             raise InvalidInput(

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from robot_servers import RobotServer, robot_server
 from sqlalchemy import select
-from support import ADMIN, at, project_in
+from support import ADMIN, CLERK, CONTRACTOR, SUPERVISOR, at, project_in
 
 from notifications.channels import NoticeConfig
-from states.errors import InvalidInput, NotFound
+from states.errors import Forbidden, InvalidInput, NotFound
 from workflow import Workflow
 from workflow.tables import audit_t, delivery_t, robot_send_t
 
@@ -129,6 +129,11 @@ def test_add_list_and_remove_robots_audited_without_their_secrets(wf: Workflow) 
         ({"org": PURCHASER, "kind": "wecom", "url": f"ftp://q.example/send?key={TOKEN_W}"}, "url"),
         ({"org": PURCHASER, "kind": "wecom", "url": f"q.example/send?key={TOKEN_W}"}, "url"),
         ({"org": PURCHASER, "kind": "wecom", "url": f"https://q.example/ ?key={TOKEN_W}"}, "url"),
+        # review: urllib takes user:password@ for part of the host (sent to a DNS query)
+        ({"org": PURCHASER, "kind": "wecom", "url": f"https://u:{TOKEN_W}@q.example/s"}, "url"),
+        ({"org": PURCHASER, "kind": "wecom", "url": f"https://{TOKEN_W}@q.example/s"}, "url"),
+        ({"org": PURCHASER, "kind": "wecom", "url": f"https://q.example:{TOKEN_W}/s"}, "url"),
+        ({"org": PURCHASER, "kind": "wecom", "url": "https://q.example:70000/s?key=k"}, "url"),
         (
             {"org": PURCHASER, "kind": "wecom", "url": "https://q.example/s", "secret": SECRET},
             "secret",
@@ -149,6 +154,24 @@ def test_bad_robots_are_refused_naming_the_field_and_writing_nothing(
     assert field in error.message_zh and field in error.message_en
     assert TOKEN_W not in error.message and SECRET not in error.message
     assert wf.directory.robots() == [] and directory_entries(wf) == []
+
+
+def test_only_an_admin_or_the_system_adds_or_removes_a_robot(wf: Workflow) -> None:
+    """Review: a robot receives every notice addressed to its organisation, so whoever adds one
+    reads that organisation's notices: a purchaser's clerk adding one to the finance bureau, or
+    a contractor to the purchaser, is refused (as subscriptions are), and nothing is written."""
+    url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={TOKEN_W}"
+    for actor in (CONTRACTOR, CLERK, SUPERVISOR):
+        with pytest.raises(Forbidden) as caught:
+            wf.directory.add_robot(org=FINANCE, kind="wecom", url=url, actor=actor, at=RELAY)
+        assert caught.value.field == "actor.role"
+    assert wf.directory.robots() == [] and directory_entries(wf) == []
+    made = wf.directory.add_robot(org=FINANCE, kind="wecom", url=url, actor=ADMIN, at=RELAY)
+    with pytest.raises(Forbidden):
+        wf.directory.remove_robot(made.id, actor=CLERK, at=RELAY)
+    assert [r.id for r in wf.directory.robots()] == [made.id]
+    wf.directory.remove_robot(made.id, actor=ADMIN, at=RELAY)
+    assert wf.directory.robots() == []
 
 
 def test_the_same_robot_twice_is_refused(wf: Workflow) -> None:
