@@ -589,8 +589,12 @@ class Subscriptions:
         def clock() -> datetime:
             return now + timedelta(seconds=time.monotonic() - started)
 
+        first = True
         while True:
             with self._db.transaction() as conn:
+                if first:  # an event committed after its subscription's removal (PostgreSQL)
+                    store.cancel_removed(conn)
+                    first = False
                 rows = store.claim_lanes(
                     conn,
                     clock(),

@@ -273,6 +273,10 @@ _HEADS = (
         _D.c.next_attempt_at <= bindparam("b_now", type_=_D.c.next_attempt_at.type),
         (_D.c.lease_until.is_(None))
         | (_D.c.lease_until <= bindparam("b_now", type_=_D.c.lease_until.type)),
+        # never to a removed subscription (see cancel_removed)
+        exists().where(
+            subscription_t.c.id == _D.c.subscription_id, subscription_t.c.active.is_(True)
+        ),
         ~exists().where(
             _EARLIER.c.subscription_id == _D.c.subscription_id,
             _EARLIER.c.project_id == _D.c.project_id,
@@ -302,6 +306,19 @@ _LEASE_LANE = (
         lease_until=bindparam("b_until", type_=_D.c.lease_until.type),
     )
 )
+
+
+def cancel_removed(conn: Connection) -> int:
+    """Cancel what removed subscriptions are still owed; returns how many. ``deactivate``
+    cancels what it sees, but on PostgreSQL an event whose transaction was open when its
+    subscription was removed had read the set before and commits its deliveries after."""
+    removed = select(subscription_t.c.id).where(subscription_t.c.active.is_(False))
+    done = conn.execute(
+        _D.update()
+        .where(_D.c.status.in_(UNDELIVERED), _D.c.subscription_id.in_(removed))
+        .values(status="cancelled", lease_owner=None, lease_until=None)
+    )
+    return int(done.rowcount or 0)
 
 
 def claim_lanes(

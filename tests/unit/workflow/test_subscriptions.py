@@ -433,3 +433,40 @@ def test_a_token_in_the_url_is_masked_in_listings_and_the_audit_trail(
         assert [d["url"] for d in trail] == [masked]
     for shown in (repr(made), repr(listed), json.dumps(made.to_dict())):
         assert "TOPSECRET" not in shown
+
+
+def test_an_event_committed_after_its_subscription_was_removed_is_not_delivered(
+    wf: Workflow, db_url: str
+) -> None:
+    """Review: an event reads the subscription set with its project's row; a removal committed
+    while that event's transaction is open cannot cancel the event's deliveries (not yet
+    committed, invisible to it), so on PostgreSQL the removed subscriber still got the event.
+    Deliveries of a removed subscription are never sent: cancelled when found. (On SQLite the
+    removal waits for the event's transaction and cancels what it wrote.)"""
+    with subscriber(SECRET) as (sub, url):
+        made = wf.subscriptions.add(url=url, secret=SECRET)
+        pid = new_project(wf)
+        drain(wf)
+        other = Workflow.open(db_url, clock=lambda: NOW)
+        failures: list[BaseException] = []
+
+        def remove() -> None:
+            try:
+                other.subscriptions.remove(made.id, actor=ADMIN)
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+        try:
+            with wf.engine.connect() as conn, conn.begin():
+                wf.fire(pid, "submit", actor=CLERK, at=at("2025-08-01"), connection=conn)
+                remover = threading.Thread(target=remove)
+                remover.start()
+                remover.join(2)  # PostgreSQL: done now; SQLite: waits for this commit
+            remover.join(60)
+        finally:
+            other.close()
+        assert failures == [] and not remover.is_alive()
+        drain(wf)
+    assert sub.sequence(str(pid)) == [1]
+    assert [d["status"] for d in wf.subscriptions.deliveries(made.id)] == ["sent", "cancelled"]
+    assert wf.health(NOW)["subscriptions"]["pending"] == 0
