@@ -24,7 +24,8 @@ the entry's seq; ``source`` the instance (``instance=``, ``GPW_INSTANCE``; by de
 id; ``time`` the event's time (RFC 3339, UTC); ``datacontenttype`` application/json; the
 extension ``gpwseq`` (the entry's seq in the project's gap-free stream); ``data``: the project
 id, the event, the state before and after, the project's version after the transaction and the
-event's data with personal data removed by the disclosure rules (``states/redaction.py``).
+event's data with personal data removed by the disclosure rules (``states/redaction.py``),
+checked where that data lands in the project (:data:`LANDS_AT`).
 
 Secrets never leave the database except as the HMAC key: not in logs, reprs, listings (``****``),
 errors or audit entries (which record that a secret is set).
@@ -145,6 +146,31 @@ class _Cached:
     revision: tuple[int, str]
     wanted: tuple[_Wanted, ...]
     source: str
+
+
+#: where an event's data lands in the project: the disclosure rules' ``never_public`` paths are
+#: the project's (``budget_review.note``, ``disputes``), so an event's data is checked there
+#: (``[]``: one item of a list); the rest of an event's data sits at the project's top level
+LANDS_AT = {
+    "review_budget": "budget_review",
+    "record_review": "reviews[]",
+    "dispute_payment": "disputes[]",
+    "resolve_dispute": "disputes[]",
+}
+
+
+def public_data(rules: Redaction, event: str, data: Any, names: Sequence[str]) -> Any:
+    """An entry's data as a subscriber gets it: without what the disclosure rules keep out of
+    the project where it lands (``{}`` when the whole part is never public), every text
+    redacted with the project's personal ``names``."""
+    where = LANDS_AT.get(event)
+    if where is None:
+        public = rules.drop_private(data)
+    else:
+        key, many = where.removesuffix("[]"), where.endswith("[]")
+        kept = rules.drop_private({key: [data] if many else data}).get(key)
+        public = (kept[0] if kept else {}) if many else (kept if kept is not None else {})
+    return rules.redact(public, names)
 
 
 def _json_default(value: Any) -> Any:
@@ -535,7 +561,7 @@ class Subscriptions:
                     "state_before": rec.from_state.value,
                     "state_after": rec.to_state.value,
                     "version": version,
-                    "data": self.rules.redact(self.rules.drop_private(rec.data), names),
+                    "data": public_data(self.rules, rec.event, rec.data, names),
                 },
             }
             body = json.dumps(

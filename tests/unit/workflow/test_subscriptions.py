@@ -470,3 +470,34 @@ def test_an_event_committed_after_its_subscription_was_removed_is_not_delivered(
     assert sub.sequence(str(pid)) == [1]
     assert [d["status"] for d in wf.subscriptions.deliveries(made.id)] == ["sent", "cancelled"]
     assert wf.health(NOW)["subscriptions"]["pending"] == 0
+
+
+def test_what_the_disclosure_rules_keep_internal_is_not_in_the_documents(wf: Workflow) -> None:
+    """Review: the rules' ``never_public`` paths are the project's (``budget_review.note``,
+    ``disputes``) and an event's data sits under none of them, so a budget review's note and a
+    payment dispute's reason (internal while open, issue #10) went to every subscriber. An
+    event's data is checked where it lands in the project."""
+    note = "内部意见：预算单价偏高，请压减"
+    with subscriber(SECRET, gap_free=False) as (sub, url):
+        wf.subscriptions.add(url=url, secret=SECRET)
+        pid = in_service(wf)
+        plan = new_project(wf)
+        wf.fire(plan, "submit", actor=CLERK, at=at("2025-08-01"))
+        wf.fire(plan, "review_budget", actor=FINANCE, at=at("2025-08-04"), approved=True, note=note)
+        wf.fire(
+            pid,
+            "dispute_payment",
+            actor=CLERK,
+            at=at("2025-10-21"),
+            tranche=1,
+            amount="1000.00",
+            reason="三户入户核查记录不完整，承接方拒绝补录",
+        )
+        drain(wf)
+    assert sub.errors == []
+    text = json.dumps(sub.events, ensure_ascii=False)
+    assert note not in text and "拒绝补录" not in text
+    review = next(e for e in sub.events if e["type"] == "gpw.project.review_budget")
+    assert review["data"]["data"] == {"approved": True}
+    disputed = next(e for e in sub.events if e["type"] == "gpw.project.dispute_payment")
+    assert disputed["data"]["data"] == {} and disputed["data"]["state_after"] == "in_service"
