@@ -67,15 +67,41 @@ def raw_server(talk: Callable[[socket.socket, threading.Event], None]) -> Iterat
 
 
 def read_request(conn: socket.socket) -> bytes:
-    """The request's head (and whatever of its body came with it)."""
+    """The request, its head and its body (as long as its Content-Length says)."""
     conn.settimeout(5)
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            break
+            return data
         data += chunk
-    return data
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def slow_answer(seconds: float, log: list[bytes]) -> Callable[..., None]:
+    """A ``talk`` answering 204 to each request ``seconds`` after it came (within any
+    deadline), each request appended to ``log``."""
+
+    def talk(conn: socket.socket, stop: threading.Event) -> None:
+        log.append(read_request(conn))
+        stop.wait(seconds)
+        conn.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+
+    return talk
 
 
 def drip(conn: socket.socket, stop: threading.Event, data: bytes) -> None:

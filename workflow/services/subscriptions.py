@@ -43,7 +43,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -600,20 +600,32 @@ class Subscriptions:
         return float(min(self.backoff_seconds * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
 
     def deliver(
-        self, now: datetime | None = None, *, batch: int = 100, lease_seconds: int = 300
+        self,
+        now: datetime | None = None,
+        *,
+        batch: int = 100,
+        lease_seconds: int = 300,
+        max_seconds: float | None = None,
     ) -> DeliveryReport:
         """Deliver what is due at ``now`` (default: the workflow's clock; what is due and every
         backoff are reckoned on it, leases on it plus the real time the pass has run).
-        ``batch``: lanes leased at a time; ``lease_seconds`` must exceed one POST's timeout."""
+        ``batch``: lanes leased at a time; ``lease_seconds`` must exceed one POST's timeout.
+        ``max_seconds`` (default: half the lease): past it the pass starts no more POSTs and
+        releases what it leased, so a slow subscriber never holds the worker's other jobs for
+        long nor lets a lane's lease run out before its turn; the next pass goes on."""
         if self.sandbox:
             return DeliveryReport(sandbox=True)
         now = self._db.at(now)
         token = uuid.uuid4().hex
         started = time.monotonic()
+        budget = lease_seconds / 2 if max_seconds is None else max_seconds
         lanes = sent = failed = dead = 0
 
         def clock() -> datetime:
             return now + timedelta(seconds=time.monotonic() - started)
+
+        def spent() -> bool:
+            return time.monotonic() - started >= budget
 
         first = True
         while True:
@@ -631,15 +643,21 @@ class Subscriptions:
                 )
             if not rows:
                 break
-            claimed = 0
-            for _lane_key, lane in groupby(rows, key=lambda r: (r.subscription_id, r.project_id)):
-                claimed += 1
-                outcome = self._lane(list(lane), now, token, clock, lease_seconds)
+            leased = [
+                list(lane)
+                for _, lane in groupby(rows, key=lambda r: (r.subscription_id, r.project_id))
+            ]
+            for index, lane in enumerate(leased):
+                if spent():  # out of time: the lanes not begun go back, free at once
+                    with self._db.transaction() as conn:
+                        store.release(conn, token, [r.id for rest in leased[index:] for r in rest])
+                    break
+                lanes += 1
+                outcome = self._lane(lane, now, token, clock, lease_seconds, spent)
                 sent += outcome[0]
                 failed += outcome[1]
                 dead += outcome[2]
-            lanes += claimed
-            if claimed < batch:
+            if len(leased) < batch or spent():
                 break
         return DeliveryReport(lanes=lanes, sent=sent, failed=failed, dead=dead)
 
@@ -650,8 +668,10 @@ class Subscriptions:
         token: str,
         clock: Any,
         lease_seconds: int,
+        spent: Callable[[], bool],
     ) -> tuple[int, int, int]:
-        """POST a lane's documents in order until one fails or the lease is lost."""
+        """POST a lane's documents in order until one fails, the lease is lost or the pass is
+        out of time (``spent``: the rest is released)."""
         sent = failed = dead = 0
         for i, row in enumerate(lane):
             error = self._post(row.url, row.secret, row.body.encode("utf-8"))
@@ -682,15 +702,19 @@ class Subscriptions:
                     error=error,
                     next_attempt_at=due,
                 )
-                if held and error is None and i + 1 < len(lane):
+                more = held and error is None and i + 1 < len(lane)
+                stop = more and spent()
+                if more and not stop:
                     until = clock() + timedelta(seconds=lease_seconds)
                     store.renew_lane(conn, row.subscription_id, row.project_id, token, until)
-                if held and error is not None:
+                if held and (error is not None or stop):
                     store.release(conn, token, [r.id for r in lane[i + 1 :]])
             if not held:  # our lease ran out and another worker has the lane: it goes on
                 break
             if error is None:
                 sent += 1
+                if stop:
+                    break
                 continue
             failed += status == "failed"
             dead += status == "dead"

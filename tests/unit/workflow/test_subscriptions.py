@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from hostile_servers import dripping_answer, raw_server, redirecting_server
+from hostile_servers import dripping_answer, raw_server, redirecting_server, slow_answer
 from sqlalchemy import func, select
 from subscriber import Subscriber, spec_problems, subscriber
 from support import ADMIN, CLERK, CONTRACTOR, FINANCE, GOV, STAFF, at, new_project, project_in
@@ -501,3 +501,26 @@ def test_what_the_disclosure_rules_keep_internal_is_not_in_the_documents(wf: Wor
     assert review["data"]["data"] == {"approved": True}
     disputed = next(e for e in sub.events if e["type"] == "gpw.project.dispute_payment")
     assert disputed["data"]["data"] == {} and disputed["data"]["state_after"] == "in_service"
+
+
+def test_a_pass_stops_starting_posts_past_its_time_and_frees_the_rest_at_once(
+    wf: Workflow,
+) -> None:
+    """Review: a pass ran until the backlog was empty, a subscriber's slow answers (each within
+    the deadline) one after another, while the worker's tick and relay waited on the same lock
+    and the later lanes' leases ran out before their turn. Past ``max_seconds`` (default: half
+    the lease) a pass starts no more POSTs and releases what it leased: the next pass, here or
+    in another worker, goes on at once."""
+    posts: list[bytes] = []
+    with raw_server(slow_answer(0.3, posts)) as port:
+        made = wf.subscriptions.add(url=f"http://127.0.0.1:{port}/events", secret=SECRET)
+        pid = in_service(wf)  # one lane of a dozen events
+        total = len(wf.history(pid))
+        first = wf.subscriptions.deliver(NOW, max_seconds=0.5)
+        assert 1 <= first.sent <= 2 and len(posts) == first.sent  # 0.3 s each
+        second = wf.subscriptions.deliver(NOW, max_seconds=0.5)  # the same instant: no lease
+        assert second.sent >= 1  # to wait out
+        while wf.subscriptions.deliver(NOW, max_seconds=0.5).sent:
+            pass
+    assert [d["status"] for d in wf.subscriptions.deliveries(made.id)] == ["sent"] * total
+    assert len(posts) == total
