@@ -469,6 +469,14 @@ class Subscriptions:
         ``project_id``, ``seq``, ``status``, ``attempts``, ``next_attempt_at``, ``last_error``,
         ``sent_at``."""
         _check_id(subscription_id, "subscription_id")
+        if project_id is not None:
+            _check_id(project_id, "project_id")
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1_000_000:
+            raise InvalidInput(
+                "limit 须为 1 至 100000 的整数",
+                "limit must be an integer from 1 to 100000",
+                field="limit",
+            )
         if status is not None and status not in DELIVERY_STATUSES:
             raise InvalidInput(
                 f"未知的投递状态 {status!r}（可用：{', '.join(DELIVERY_STATUSES)}）",

@@ -524,3 +524,24 @@ def test_a_pass_stops_starting_posts_past_its_time_and_frees_the_rest_at_once(
             pass
     assert [d["status"] for d in wf.subscriptions.deliveries(made.id)] == ["sent"] * total
     assert len(posts) == total
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"limit": "x"}, "limit"),
+        ({"limit": -1}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"project_id": "1"}, "project_id"),
+        ({"project_id": 0}, "project_id"),
+    ],
+)
+def test_a_bad_listing_of_deliveries_is_refused_naming_the_field(
+    wf: Workflow, given: dict[str, Any], field: str
+) -> None:
+    """Review: ``deliveries`` took any ``limit`` and ``project_id`` to the database (a ValueError
+    or PostgreSQL's refusal of a negative LIMIT, not an InvalidInput)."""
+    made = wf.subscriptions.add(url="https://platform.example.org/gpw", secret=SECRET)
+    with pytest.raises(InvalidInput) as err:
+        wf.subscriptions.deliveries(made.id, **given)
+    assert err.value.field == field and err.value.message_zh and err.value.message_en
