@@ -473,8 +473,8 @@ class Subscriptions:
             _check_id(project_id, "project_id")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1_000_000:
             raise InvalidInput(
-                "limit 须为 1 至 100000 的整数",
-                "limit must be an integer from 1 to 100000",
+                "limit 须为 1 至 1000000 的整数",
+                "limit must be an integer from 1 to 1000000",
                 field="limit",
             )
         if status is not None and status not in DELIVERY_STATUSES:
