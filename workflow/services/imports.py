@@ -66,6 +66,7 @@ from workflow.services import import_workbook as wb
 from workflow.services.import_workbook import ImportProblem, RowPlan, Workbook
 from workflow.services.policies import PolicyRegistry
 from workflow.services.projects import PROVENANCE, ProjectService
+from workflow.store import disclosure as disclosure_store
 from workflow.store import imports as store
 from workflow.views import ProjectView
 
@@ -254,28 +255,39 @@ class ImportService:
             conn, (p.contractor for p in book.rows if p.contractor)
         )
         made: list[tuple[int, int]] = []
-        for plan in book.rows:
-            try:
-                with conn.begin_nested():
-                    conn.info[PROVENANCE] = {"sha256": book.sha256, "row": plan.row}
-                    try:
-                        view = self._row(conn, plan, policy, contractors, now, actor_id)
-                    finally:
-                        conn.info.pop(PROVENANCE, None)
-            except _RowRefused as exc:
-                problems.append(exc.problem)
-                continue
-            made.append((plan.row, view.id))
-            report.rows.append(
-                ImportedRow(
-                    plan.row,
-                    None if dry_run else view.id,
-                    view.title,
-                    view.state,
-                    not dry_run,
+        # the rows' releases are published at the end, so the feed's lock is held for the
+        # commit only, not for the whole import (every other publisher would wait behind it)
+        held = disclosure_store.hold_releases(conn)
+        try:
+            for plan in book.rows:
+                mark = len(held)
+                try:
+                    with conn.begin_nested():
+                        conn.info[PROVENANCE] = {"sha256": book.sha256, "row": plan.row}
+                        try:
+                            view = self._row(conn, plan, policy, contractors, now, actor_id)
+                        finally:
+                            conn.info.pop(PROVENANCE, None)
+                except _RowRefused as exc:
+                    del held[mark:]  # the row's SAVEPOINT rolled back: so do its releases
+                    problems.append(exc.problem)
+                    continue
+                made.append((plan.row, view.id))
+                report.rows.append(
+                    ImportedRow(
+                        plan.row,
+                        None if dry_run else view.id,
+                        view.title,
+                        view.state,
+                        not dry_run,
+                    )
                 )
-            )
-        if problems or dry_run:
+        except BaseException:
+            disclosure_store.release_held(conn, publish=False)
+            raise
+        keep = not (problems or dry_run)
+        disclosure_store.release_held(conn, publish=keep)
+        if not keep:
             return report, _sorted(problems)
         store.record(conn, book.sha256, made, file_name=book.path.name, at=now)
         return report, []

@@ -15,12 +15,39 @@ from workflow.tables import anchor_t, audit_t, project_t, release_t
 _INSERT_RELEASES = release_t.insert()
 
 
+#: ``conn.info`` key: the releases a long transaction holds back until its end
+_HELD = "gpw_held_releases"
+
+
 def insert_releases(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Publish releases in the caller's transaction (visible from its commit), their ids in the
-    order of the commits (:func:`~workflow.store.lock_feed`)."""
+    order of the commits (:func:`~workflow.store.lock_feed`). In a transaction that holds its
+    releases back (:func:`hold_releases`), they wait in ``conn.info`` instead."""
     if rows:
+        held = conn.info.get(_HELD)
+        if held is not None:
+            held.extend(rows)
+            return
         lock_feed(conn, FEED_RELEASES)
         conn.execute(_INSERT_RELEASES, list(rows))
+
+
+def hold_releases(conn: Connection) -> list[dict[str, Any]]:
+    """Hold back the releases this transaction publishes until :func:`release_held`: a long
+    transaction (an import of thousands of rows) then takes the feed's lock at its end, for its
+    commit only, instead of from its first public event on, queueing every other publisher
+    behind it. Returns the list they wait in (a caller whose SAVEPOINT rolls back drops what
+    was added in it)."""
+    held: list[dict[str, Any]] = []
+    conn.info[_HELD] = held
+    return held
+
+
+def release_held(conn: Connection, *, publish: bool) -> None:
+    """End :func:`hold_releases`; ``publish``: insert what waits (just before the commit)."""
+    held = conn.info.pop(_HELD, None) or []
+    if publish:
+        insert_releases(conn, held)
 
 
 def releases(

@@ -457,3 +457,36 @@ def test_money_from_a_number_cell_is_read_exactly(wf: Any, tmp_path: Path) -> No
     assert errors_of(exc) == {(3, "预算", "R1")}
     report = wf.import_projects(workbook(tmp_path / "b.xlsx", [row("draft", 预算=1234567.89)]))
     assert Decimal(wf.project(report.rows[0].project_id).data["budget"]) == Decimal("1234567.89")
+
+
+def test_an_import_publishes_its_releases_at_its_end(
+    wf: Any, registered: int, tmp_path: Path
+) -> None:
+    """An import is one long transaction: its releases wait until its end, so the public feed's
+    lock (PostgreSQL: held from a release's insert to the commit, to keep the feed's ids in
+    commit order) is taken for the commit only, not while thousands of rows run, with every
+    other public event in the database queued behind it."""
+    path = workbook(tmp_path / "a.xlsx", [row("in_service"), row("approved", 标题="第二个项目")])
+    during: list[tuple[int, int]] = []
+    feed_lock = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1735423747"
+        " AND objid = 1 AND granted"  # workflow.store._FEED_LOCK_CLASS, FEED_RELEASES
+    )
+
+    def probe(conn: Any, *args: Any) -> None:
+        mine = conn.execute(select(func.count()).select_from(release_t)).scalar_one()
+        locked = 0
+        if conn.dialect.name == "postgresql":
+            with wf.engine.connect() as other:
+                locked = other.exec_driver_sql(feed_lock).scalar_one()
+        during.append((mine, locked))
+
+    wf._projects.on_written(probe)  # a listener in the events' own transaction
+    report = wf.import_projects(path)
+    assert len(during) > 5 and set(during) == {(0, 0)}  # nothing published, no lock, meanwhile
+    released = wf.disclosure.feed()["releases"]
+    pids = [r.project_id for r in report.rows]
+    assert {r["ocid"].rsplit("-", 1)[1] for r in released} == {str(p) for p in pids}
+    for pid in pids:  # each project's releases in its trail's order
+        mine = [r["id"] for r in released if r["ocid"].endswith(f"-{pid}")]
+        assert mine == [r["id"] for r in wf.disclose(pid)["releases"]]
