@@ -18,8 +18,6 @@ import re
 import smtplib
 import ssl
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Protocol
 
+from notifications import outbound
 from states.errors import ConfigurationError
 
 _LOGGER = logging.getLogger("gpw.notices")
@@ -252,23 +251,16 @@ class WebhookChannel(_NoSession):
 
     def send(self, notice: Outgoing, person: Person, address: str) -> None:
         body = self.payload(notice, person)
-        request = urllib.request.Request(
-            address,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": "gpw-notices",
-                "X-GPW-Notice": notice.key,
-                "X-GPW-Signature": self.sign(body),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                if not 200 <= response.status < 300:
-                    raise OSError(f"webhook answered HTTP {response.status}")
-        except urllib.error.HTTPError as exc:
-            raise OSError(f"webhook answered HTTP {exc.code}") from exc
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "gpw-notices",
+            "X-GPW-Notice": notice.key,
+            "X-GPW-Signature": self.sign(body),
+        }
+        # no redirect followed, the whole exchange within ``timeout`` (issue #11, the review)
+        answer = outbound.post(address, body, headers, timeout=self.timeout, max_answer=0)
+        if not 200 <= answer.status < 300:
+            raise OSError(f"webhook answered HTTP {answer.status}")
 
 
 @dataclass(frozen=True)

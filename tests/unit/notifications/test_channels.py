@@ -117,3 +117,19 @@ def test_webhook_signature_is_an_hmac_of_the_body() -> None:
     body = channel.payload(NOTICE, PERSON)
     assert channel.sign(body) == "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert "正文".encode() in body
+
+
+def test_a_person_webhook_follows_no_redirect_and_ends_within_its_deadline() -> None:
+    """Review (issue #11): the person channel POSTs as the robots do (notifications.outbound):
+    a redirect is a failure, never followed to the internal address; a dripped answer is cut at
+    the deadline."""
+    from hostile_servers import dripping_answer, raw_server, redirecting_server
+
+    from notifications.outbound import DeadlineExceeded
+
+    with redirecting_server() as (base, gets):
+        with pytest.raises(OSError, match="HTTP 302"):
+            WebhookChannel("s3cret").send(NOTICE, PERSON, f"{base}/302")
+    assert gets == []
+    with raw_server(dripping_answer(b"")) as port, pytest.raises(DeadlineExceeded):
+        WebhookChannel("s3cret", timeout=0.5).send(NOTICE, PERSON, f"http://127.0.0.1:{port}/")
