@@ -12,9 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hostile_servers import dripping_answer, raw_server, redirecting_server
 from hypothesis import given
 from hypothesis import strategies as st
-from hostile_servers import dripping_answer, raw_server, redirecting_server
 from robot_servers import robot_server
 from servers import free_port
 
