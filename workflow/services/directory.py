@@ -114,6 +114,11 @@ class Directory:
         at: datetime | None = None,
         connection: Connection | None = None,
     ) -> Person:
+        # who is told what: a person added to another organisation reads its notices (by e-mail
+        # or webhook), so the directory is the operator's, as the robots are
+        require_role(
+            check_actor(actor), {Role.ADMIN, Role.SYSTEM}, "修改通讯录 / change the directory"
+        )
         at = self._db.at(at)
         for field_name, value in (("org", org), ("role", role), ("name", name)):
             if not isinstance(value, str) or not value.strip():
@@ -177,6 +182,9 @@ class Directory:
         at: datetime | None = None,
         connection: Connection | None = None,
     ) -> None:
+        require_role(
+            check_actor(actor), {Role.ADMIN, Role.SYSTEM}, "修改通讯录 / change the directory"
+        )
         at = self._db.at(at)
         with self._db.transaction(connection) as conn:
             lock_stream(conn, DIRECTORY_STREAM)

@@ -174,6 +174,31 @@ def test_only_an_admin_or_the_system_adds_or_removes_a_robot(wf: Workflow) -> No
     assert wf.directory.robots() == []
 
 
+def test_only_an_admin_or_the_system_adds_or_removes_a_person(wf: Workflow) -> None:
+    """The same for a person of the directory: one added to the finance bureau with an e-mail
+    address or a webhook of a clerk's own receives the bureau's notices."""
+    for actor in (CONTRACTOR, CLERK, SUPERVISOR):
+        with pytest.raises(Forbidden) as caught:
+            wf.directory.add(
+                org=FINANCE,
+                role="finance",
+                name="冒名者",
+                webhook="https://attacker.example/hook",
+                actor=actor,
+                at=RELAY,
+            )
+        assert caught.value.field == "actor.role"
+    assert wf.directory.people() == [] and directory_entries(wf) == []
+    person = wf.directory.add(
+        org=FINANCE, role="finance", name="王会计", email="wang@example.cn", actor=ADMIN, at=RELAY
+    )
+    with pytest.raises(Forbidden):
+        wf.directory.remove(person.id, actor=CLERK, at=RELAY)
+    assert [p.id for p in wf.directory.people()] == [person.id]
+    wf.directory.remove(person.id, actor=ADMIN, at=RELAY)
+    assert wf.directory.people() == []
+
+
 def test_the_same_robot_twice_is_refused(wf: Workflow) -> None:
     url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={TOKEN_W}"
     wf.directory.add_robot(org=PURCHASER, kind="wecom", url=url, at=RELAY)
