@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, cast, select
+from sqlalchemy import Connection, String, Text, bindparam, cast, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from states import deadlines as dl
@@ -31,8 +31,13 @@ from workflow.tables import audit_t, deadline_t, project_t
 _LOAD = select(project_t).where(project_t.c.id == bindparam("b_id"))
 #: an event's load also reads the calendar's and the subscription set's revisions (issue #11:
 #: an event with no subscriber to tell pays no statement of its own for it)
+#: the event's load reads the project's data as its JSON text, which pydantic parses and
+#: validates in one pass (:func:`to_project`), instead of ``json.loads`` and then validating
+_EVENT_COLUMNS = [
+    type_coerce(c, Text).label("data") if c.name == "data" else c for c in project_t.columns
+]
 _LOAD_WITH_CALENDAR = (
-    select(project_t, *REVISION_COLUMNS, *subscriptions.REVISION_COLUMNS)
+    select(*_EVENT_COLUMNS, *REVISION_COLUMNS, *subscriptions.REVISION_COLUMNS)
     .select_from(
         project_t.outerjoin(REVISION_HEAD, REVISION_ON).outerjoin(
             subscriptions.REVISION_HEAD, subscriptions.REVISION_ON
@@ -132,7 +137,11 @@ def load(
 
 
 def to_project(row: Any) -> Project:
-    project = Project.model_validate(row.data)
+    """The project of a row (its ``data`` as a mapping, or as JSON text: an event's load)."""
+    data = row.data
+    project = (
+        Project.model_validate_json(data) if isinstance(data, str) else Project.model_validate(data)
+    )
     project.id = row.id
     return project
 
