@@ -60,6 +60,23 @@ class Outgoing:
     html: str
     recipients: tuple[dict[str, str], ...]
 
+    @classmethod
+    def of(cls, notice: Any) -> Outgoing:
+        """A stored notice on its way out (a row with the notice's ``id``, ``key``,
+        ``project_id``, ``deadline_kind``, ``stage``, ``subject``, ``body``, ``html`` and
+        ``recipients``)."""
+        return cls(
+            id=notice.id,
+            key=notice.key,
+            project_id=notice.project_id,
+            deadline_kind=notice.deadline_kind,
+            stage=notice.stage,
+            subject=notice.subject,
+            text=notice.body,
+            html=notice.html,
+            recipients=tuple(notice.recipients),
+        )
+
 
 class Channel(Protocol):
     """A way to reach a person. ``address`` says where (None: this person has none here)."""

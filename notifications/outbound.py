@@ -109,18 +109,8 @@ class _HTTPConnection(http.client.HTTPConnection):
         return sock
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
+class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
     """As :class:`_HTTPConnection`, the TLS socket watched before its handshake."""
-
-    def __init__(self, *args: Any, watch: _Watch, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._watch = watch
-        self._create_connection = self._create_watched
-
-    def _create_watched(self, *args: Any, **kwargs: Any) -> socket.socket:
-        sock = socket.create_connection(*args, **kwargs)
-        self._watch.add(sock)
-        return sock
 
     def connect(self) -> None:
         # http.client.HTTPSConnection.connect, with the handshake after the watch has the socket

@@ -572,17 +572,7 @@ class NoticeEngine:
         for channel in self.channels:
             with channel.session():
                 for n in notices:
-                    outgoing = Outgoing(
-                        id=n.id,
-                        key=n.key,
-                        project_id=n.project_id,
-                        deadline_kind=n.deadline_kind,
-                        stage=n.stage,
-                        subject=n.subject,
-                        text=n.body,
-                        html=n.html,
-                        recipients=tuple(n.recipients),
-                    )
+                    outgoing = Outgoing.of(n)
                     for r in n.recipients:
                         for person in people.get((r["org"], r["role"]), []):
                             address = channel.address(person)

@@ -90,17 +90,7 @@ class RobotPoster:
                             deferred[n.id] = min(free, deferred.get(n.id, free))
                             continue
                         if outgoing is None:
-                            outgoing = Outgoing(
-                                id=n.id,
-                                key=n.key,
-                                project_id=n.project_id,
-                                deadline_kind=n.deadline_kind,
-                                stage=n.stage,
-                                subject=n.subject,
-                                text=n.body,
-                                html=n.html,
-                                recipients=tuple(n.recipients),
-                            )
+                            outgoing = Outgoing.of(n)
                         error = None
                         try:
                             channel.post(outgoing, robot, at)
