@@ -25,6 +25,7 @@ import http.client
 import socket
 import ssl
 import threading
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,6 +38,32 @@ from typing import Any
 #: the most of an answer read, by default
 MAX_ANSWER = 64 * 1024
 SCHEMES = ("http", "https")
+
+
+#: the longest address accepted
+MAX_URL = 2000
+
+
+def postable(url: object, *, limit: int = MAX_URL) -> bool:
+    """Whether ``url`` is an address gpw may be told to POST to: http(s), a host, a port that is
+    a number in range, no ``user:password@`` (urllib takes it for part of the host: the password
+    would go to a DNS query and, as a "nonnumeric port", into errors and logs), one line without
+    spaces, control or format characters, at most ``limit`` characters. What the robots and the
+    subscriptions accept; each says why in its own words, never echoing a token."""
+    if not isinstance(url, str) or not 0 < len(url) <= limit:
+        return False
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return (
+            parts.scheme.lower() in SCHEMES
+            and bool(parts.hostname)
+            and "@" not in parts.netloc
+            and parts.port != 0  # ``.port`` raises for a port that is no number or out of range
+        )
+    except ValueError:
+        return False
 
 
 class DeadlineExceeded(TimeoutError):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import urllib.parse
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from notifications.channels import Person
+from notifications.outbound import postable
 from notifications.robots import KINDS as ROBOT_KINDS
 from notifications.robots import Robot, masked_url
 from states.enums import Role
@@ -54,18 +54,7 @@ def _robot_input(org: object, kind: object, url: object, secret: object) -> tupl
             f"robot: kind must be dingtalk or wecom, not {shown}",
             field="kind",
         )
-    ok = isinstance(url, str) and 0 < len(url) <= MAX_ROBOT_URL
-    ok = ok and not any(c.isspace() for c in str(url)) and not _controls(str(url))
-    if ok:
-        try:
-            parts = urllib.parse.urlsplit(str(url))
-            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-            # no user:password@ (urllib takes it for part of the host, sent to a DNS query);
-            # a port that is a number in range (``.port`` raises otherwise)
-            ok = ok and "@" not in parts.netloc and parts.port != 0
-        except ValueError:
-            ok = False
-    if not ok:  # (the URL holds the robot's access token: never echoed)
+    if not postable(url, limit=MAX_ROBOT_URL):  # it holds an access token: never echoed
         raise InvalidInput(
             "群机器人：url 须为机器人的 http(s) Webhook 地址"
             f"（一行、不超过 {MAX_ROBOT_URL} 个字符，有效端口，不含用户名或密码）",

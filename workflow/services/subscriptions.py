@@ -49,7 +49,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
@@ -219,23 +218,9 @@ def check_instance(instance: str) -> str:
 
 
 def _check_url(url: Any) -> str:
-    """An http(s) URL with a host and a valid port, without user or password (urllib takes
-    ``user:password@`` for part of the host: the password would go to a DNS query and, as a
-    "nonnumeric port", into errors). An error shows the URL masked (a token in its query)."""
-    try:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        port_ok = parts is not None and (parts.port is None or parts.port > 0)
-    except ValueError:  # a port that is no number, or out of range
-        parts, port_ok = None, False
-    if (
-        parts is None
-        or not port_ok
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or "@" in parts.netloc
-        or _CONTROL.search(url)
-        or len(url) > 2000
-    ):
+    """An address gpw may POST to (:func:`notifications.outbound.postable`); an error shows the
+    URL masked (a token in its query)."""
+    if not outbound.postable(url):
         shown = masked_url(url) if isinstance(url, str) and len(url) <= 200 else type(url).__name__
         raise InvalidInput(
             f"订阅地址 url 须为 http(s) 地址（主机名、有效端口，不含用户名或密码、不含空白，"
