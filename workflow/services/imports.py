@@ -40,7 +40,7 @@ SHA-256 in ``gpw_import_row``) creates nothing: the report lists the projects it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -175,6 +175,15 @@ _EVENT_COLUMNS = {
 }
 
 
+class _Discard(Exception):
+    """Leaves the import's transaction, rolling it back: a dry run, a file with problems, or one
+    imported before (nothing to write)."""
+
+    def __init__(self, report: ImportReport, problems: list[ImportProblem]) -> None:
+        super().__init__("import discarded")
+        self.report, self.problems = report, problems
+
+
 class ImportService:
     """Brings a 台账 workbook's projects in through the events (see the module's docstring)."""
 
@@ -194,41 +203,19 @@ class ImportService:
         """Import the workbook at ``path``; see :meth:`workflow.facade.Workflow.import_projects`."""
         book = wb.read_workbook(path)
         chosen = self._policies.default if policy is None else self._policies.named(policy)
-        with self._transaction(connection) as (conn, keep):
-            report, problems = self._run(conn, book, chosen, dry_run)
-            keep(not problems and not dry_run and not report.already_imported)
+        try:
+            # the database's own unit of work (a SAVEPOINT in a host's transaction, its driver
+            # errors translated, after-commit hooks); anything but a clean import leaves by
+            # _Discard, which rolls it back
+            with self._db.transaction(connection) as conn:
+                report, problems = self._run(conn, book, chosen, dry_run)
+                if problems or dry_run or report.already_imported:
+                    raise _Discard(report, problems)
+        except _Discard as discarded:
+            report, problems = discarded.report, discarded.problems
         if problems:
             raise _rejection(book, problems, dry_run)
         return report
-
-    @contextmanager
-    def _transaction(
-        self, connection: Connection | None
-    ) -> Iterator[tuple[Connection, Callable[[bool], None]]]:
-        """The import's one transaction: its own, or inside a host's (a SAVEPOINT). It commits
-        only if ``keep(True)`` was called; anything else rolls it back."""
-        decision = {"keep": False}
-
-        def keep(value: bool) -> None:
-            decision["keep"] = value
-
-        def run(conn: Connection) -> Iterator[tuple[Connection, Callable[[bool], None]]]:
-            tx = conn.begin_nested() if conn.in_transaction() else conn.begin()
-            try:
-                yield conn, keep
-            except BaseException:
-                tx.rollback()
-                raise
-            if decision["keep"]:
-                tx.commit()
-            else:
-                tx.rollback()
-
-        if connection is not None:
-            yield from run(connection)
-            return
-        with self._db.engine.connect() as conn:
-            yield from run(conn)
 
     def _run(
         self, conn: Connection, book: Workbook, policy: Policy, dry_run: bool
