@@ -143,7 +143,7 @@ class Workflow:
             redaction=self.disclosure.rules,
             sandbox=self.sandbox is not None,
         )
-        self._projects.on_written(self.subscriptions.on_written, details=True)
+        self._projects.on_written(self.subscriptions.on_written)
         self._ledgers = LedgerService(self.db, self.calendar, self._policies)
         self._sme_reports = SmeReports(self.db, self._policies)
         #: read models of the dashboard and the JSON API: a project's page, the inbox, the

@@ -106,6 +106,7 @@ class Disclosure:
         first_seq: int,
         contractors: Mapping[int, Contractor] | None = None,
         data: Mapping[str, Any] | None = None,
+        **_: Any,
     ) -> None:
         """Publish the releases of an event's public entries, in the event's transaction
         (``first_seq``: the seq of ``records[0]`` in the project's stream)."""

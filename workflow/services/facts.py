@@ -82,6 +82,7 @@ class Facts:
         first_seq: int,
         contractors: Mapping[int, Contractor] | None = None,
         data: Mapping[str, Any] | None = None,
+        **_: Any,
     ) -> None:
         """Bring the project's fact row in line after a write, in its transaction (nothing is
         read or written for an event that changes none of it: most events)."""

@@ -100,18 +100,18 @@ class ProjectService:
         self._policies = policies
         self._calendar = calendar
         self._contractors = contractors
-        #: called in the transaction of every write, after its rows (disclosure, issue #9), each
-        #: with whether it takes ``version=`` and ``row=`` too (subscriptions, issue #11)
-        self._written: list[tuple[Callable[..., None], bool]] = []
+        #: called in the transaction of every write, after its rows (disclosure, facts,
+        #: subscriptions)
+        self._written: list[Callable[..., None]] = []
         calendar.on_year_loaded(self.recompute_deadlines)
 
-    def on_written(self, listener: Callable[..., None], *, details: bool = False) -> None:
-        """Call ``listener(conn, project, records, first_seq, contractors, data)`` inside the
-        transaction of every write, once its rows are written (``first_seq``: ``records[0]``'s
-        seq; ``data``: the project's JSON, when the write had it). ``details``: also
-        ``version=`` (the project's version after the write) and ``row=`` (the project's row
-        as the write read it, with the revisions an event reads; None for a creation)."""
-        self._written.append((listener, details))
+    def on_written(self, listener: Callable[..., None]) -> None:
+        """Call ``listener(conn, project, records, first_seq, contractors, data, version=, row=)``
+        inside the transaction of every write, once its rows are written (``first_seq``:
+        ``records[0]``'s seq; ``data``: the project's JSON, when the write had it; ``version``:
+        the project's version after the write; ``row``: the project's row as the write read it,
+        with the revisions an event reads, None for a creation)."""
+        self._written.append(listener)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -375,13 +375,8 @@ class ProjectService:
         if earliest is not None:
             self._db.schedule(conn, earliest)
         after = 1 if created else version + 1
-        for listener, details in self._written:
-            if details:
-                listener(
-                    conn, project, records, head[0] + 1, contractors, data, version=after, row=row
-                )
-            else:
-                listener(conn, project, records, head[0] + 1, contractors, data)
+        for listener in self._written:
+            listener(conn, project, records, head[0] + 1, contractors, data, version=after, row=row)
 
     def _calendar_in(
         self, conn: Connection, known: WorkingDayCalendar | None

@@ -473,7 +473,7 @@ def test_an_import_publishes_its_releases_at_its_end(
         " AND objid = 1 AND granted"  # workflow.store._FEED_LOCK_CLASS, FEED_RELEASES
     )
 
-    def probe(conn: Any, *args: Any) -> None:
+    def probe(conn: Any, *args: Any, **kwargs: Any) -> None:
         mine = conn.execute(select(func.count()).select_from(release_t)).scalar_one()
         locked = 0
         if conn.dialect.name == "postgresql":
